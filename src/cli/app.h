@@ -1,0 +1,36 @@
+// The `cairn` command line: one binary, every role. Run() parses, dispatches
+// and maps outcomes to exit codes:
+//   0  success
+//   1  the command ran and failed (an audit found corruption, a disk error)
+//   2  usage or input error (bad flags, a malformed or missing file)
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "cairn/status.h"
+
+namespace CLI {
+class App;
+}
+
+namespace cairn::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+int Run(int argc, char** argv);
+
+// Prints "cairn: <message>" (and a hint, if any) to stderr and returns the
+// exit code for `status`: 2 for input errors, 1 for everything else.
+int ReportError(const Status& status);
+
+// Each command group registers its subcommands and sets `action` to run.
+struct Command {
+  std::function<int()> action;
+};
+void RegisterKeysCommands(CLI::App* app, Command* command);
+void RegisterLedgerCommands(CLI::App* app, Command* command);
+
+}  // namespace cairn::cli

@@ -1,0 +1,67 @@
+// `cairn ledger audit|demo`.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+
+#include "cli/app.h"
+#include "cli/ledger_demo.h"
+#include "ledger/audit.h"
+#include "store/rocksdb_store.h"
+
+namespace cairn::cli {
+namespace {
+
+int Audit(const std::string& data_dir) {
+  if (!std::filesystem::is_directory(data_dir)) {
+    return ReportError(NotFound("no data directory at " + data_dir + " (pass the node's --data directory)"));
+  }
+  store::RocksDbOptions options;
+  options.create_if_missing = false;
+  options.read_only = true;
+  auto kv = store::RocksDbStore::Open(data_dir + "/ledger", ledger::LedgerColumnFamilies(), options);
+  if (!kv.ok()) {
+    std::fprintf(stderr, "cairn: ledger audit FAILED\n");
+    return ReportError(kv.status().WithContext("cannot open the ledger in " + data_dir));
+  }
+  Status checksums = (*kv)->VerifyChecksums();
+  if (!checksums.ok()) {
+    std::fprintf(stderr, "cairn: ledger audit FAILED: a store file is damaged\n");
+    ReportError(checksums);
+    return kExitFailure;
+  }
+  auto report = ledger::AuditLedger(**kv);
+  if (!report.ok()) {
+    std::fprintf(stderr, "cairn: ledger audit FAILED\n");
+    ReportError(report.status());
+    return kExitFailure;
+  }
+  std::printf("ledger audit OK: %llu blocks, %llu transactions, %llu state entries\n",
+              static_cast<unsigned long long>(report->blocks),
+              static_cast<unsigned long long>(report->transactions),
+              static_cast<unsigned long long>(report->state_entries));
+  std::printf("head: height %llu, block %s\nstate root: %s\n", static_cast<unsigned long long>(report->head.height),
+              report->head.block_hash.ToHex().c_str(), report->head.state_root.ToHex().c_str());
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterLedgerCommands(CLI::App* app, Command* command) {
+  CLI::App* ledger = app->add_subcommand("ledger", "Inspect and check the staking ledger");
+  ledger->require_subcommand(1);
+
+  auto audit_dir = std::make_shared<std::string>();
+  CLI::App* audit = ledger->add_subcommand(
+      "audit", "Replay the block log from genesis and check every state root and stored byte");
+  audit->add_option("--data", *audit_dir, "The node's data directory")->required();
+  audit->callback([command, audit_dir] { command->action = [audit_dir] { return Audit(*audit_dir); }; });
+
+  auto demo = std::make_shared<DemoOptions>();
+  CLI::App* demo_cmd = ledger->add_subcommand(
+      "demo", "Run a whole job's life on a fresh local ledger: stake, post, claim, commit, verify, settle, slash");
+  demo_cmd->add_option("--data", demo->data_dir, "Directory for the demo ledger (created)")->required();
+  demo_cmd->add_flag("--reset", demo->reset, "Delete the directory first if it exists");
+  demo_cmd->callback([command, demo] { command->action = [demo] { return RunLedgerDemo(*demo); }; });
+}
+
+}  // namespace cairn::cli

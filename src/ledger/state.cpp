@@ -1,0 +1,289 @@
+#include "ledger/state.h"
+
+#include "crypto/hash.h"
+#include "crypto/merkle.h"
+#include "util/codec.h"
+
+namespace cairn::ledger {
+namespace {
+
+std::string KeyBytes(ByteView b) { return std::string(b.AsStringView()); }
+
+void PutId(util::Writer& w, const crypto::PublicKey& k) { w.Raw(ByteView(k.bytes)); }
+crypto::PublicKey GetId(util::Reader& r) {
+  crypto::PublicKey k;
+  r.Raw(k.bytes.data(), k.bytes.size());
+  return k;
+}
+
+}  // namespace
+
+Result<std::optional<std::string>> StoreStateReader::Read(const std::string& key) const {
+  auto v = kv_->Get(kStateColumnFamily, PhysicalStateKey(key));
+  if (v.ok()) return std::optional<std::string>(std::move(v).value());
+  if (v.status().code() == StatusCode::kNotFound) return std::optional<std::string>();
+  return v.status();
+}
+
+Result<std::optional<std::string>> Overlay::Read(const std::string& key) const {
+  auto it = writes_.find(key);
+  if (it != writes_.end()) return it->second;
+  return parent_->Read(key);
+}
+
+void Overlay::MergeInto(Overlay* parent) const {
+  CAIRN_ASSERT(parent == parent_);
+  for (const auto& [k, v] : writes_) parent->writes_[k] = v;
+}
+
+std::string AccountKey(const AccountId& id) { return "a/" + KeyBytes(ByteView(id.bytes)); }
+std::string JobKey(const Hash256& job_id) { return "j/" + KeyBytes(ByteView(job_id.bytes)); }
+std::string UnbondingKey(uint64_t release_height) { return "u/" + store::EncodeKeyU64(release_height); }
+
+std::string EncodeAccount(const Account& a) {
+  util::Writer w;
+  w.U64(a.nonce);
+  w.U64(a.balance);
+  w.U64(a.stake_free);
+  w.U64(a.stake_bonded);
+  w.U64(a.unbonding);
+  return std::string(w.bytes().begin(), w.bytes().end());
+}
+
+Result<Account> DecodeAccount(std::string_view bytes) {
+  util::Reader r{ByteView(bytes)};
+  Account a;
+  a.nonce = r.U64();
+  a.balance = r.U64();
+  a.stake_free = r.U64();
+  a.stake_bonded = r.U64();
+  a.unbonding = r.U64();
+  CAIRN_RETURN_IF_ERROR(r.Finish().WithContext("account record"));
+  return a;
+}
+
+std::string EncodeJob(const Job& j) {
+  util::Writer w;
+  w.Hash(j.job_id);
+  PutId(w, j.submitter);
+  w.U64(j.fee);
+  w.U64(j.solver_stake);
+  w.U64(j.claim_deadline_height);
+  w.U64(j.commit_window_blocks);
+  w.U64(j.commit_deadline_height);
+  w.U8(static_cast<uint8_t>(j.status));
+  PutId(w, j.solver);
+  w.U64(j.claimed_height);
+  w.Hash(j.forced_error_commitment);
+  w.Hash(j.certificate_hash);
+  w.Hash(j.checkpoint_root);
+  w.Hash(j.final_model_hash);
+  w.U64(j.challenge_end_height);
+  w.U32(static_cast<uint32_t>(j.votes.size()));
+  for (const Vote& v : j.votes) {
+    PutId(w, v.verifier);
+    w.Bool(v.accept);
+    w.U64(v.bond);
+    w.Hash(v.report_hash);
+  }
+  return std::string(w.bytes().begin(), w.bytes().end());
+}
+
+Result<Job> DecodeJob(std::string_view bytes) {
+  util::Reader r{ByteView(bytes)};
+  Job j;
+  j.job_id = r.Hash();
+  j.submitter = GetId(r);
+  j.fee = r.U64();
+  j.solver_stake = r.U64();
+  j.claim_deadline_height = r.U64();
+  j.commit_window_blocks = r.U64();
+  j.commit_deadline_height = r.U64();
+  uint8_t status = r.U8();
+  if (r.ok() && (status < 1 || status > 7)) r.Fail("unknown job status " + std::to_string(status));
+  j.status = static_cast<JobStatus>(status);
+  j.solver = GetId(r);
+  j.claimed_height = r.U64();
+  j.forced_error_commitment = r.Hash();
+  j.certificate_hash = r.Hash();
+  j.checkpoint_root = r.Hash();
+  j.final_model_hash = r.Hash();
+  j.challenge_end_height = r.U64();
+  uint32_t n = r.ListLength(kVerdictsPerJobMax);
+  for (uint32_t i = 0; i < n && r.ok(); ++i) {
+    Vote v;
+    v.verifier = GetId(r);
+    v.accept = r.Bool();
+    v.bond = r.U64();
+    v.report_hash = r.Hash();
+    j.votes.push_back(v);
+  }
+  CAIRN_RETURN_IF_ERROR(r.Finish().WithContext("job record"));
+  return j;
+}
+
+Result<Account> GetAccount(const StateReader& state, const AccountId& id) {
+  CAIRN_ASSIGN_OR_RETURN(auto raw, state.Read(AccountKey(id)));
+  if (!raw) return Account{};
+  return DecodeAccount(*raw);
+}
+
+void PutAccount(Overlay* state, const AccountId& id, const Account& account) {
+  if (account.IsEmpty()) {
+    state->Erase(AccountKey(id));
+  } else {
+    state->Put(AccountKey(id), EncodeAccount(account));
+  }
+}
+
+Result<std::optional<Job>> GetJob(const StateReader& state, const Hash256& job_id) {
+  CAIRN_ASSIGN_OR_RETURN(auto raw, state.Read(JobKey(job_id)));
+  if (!raw) return std::optional<Job>();
+  CAIRN_ASSIGN_OR_RETURN(Job job, DecodeJob(*raw));
+  return std::optional<Job>(std::move(job));
+}
+
+void PutJob(Overlay* state, const Job& job) { state->Put(JobKey(job.job_id), EncodeJob(job)); }
+
+Result<Amount> GetAmount(const StateReader& state, const std::string& key) {
+  CAIRN_ASSIGN_OR_RETURN(auto raw, state.Read(key));
+  if (!raw) return Amount{0};
+  util::Reader r{ByteView(*raw)};
+  Amount a = r.U64();
+  CAIRN_RETURN_IF_ERROR(r.Finish().WithContext("amount record " + key));
+  return a;
+}
+
+void PutAmount(Overlay* state, const std::string& key, Amount amount) {
+  if (amount == 0) {
+    state->Erase(key);
+    return;
+  }
+  util::Writer w;
+  w.U64(amount);
+  state->Put(key, std::string(w.bytes().begin(), w.bytes().end()));
+}
+
+Result<std::vector<Unbonding>> GetUnbondings(const StateReader& state, uint64_t release_height) {
+  CAIRN_ASSIGN_OR_RETURN(auto raw, state.Read(UnbondingKey(release_height)));
+  std::vector<Unbonding> out;
+  if (!raw) return out;
+  util::Reader r{ByteView(*raw)};
+  uint32_t n = r.ListLength(kUnbondingsPerBlockMax);
+  for (uint32_t i = 0; i < n && r.ok(); ++i) {
+    Unbonding u;
+    u.account = GetId(r);
+    u.amount = r.U64();
+    out.push_back(u);
+  }
+  CAIRN_RETURN_IF_ERROR(r.Finish().WithContext("unbonding record"));
+  return out;
+}
+
+void PutUnbondings(Overlay* state, uint64_t release_height, const std::vector<Unbonding>& entries) {
+  if (entries.empty()) {
+    state->Erase(UnbondingKey(release_height));
+    return;
+  }
+  util::Writer w;
+  w.U32(static_cast<uint32_t>(entries.size()));
+  for (const auto& u : entries) {
+    PutId(w, u.account);
+    w.U64(u.amount);
+  }
+  state->Put(UnbondingKey(release_height), std::string(w.bytes().begin(), w.bytes().end()));
+}
+
+uint16_t StateBucket(std::string_view logical_key) {
+  Hash256 h = crypto::Blake2b256(ByteView(logical_key));
+  return static_cast<uint16_t>(((h.bytes[0] << 8) | h.bytes[1]) >> 4);
+  static_assert(kStateBuckets == 4096, "StateBucket takes 12 bits");
+}
+
+std::string PhysicalStateKey(std::string_view logical_key) {
+  uint16_t b = StateBucket(logical_key);
+  std::string out;
+  out.reserve(2 + logical_key.size());
+  out.push_back(static_cast<char>(b >> 8));
+  out.push_back(static_cast<char>(b & 0xff));
+  out.append(logical_key);
+  return out;
+}
+
+Hash256 BucketDigest(const std::map<std::string, std::string>& entries) {
+  if (entries.empty()) return Hash256{};
+  util::Writer w;
+  for (const auto& [k, v] : entries) {
+    w.String(k);
+    w.String(v);
+  }
+  return crypto::TaggedHash("cairn/state/bucket/v1", w.bytes());
+}
+
+namespace {
+std::string BucketPrefix(uint16_t b) {
+  return std::string{static_cast<char>(b >> 8), static_cast<char>(b & 0xff)};
+}
+
+Status ReadBucket(const store::KvStore& kv, uint16_t b, std::map<std::string, std::string>* out) {
+  return kv.Scan(kStateColumnFamily, BucketPrefix(b), [&](std::string_view key, std::string_view value) {
+    out->emplace(std::string(key.substr(2)), std::string(value));
+    return true;
+  });
+}
+}  // namespace
+
+Result<std::map<uint16_t, Hash256>> StateRoot::Recompute(
+    const store::KvStore& committed, const std::map<std::string, std::optional<std::string>>& writes) const {
+  std::map<uint16_t, std::vector<const std::pair<const std::string, std::optional<std::string>>*>> by_bucket;
+  for (const auto& entry : writes) by_bucket[StateBucket(entry.first)].push_back(&entry);
+  std::map<uint16_t, Hash256> updates;
+  for (const auto& [bucket, entries] : by_bucket) {
+    std::map<std::string, std::string> contents;
+    CAIRN_RETURN_IF_ERROR(ReadBucket(committed, bucket, &contents));
+    for (const auto* e : entries) {
+      if (e->second) {
+        contents[e->first] = *e->second;
+      } else {
+        contents.erase(e->first);
+      }
+    }
+    updates[bucket] = BucketDigest(contents);
+  }
+  return updates;
+}
+
+Hash256 StateRoot::RootWith(const std::map<uint16_t, Hash256>& updates) const {
+  std::vector<Hash256> leaves = buckets_;
+  for (const auto& [b, digest] : updates) leaves[b] = digest;
+  return crypto::MerkleRoot(leaves);
+}
+
+void StateRoot::Install(const std::map<uint16_t, Hash256>& updates) {
+  for (const auto& [b, digest] : updates) buckets_[b] = digest;
+}
+
+Result<std::vector<Hash256>> StateRoot::ComputeAll(const store::KvStore& committed) {
+  std::vector<std::map<std::string, std::string>> contents(kStateBuckets);
+  Status bad_key;
+  CAIRN_RETURN_IF_ERROR(committed.Scan(kStateColumnFamily, "", [&](std::string_view key, std::string_view value) {
+    if (key.size() < 2) {
+      bad_key = Corruption("state key shorter than its bucket prefix");
+      return false;
+    }
+    std::string_view logical = key.substr(2);
+    uint16_t b = static_cast<uint16_t>((static_cast<uint8_t>(key[0]) << 8) | static_cast<uint8_t>(key[1]));
+    if (b >= kStateBuckets || StateBucket(logical) != b) {
+      bad_key = Corruption("state key is stored under the wrong bucket");
+      return false;
+    }
+    contents[b].emplace(std::string(logical), std::string(value));
+    return true;
+  }));
+  CAIRN_RETURN_IF_ERROR(bad_key);
+  std::vector<Hash256> out(kStateBuckets);
+  for (uint32_t b = 0; b < kStateBuckets; ++b) out[b] = BucketDigest(contents[b]);
+  return out;
+}
+
+}  // namespace cairn::ledger

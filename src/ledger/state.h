@@ -1,0 +1,120 @@
+// Ledger state: typed records over a key-value overlay, and the state root.
+//
+// Logical keys ("a/<account>", "j/<job id>", ...) are stored in the store's
+// "state" column family under a 2-byte bucket prefix: bucket = the first 12
+// bits of BLAKE2b(logical key). Each of the 4096 buckets has a digest over its
+// sorted entries, and the state root is the Merkle root of the bucket
+// digests. A block only rehashes the buckets it touched, so committing a
+// block costs O(touched buckets x entries per bucket + 4096 hashes), not
+// O(state). docs/ledger.md explains the layout and its scaling limit.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ledger/types.h"
+#include "store/kv_store.h"
+
+namespace cairn::ledger {
+
+inline constexpr char kStateColumnFamily[] = "state";
+inline constexpr uint32_t kStateBuckets = 4096;
+
+// Read access to a state: the committed store or an overlay above it.
+class StateReader {
+ public:
+  virtual ~StateReader() = default;
+  // nullopt if absent; a Status only for store failures.
+  virtual Result<std::optional<std::string>> Read(const std::string& key) const = 0;
+};
+
+// The committed state in a KvStore.
+class StoreStateReader final : public StateReader {
+ public:
+  explicit StoreStateReader(const store::KvStore* kv) : kv_(kv) {}
+  Result<std::optional<std::string>> Read(const std::string& key) const override;
+
+ private:
+  const store::KvStore* kv_;
+};
+
+// Buffered writes above a parent state. Execution writes into an overlay per
+// transaction; a transaction that fails is dropped with its overlay, which is
+// how a rejected transaction changes nothing. Not thread-safe.
+class Overlay final : public StateReader {
+ public:
+  explicit Overlay(const StateReader* parent) : parent_(parent) {}
+  Result<std::optional<std::string>> Read(const std::string& key) const override;
+  void Put(const std::string& key, std::string value) { writes_[key] = std::move(value); }
+  void Erase(const std::string& key) { writes_[key] = std::nullopt; }
+  // Applies this overlay's writes to `parent` (which must be its parent).
+  void MergeInto(Overlay* parent) const;
+  const std::map<std::string, std::optional<std::string>>& writes() const { return writes_; }
+  void Clear() { writes_.clear(); }
+
+ private:
+  const StateReader* parent_;
+  std::map<std::string, std::optional<std::string>> writes_;
+};
+
+// Logical keys.
+std::string AccountKey(const AccountId& id);
+std::string JobKey(const Hash256& job_id);
+std::string UnbondingKey(uint64_t release_height);
+inline const std::string kJackpotKey = "g/jackpot";
+inline const std::string kSupplyKey = "g/supply";
+
+// Typed access. Absent accounts read as empty; an empty account is erased so
+// that the state has one representation.
+Result<Account> GetAccount(const StateReader& state, const AccountId& id);
+void PutAccount(Overlay* state, const AccountId& id, const Account& account);
+Result<std::optional<Job>> GetJob(const StateReader& state, const Hash256& job_id);
+void PutJob(Overlay* state, const Job& job);
+Result<Amount> GetAmount(const StateReader& state, const std::string& key);
+void PutAmount(Overlay* state, const std::string& key, Amount amount);
+
+struct Unbonding {
+  AccountId account;
+  Amount amount = 0;
+};
+Result<std::vector<Unbonding>> GetUnbondings(const StateReader& state, uint64_t release_height);
+void PutUnbondings(Overlay* state, uint64_t release_height, const std::vector<Unbonding>& entries);
+
+// Record codecs (canonical; strict decoding).
+std::string EncodeAccount(const Account& a);
+Result<Account> DecodeAccount(std::string_view bytes);
+std::string EncodeJob(const Job& j);
+Result<Job> DecodeJob(std::string_view bytes);
+
+// Physical layout.
+uint16_t StateBucket(std::string_view logical_key);
+std::string PhysicalStateKey(std::string_view logical_key);
+
+// Digest of one bucket's sorted (logical key, value) entries; zero if empty.
+Hash256 BucketDigest(const std::map<std::string, std::string>& entries);
+
+// The 4096 bucket digests and the root over them. Owned by the Ledger.
+class StateRoot {
+ public:
+  StateRoot() : buckets_(kStateBuckets) {}
+  // Recomputes the buckets that `writes` touch, reading their other entries
+  // from `committed`. Returns the new digests without installing them.
+  Result<std::map<uint16_t, Hash256>> Recompute(
+      const store::KvStore& committed, const std::map<std::string, std::optional<std::string>>& writes) const;
+  // Root if `updates` were installed.
+  Hash256 RootWith(const std::map<uint16_t, Hash256>& updates) const;
+  void Install(const std::map<uint16_t, Hash256>& updates);
+  Hash256 Root() const { return RootWith({}); }
+  const std::vector<Hash256>& buckets() const { return buckets_; }
+  void SetBucket(uint16_t index, const Hash256& digest) { buckets_[index] = digest; }
+
+  // Every bucket from scratch (start-up checks and audits).
+  static Result<std::vector<Hash256>> ComputeAll(const store::KvStore& committed);
+
+ private:
+  std::vector<Hash256> buckets_;
+};
+
+}  // namespace cairn::ledger

@@ -1,0 +1,145 @@
+#include "ledger/tx.h"
+
+#include <cstring>
+
+#include "crypto/hash.h"
+#include "util/codec.h"
+
+namespace cairn::ledger {
+namespace {
+
+constexpr uint8_t kTxVersion = 1;
+
+void PutKey(util::Writer& w, const crypto::PublicKey& k) { w.Raw(ByteView(k.bytes)); }
+crypto::PublicKey GetKey(util::Reader& r) {
+  crypto::PublicKey k;
+  r.Raw(k.bytes.data(), k.bytes.size());
+  return k;
+}
+
+struct OpEncoder {
+  util::Writer& w;
+  void operator()(const TransferOp& op) { PutKey(w, op.to); w.U64(op.amount); }
+  void operator()(const FaucetOp& op) { w.U64(op.amount); }
+  void operator()(const StakeOp& op) { w.U64(op.amount); }
+  void operator()(const UnstakeOp& op) { w.U64(op.amount); }
+  void operator()(const PostJobOp& op) {
+    w.Hash(op.job_id);
+    w.U64(op.fee);
+    w.U64(op.solver_stake);
+    w.U64(op.claim_window_blocks);
+    w.U64(op.commit_window_blocks);
+  }
+  void operator()(const ClaimJobOp& op) { w.Hash(op.job_id); w.Hash(op.forced_error_commitment); }
+  void operator()(const CommitCertificateOp& op) {
+    w.Hash(op.job_id);
+    w.Hash(op.certificate_hash);
+    w.Hash(op.checkpoint_root);
+    w.Hash(op.final_model_hash);
+  }
+  void operator()(const VerdictOp& op) { w.Hash(op.job_id); w.Bool(op.accept); w.Hash(op.report_hash); }
+  void operator()(const RulingOp& op) { w.Hash(op.job_id); w.Bool(op.solver_at_fault); }
+  void operator()(const SettleOp& op) { w.Hash(op.job_id); }
+};
+
+Operation DecodeOp(uint8_t tag, util::Reader& r) {
+  switch (tag) {
+    case 1: { TransferOp op; op.to = GetKey(r); op.amount = r.U64(); return op; }
+    case 2: return FaucetOp{r.U64()};
+    case 3: return StakeOp{r.U64()};
+    case 4: return UnstakeOp{r.U64()};
+    case 5: {
+      PostJobOp op;
+      op.job_id = r.Hash();
+      op.fee = r.U64();
+      op.solver_stake = r.U64();
+      op.claim_window_blocks = r.U64();
+      op.commit_window_blocks = r.U64();
+      return op;
+    }
+    case 6: { ClaimJobOp op; op.job_id = r.Hash(); op.forced_error_commitment = r.Hash(); return op; }
+    case 7: {
+      CommitCertificateOp op;
+      op.job_id = r.Hash();
+      op.certificate_hash = r.Hash();
+      op.checkpoint_root = r.Hash();
+      op.final_model_hash = r.Hash();
+      return op;
+    }
+    case 8: { VerdictOp op; op.job_id = r.Hash(); op.accept = r.Bool(); op.report_hash = r.Hash(); return op; }
+    case 9: { RulingOp op; op.job_id = r.Hash(); op.solver_at_fault = r.Bool(); return op; }
+    case 10: return SettleOp{r.Hash()};
+    default:
+      r.Fail("unknown operation tag " + std::to_string(tag));
+      return FaucetOp{};
+  }
+}
+
+void WriteBody(util::Writer& w, const TxBody& body) {
+  w.U8(kTxVersion);
+  w.String(body.chain_id);
+  PutKey(w, body.sender);
+  w.U64(body.nonce);
+  w.U8(static_cast<uint8_t>(body.op.index() + 1));
+  std::visit(OpEncoder{w}, body.op);
+}
+
+}  // namespace
+
+const char* OperationName(const Operation& op) {
+  static const char* const kNames[] = {"transfer", "faucet", "stake", "unstake", "post_job",
+                                       "claim_job", "commit_certificate", "verdict", "ruling", "settle"};
+  static_assert(std::variant_size_v<Operation> == sizeof(kNames) / sizeof(kNames[0]));
+  return kNames[op.index()];
+}
+
+Bytes EncodeTxBody(const TxBody& body) {
+  util::Writer w;
+  WriteBody(w, body);
+  return w.Take();
+}
+
+Hash256 TxId(const TxBody& body) { return crypto::TaggedHash("cairn/tx/v1", EncodeTxBody(body)); }
+
+Bytes EncodeTx(const SignedTx& tx) {
+  util::Writer w;
+  WriteBody(w, tx.body);
+  w.Raw(ByteView(tx.signature.bytes));
+  return w.Take();
+}
+
+Result<SignedTx> DecodeTx(ByteView bytes) {
+  if (bytes.size > kTxBytesMax) {
+    return InvalidArgument("transaction is " + std::to_string(bytes.size) + " bytes, more than the limit of " +
+                           std::to_string(kTxBytesMax));
+  }
+  util::Reader r(bytes);
+  SignedTx tx;
+  uint8_t version = r.U8();
+  if (r.ok() && version != kTxVersion) r.Fail("unsupported transaction version " + std::to_string(version));
+  tx.body.chain_id = r.String(kChainIdBytesMax);
+  tx.body.sender = GetKey(r);
+  tx.body.nonce = r.U64();
+  uint8_t tag = r.U8();
+  if (r.ok()) tx.body.op = DecodeOp(tag, r);
+  r.Raw(tx.signature.bytes.data(), tx.signature.bytes.size());
+  Status s = r.Finish();
+  if (!s.ok()) return s.WithContext("malformed transaction");
+  return tx;
+}
+
+SignedTx SignTx(TxBody body, const crypto::KeyPair& key) {
+  CAIRN_ASSERT(body.sender == key.public_key());
+  SignedTx tx;
+  Hash256 id = TxId(body);
+  tx.signature = key.Sign(ByteView(id.bytes));
+  tx.body = std::move(body);
+  return tx;
+}
+
+bool VerifyTxSignature(const SignedTx& tx) {
+  Hash256 id = TxId(tx.body);
+  return crypto::Verify(tx.body.sender, ByteView(id.bytes), tx.signature);
+}
+
+}  // namespace cairn::ledger

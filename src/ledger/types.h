@@ -1,0 +1,109 @@
+// The ledger's domain types: accounts, jobs, parameters and genesis.
+// Amounts are integer base units (u64), never floating point; every addition
+// on them is overflow-checked by the executor.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cairn/bytes.h"
+#include "crypto/keys.h"
+
+namespace cairn::ledger {
+
+using Amount = uint64_t;
+using AccountId = crypto::PublicKey;
+
+// Limits (units last). Everything a peer can make us store is bounded.
+inline constexpr size_t kChainIdBytesMax = 64;
+inline constexpr size_t kTxBytesMax = 1024;
+inline constexpr uint32_t kBlockTxsMax = 10000;
+inline constexpr size_t kBlockBytesMax = kTxBytesMax * kBlockTxsMax + 4096;
+inline constexpr uint32_t kVerdictsPerJobMax = 16;
+inline constexpr uint32_t kGenesisAllocationsMax = 100000;
+inline constexpr uint32_t kUnbondingsPerBlockMax = 100000;
+
+struct Account {
+  uint64_t nonce = 0;         // Nonce of the last transaction this account sent.
+  Amount balance = 0;         // Spendable.
+  Amount stake_free = 0;      // Staked, not bonded to any job: can be bonded or unstaked.
+  Amount stake_bonded = 0;    // Bonded to claimed jobs or verdicts: slashable.
+  Amount unbonding = 0;       // Unstaked, returns to balance after the unbonding delay.
+
+  bool IsEmpty() const {
+    return nonce == 0 && balance == 0 && stake_free == 0 && stake_bonded == 0 && unbonding == 0;
+  }
+  friend bool operator==(const Account&, const Account&) = default;
+};
+
+enum class JobStatus : uint8_t {
+  kOpen = 1,       // Posted, fee in escrow, waiting for a solver.
+  kClaimed = 2,    // A solver bonded stake and is training.
+  kCommitted = 3,  // Certificate committed; challenge window running.
+  kDisputed = 4,   // A verifier rejected the certificate; the referee must rule.
+  kSettled = 5,    // Fee paid out, bonds released. Final.
+  kFailed = 6,     // The solver was ruled at fault and slashed; fee refunded. Final.
+  kExpired = 7,    // Nobody claimed or the solver missed its deadline; fee refunded. Final.
+};
+const char* JobStatusName(JobStatus status);
+
+struct Vote {
+  AccountId verifier;
+  bool accept = false;
+  Amount bond = 0;
+  Hash256 report_hash;  // Hash of the verifier's report (sampled segments, distances).
+  friend bool operator==(const Vote&, const Vote&) = default;
+};
+
+struct Job {
+  Hash256 job_id;  // Hash of the canonical job spec (off-ledger).
+  AccountId submitter;
+  Amount fee = 0;            // In escrow until settle.
+  Amount solver_stake = 0;   // Bond the solver must post to claim.
+  uint64_t claim_deadline_height = 0;
+  uint64_t commit_window_blocks = 0;    // Solver's time from claim to commit.
+  uint64_t commit_deadline_height = 0;  // Set at claim.
+  JobStatus status = JobStatus::kOpen;
+  AccountId solver;
+  uint64_t claimed_height = 0;
+  Hash256 forced_error_commitment;  // Solver's hidden bits (Truebit forced errors).
+  Hash256 certificate_hash;
+  Hash256 checkpoint_root;
+  Hash256 final_model_hash;
+  uint64_t challenge_end_height = 0;
+  std::vector<Vote> votes;
+  friend bool operator==(const Job&, const Job&) = default;
+};
+
+// Consensus parameters, fixed at genesis.
+struct Params {
+  uint64_t unbonding_delay_blocks = 100;
+  uint64_t challenge_window_blocks = 20;
+  Amount faucet_amount_max = 0;        // Per faucet transaction; 0 disables the faucet.
+  Amount verifier_stake_min = 0;       // Bond a verifier posts with each verdict.
+  Amount job_fee_min = 1;
+  uint32_t jackpot_tax_bps = 100;      // Of each settled fee, into the jackpot.
+  uint32_t verifier_share_bps = 1000;  // Of each settled fee, split among accepting verifiers.
+  uint32_t challenger_reward_bps = 5000;  // Of a slashed bond, to whoever proved the fault.
+  friend bool operator==(const Params&, const Params&) = default;
+};
+
+struct Allocation {
+  AccountId account;
+  Amount balance = 0;
+  Amount stake = 0;
+  friend bool operator==(const Allocation&, const Allocation&) = default;
+};
+
+struct Genesis {
+  std::string chain_id;
+  uint64_t genesis_time_ms = 0;
+  AccountId sequencer;  // Signs blocks.
+  AccountId referee;    // Rules on disputes (stands in for a contract).
+  Params params;
+  std::vector<Allocation> allocations;
+  friend bool operator==(const Genesis&, const Genesis&) = default;
+};
+
+}  // namespace cairn::ledger

@@ -1,0 +1,26 @@
+// Small, careful file helpers: bounded reads and crash-safe writes.
+#pragma once
+
+#include <string>
+
+#include "cairn/bytes.h"
+#include "cairn/status.h"
+
+namespace cairn::util {
+
+// Reads a whole file, refusing files larger than bytes_max.
+Result<Bytes> ReadFile(const std::string& path, size_t bytes_max);
+
+// Writes `contents` to `path` atomically: a temporary file in the same
+// directory is written, fsynced, renamed over `path`, and the directory is
+// fsynced. A crash leaves either the old file or the new one, never a mix.
+// `mode` is applied to the temporary file before any byte is written, so a
+// secret never exists on disk with looser permissions.
+Status WriteFileAtomic(const std::string& path, ByteView contents, unsigned mode = 0644);
+
+// Creates a directory and its parents (like `mkdir -p`).
+Status MakeDirs(const std::string& path);
+
+bool FileExists(const std::string& path);
+
+}  // namespace cairn::util
