@@ -1,0 +1,114 @@
+// A one-process ledger for tests: genesis with named parties, an in-memory
+// store (MemoryStore, a fake), a Ledger and its Sequencer.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+
+#include "ledger/sequencer.h"
+#include "store/memory_store.h"
+
+namespace cairn::ledger::testing {
+
+// Deterministic keys so failures reproduce.
+inline crypto::KeyPair TestKey(uint8_t n) {
+  std::array<uint8_t, 32> seed{};
+  seed.fill(n);
+  return crypto::KeyPair::FromSeed(seed);
+}
+
+class LedgerFixture : public ::testing::Test {
+ protected:
+  enum Party : uint8_t { kSequencer = 1, kReferee, kSubmitter, kSolver, kVerifier, kVerifier2, kOutsider };
+
+  void SetUp() override {
+    for (uint8_t p = kSequencer; p <= kOutsider; ++p) keys_.emplace(p, TestKey(p));
+    genesis_.chain_id = "cairn-test";
+    genesis_.sequencer = Id(kSequencer);
+    genesis_.referee = Id(kReferee);
+    genesis_.params.unbonding_delay_blocks = 5;
+    genesis_.params.challenge_window_blocks = 3;
+    genesis_.params.faucet_amount_max = 1000;
+    genesis_.params.verifier_stake_min = 100;
+    genesis_.params.jackpot_tax_bps = 100;
+    genesis_.params.verifier_share_bps = 1000;
+    genesis_.params.challenger_reward_bps = 5000;
+    genesis_.allocations = {{Id(kSubmitter), 100000, 0},
+                            {Id(kSolver), 10000, 5000},
+                            {Id(kVerifier), 10000, 1000},
+                            {Id(kVerifier2), 10000, 1000}};
+    Reopen();
+  }
+
+  void Reopen() {
+    sequencer_.reset();
+    ledger_.reset();
+    if (!kv_) kv_ = std::make_unique<store::MemoryStore>(LedgerColumnFamilies());
+    auto opened = Ledger::Open(kv_.get(), &genesis_, LedgerOptions{store::SyncPolicy::kNoSync, 2});
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    ledger_ = std::move(opened).value();
+    sequencer_ = std::make_unique<Sequencer>(ledger_.get(), &keys_.at(kSequencer));
+  }
+
+  AccountId Id(uint8_t party) const { return keys_.at(party).public_key(); }
+
+  SignedTx Make(uint8_t party, Operation op, std::optional<uint64_t> nonce = std::nullopt) {
+    TxBody body;
+    body.chain_id = genesis_.chain_id;
+    body.sender = Id(party);
+    body.nonce = nonce ? *nonce : ledger_->NextNonce(body.sender).value();
+    body.op = std::move(op);
+    return SignTx(std::move(body), keys_.at(party));
+  }
+
+  Status Submit(uint8_t party, Operation op) { return sequencer_->Submit(Make(party, std::move(op))); }
+
+  // Seals the mempool into a block; a block with only a faucet drip if empty,
+  // so that tests can advance the height.
+  uint64_t Seal() {
+    if (sequencer_->mempool_size() == 0) {
+      EXPECT_TRUE(Submit(kOutsider, FaucetOp{1}).ok());
+    }
+    auto produced = sequencer_->ProduceBlock(/*time_ms=*/1000 + ledger_->head().height);
+    EXPECT_TRUE(produced.ok()) << produced.status().ToString();
+    EXPECT_TRUE(produced->has_value());
+    return ledger_->head().height;
+  }
+
+  void SealUntil(uint64_t height) {
+    while (ledger_->head().height < height) Seal();
+  }
+
+  Account AccountOf(uint8_t party) { return ledger_->GetAccount(Id(party)).value(); }
+  Job JobOf(const Hash256& id) { return ledger_->GetJob(id).value().value(); }
+
+  static Hash256 JobId(uint8_t n) {
+    Hash256 h;
+    h.bytes.fill(n);
+    return h;
+  }
+
+  // Posts, claims and commits a job; returns its id.
+  Hash256 CommittedJob(uint8_t n, Amount fee = 1000, Amount solver_stake = 2000) {
+    Hash256 id = JobId(n);
+    EXPECT_TRUE(Submit(kSubmitter, PostJobOp{id, fee, solver_stake, 10, 10}).ok());
+    Seal();
+    EXPECT_TRUE(Submit(kSolver, ClaimJobOp{id, Hash256{}}).ok());
+    Seal();
+    Hash256 cert;
+    cert.bytes.fill(0xce);
+    EXPECT_TRUE(Submit(kSolver, CommitCertificateOp{id, cert, cert, cert}).ok());
+    Seal();
+    return id;
+  }
+
+  Genesis genesis_;
+  std::map<uint8_t, crypto::KeyPair> keys_;
+  std::unique_ptr<store::MemoryStore> kv_;
+  std::unique_ptr<Ledger> ledger_;
+  std::unique_ptr<Sequencer> sequencer_;
+};
+
+}  // namespace cairn::ledger::testing
