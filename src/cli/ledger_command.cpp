@@ -5,6 +5,7 @@
 
 #include "cli/app.h"
 #include "cli/ledger_demo.h"
+#include "config/genesis_config.h"
 #include "ledger/audit.h"
 #include "store/rocksdb_store.h"
 
@@ -44,6 +45,19 @@ int Audit(const std::string& data_dir) {
   return kExitOk;
 }
 
+int Init(const std::string& genesis_path, const std::string& data_dir) {
+  auto genesis = config::LoadGenesisFile(genesis_path);
+  if (!genesis.ok()) return ReportError(genesis.status());
+  auto kv = store::RocksDbStore::Open(data_dir + "/ledger", ledger::LedgerColumnFamilies());
+  if (!kv.ok()) return ReportError(kv.status());
+  auto opened = ledger::Ledger::Open(kv->get(), &*genesis);
+  if (!opened.ok()) return ReportError(opened.status());
+  ledger::Head head = (*opened)->head();
+  std::printf("ledger of chain '%s' in %s at height %llu\nstate root: %s\n", genesis->chain_id.c_str(),
+              data_dir.c_str(), static_cast<unsigned long long>(head.height), head.state_root.ToHex().c_str());
+  return kExitOk;
+}
+
 }  // namespace
 
 void RegisterLedgerCommands(CLI::App* app, Command* command) {
@@ -55,6 +69,19 @@ void RegisterLedgerCommands(CLI::App* app, Command* command) {
       "audit", "Replay the block log from genesis and check every state root and stored byte");
   audit->add_option("--data", *audit_dir, "The node's data directory")->required();
   audit->callback([command, audit_dir] { command->action = [audit_dir] { return Audit(*audit_dir); }; });
+
+  struct InitArgs {
+    std::string genesis;
+    std::string data;
+  };
+  auto init_args = std::make_shared<InitArgs>();
+  CLI::App* init = ledger->add_subcommand(
+      "init", "Create a ledger from a genesis file (idempotent: an existing ledger must have the same genesis)");
+  init->add_option("--genesis", init_args->genesis, "Genesis TOML (see configs/genesis.toml)")->required();
+  init->add_option("--data", init_args->data, "The node's data directory")->required();
+  init->callback([command, init_args] {
+    command->action = [init_args] { return Init(init_args->genesis, init_args->data); };
+  });
 
   auto demo = std::make_shared<DemoOptions>();
   CLI::App* demo_cmd = ledger->add_subcommand(
