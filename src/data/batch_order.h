@@ -1,0 +1,48 @@
+// The data order of a training job: a pure function of (job seed, step), so a
+// verifier can reproduce the batch of any step without replaying the steps
+// before it.
+//
+// Each epoch visits every example exactly once, in an order given by a keyed
+// pseudo-random permutation of [0, n) (a Feistel network over the next power
+// of two with cycle-walking, keyed by Philox of (seed, epoch)). Step s takes
+// positions [s*B, (s+1)*B) of the endless sequence epoch 0, epoch 1, ...; a
+// batch may straddle two epochs. docs/datasets.md specifies it bit for bit.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+namespace cairn::data {
+
+// Philox4x32-10 (Salmon et al., SC'11), the counter-based generator used by
+// cuRAND and JAX. Pure function: same counter and key, same output.
+std::array<uint32_t, 4> Philox4x32(std::array<uint32_t, 4> counter, std::array<uint32_t, 2> key);
+
+// Random numbers addressed by (seed, stream, index) instead of by a state.
+class CounterRng {
+ public:
+  CounterRng(uint64_t seed, uint64_t stream) : seed_(seed), stream_(stream) {}
+  // 64 random bits for `index`.
+  uint64_t Bits64(uint64_t index) const;
+  // Uniform float in [0, 1), 24-bit resolution: identical on every platform.
+  float UniformFloat(uint64_t index) const;
+
+ private:
+  uint64_t seed_;
+  uint64_t stream_;
+};
+
+// Streams of CounterRng used by cairn (kept distinct so uses never overlap).
+inline constexpr uint64_t kStreamBatchOrder = 1;
+inline constexpr uint64_t kStreamWeightInit = 2;
+inline constexpr uint64_t kStreamVerifierSampling = 3;
+
+// Index in [0, n) of position `i` of the permutation keyed by (seed, epoch).
+// REQUIRES: i < n, n > 0.
+uint32_t PermutedIndex(uint64_t seed, uint64_t epoch, uint32_t i, uint32_t n);
+
+// The dataset indices of training step `step` (0-based).
+std::vector<uint32_t> BatchIndices(uint64_t seed, uint64_t step, uint32_t batch_size, uint32_t dataset_size);
+
+}  // namespace cairn::data

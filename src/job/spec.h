@@ -1,0 +1,153 @@
+// Job specs: everything that determines a training computation.
+//
+// A spec is written by a submitter as TOML (configs/jobs/*.toml documents
+// every key), parsed strictly, and given a canonical binary encoding;
+// job_id = TaggedHash("cairn/job/v1", encoding). File paths say where inputs
+// are on this machine and are NOT part of the encoding: inputs are identified
+// by content hash, so the same job has the same id everywhere.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cairn/bytes.h"
+#include "cairn/status.h"
+#include "data/dataset.h"
+
+namespace cairn::job {
+
+inline constexpr uint64_t kStepsMax = 100'000'000;
+inline constexpr uint32_t kBatchSizeMax = 65'536;
+inline constexpr uint32_t kHiddenLayersMax = 16;
+inline constexpr uint32_t kLayerWidthMax = 65'536;
+inline constexpr uint32_t kThreadsMax = 256;
+
+enum class ModelKind : uint8_t { kMlp = 1, kCnn = 2, kTransformer = 3, kTorchScript = 4 };
+enum class WeightInit : uint8_t { kSeed = 1, kFile = 2 };
+
+struct ModelSpec {
+  ModelKind kind = ModelKind::kMlp;
+  // mlp: hidden layer widths (Linear + ReLU each), then a Linear classifier.
+  std::vector<uint32_t> hidden_sizes;
+  // cnn: output channels of each 3x3 conv block (conv, ReLU, 2x2 max-pool), then a Linear classifier.
+  std::vector<uint32_t> channels;
+  // transformer: each example is a sequence (IDX images: one token per row),
+  // linearly embedded to d_model with learned positions, `layers` pre-norm
+  // encoder layers, mean-pooled, then a Linear classifier.
+  uint32_t d_model = 0;
+  uint32_t heads = 0;
+  uint32_t layers = 0;
+  uint32_t feedforward = 0;
+  // torchscript: a module saved by torch.jit.script(m).save(path); forward(x)
+  // takes a float batch of the dataset's feature shape and returns logits.
+  std::string torchscript_path;  // Not hashed.
+  Hash256 torchscript_hash;      // BLAKE2b-256 of the file's bytes.
+  // Initial weights: from the job seed, or (fine-tuning) from a file.
+  WeightInit init = WeightInit::kSeed;
+  std::string weights_path;  // Not hashed.
+  Hash256 weights_hash;
+};
+
+struct DatasetSpec {
+  data::DatasetSource source;  // Paths: not hashed. Format and label column: hashed.
+  Hash256 content_hash;        // Must equal the loaded dataset's content hash.
+};
+
+enum class OptimizerKind : uint8_t { kSgd = 1, kAdam = 2, kAdamW = 3 };
+
+struct OptimizerSpec {
+  OptimizerKind kind = OptimizerKind::kSgd;
+  double learning_rate = 0.01;
+  double momentum = 0.0;      // sgd
+  bool nesterov = false;      // sgd
+  double weight_decay = 0.0;  // sgd, adam (L2), adamw (decoupled)
+  double beta1 = 0.9;         // adam, adamw
+  double beta2 = 0.999;
+  double epsilon = 1e-8;
+};
+
+enum class ScheduleKind : uint8_t { kConstant = 1, kStep = 2, kCosine = 3 };
+
+// The learning rate at step t is a pure function of t (LearningRateAt).
+struct ScheduleSpec {
+  ScheduleKind kind = ScheduleKind::kConstant;
+  uint64_t warmup_steps = 0;  // Linear warm-up from 0 over these steps (all kinds).
+  uint64_t step_size = 0;     // step: multiply by gamma every step_size steps.
+  double gamma = 0.1;
+  double min_learning_rate = 0.0;  // cosine: floor of the decay.
+};
+
+enum class VerificationMode : uint8_t { kExact = 1, kTolerance = 2 };
+
+struct VerificationSpec {
+  VerificationMode mode = VerificationMode::kExact;
+  uint32_t top_q = 2;    // Segments with the largest update norm, always replayed.
+  uint32_t uniform = 4;  // Plus this many uniformly sampled segments.
+  // Tolerance mode: largest accepted distances between a replayed and a
+  // committed checkpoint. 0 means "profile them" (cairn verify --profile).
+  double l2_relative_max = 0.0;
+  double linf_max = 0.0;
+  double cosine_distance_max = 0.0;
+};
+
+enum class Device : uint8_t { kCpu = 1, kCuda = 2 };
+
+// What changes floating-point results, pinned. Applied by solver and
+// verifier before any computation; recorded in the certificate.
+struct ExecutionProfile {
+  Device device = Device::kCpu;
+  uint32_t threads = 1;                   // torch intra-op threads.
+  std::string aten_cpu_capability = "avx2";  // ATEN_CPU_CAPABILITY: default, avx2, avx512.
+  std::string blas = "openblas";          // The BLAS libtorch must be using.
+  std::string openblas_coretype;          // OPENBLAS_CORETYPE in effect; "" = whatever the machine presets (recorded).
+  bool onednn = false;                    // oneDNN (mkldnn) kernels on or off.
+};
+
+struct JobSpec {
+  std::string name;  // Free text for humans; hashed.
+  ModelSpec model;
+  DatasetSpec dataset;
+  OptimizerSpec optimizer;
+  ScheduleSpec schedule;
+  uint32_t batch_size = 0;
+  uint64_t steps = 0;   // Exactly one of steps and epochs is non-zero.
+  uint64_t epochs = 0;  // Resolved to steps = ceil(epochs * n / batch_size) once n is known.
+  uint64_t seed = 0;
+  uint32_t checkpoint_interval = 0;  // k: a checkpoint every k steps (and at the end).
+  VerificationSpec verification;
+  ExecutionProfile profile;
+};
+
+// Parses a TOML job file. Relative paths are resolved against the file's
+// directory. Errors name the key: "job.toml: optimizer.learning_rate must be
+// a positive number".
+Result<JobSpec> ParseJobToml(const std::string& text, const std::string& source_name,
+                             const std::string& base_dir);
+Result<JobSpec> LoadJobFile(const std::string& path);
+
+// Checks consistency that TOML types cannot express (ranges, kind-specific
+// keys present, exactly one of steps/epochs, ...).
+Status ValidateJobSpec(const JobSpec& spec);
+
+// Loads the dataset and hashes the TorchScript / weights files named by the
+// spec. A hash the TOML omitted is filled in (so job_id covers it); a hash
+// the TOML gave must match, else an error says both values. Returns the
+// loaded dataset so callers do not load it twice.
+Result<data::Dataset> ResolveJobInputs(JobSpec* spec);
+
+Bytes EncodeJobSpec(const JobSpec& spec);  // Canonical; excludes paths.
+Hash256 JobId(const JobSpec& spec);
+
+// steps, resolving epochs with the dataset size.
+uint64_t ResolvedSteps(const JobSpec& spec, uint64_t dataset_size);
+// Number of checkpoints including the initial one (step 0) and the final one.
+uint64_t CheckpointCount(const JobSpec& spec, uint64_t total_steps);
+
+// Learning rate at 0-based step t.
+double LearningRateAt(const JobSpec& spec, uint64_t step, uint64_t total_steps);
+
+std::string ModelKindName(ModelKind kind);
+std::string OptimizerKindName(OptimizerKind kind);
+
+}  // namespace cairn::job
