@@ -11,6 +11,19 @@ Hash256 Blake2b256(ByteView data) {
   return out;
 }
 
+Bytes Blake2b(ByteView data, size_t digest_bytes, ByteView key) {
+  EnsureSodium();
+  CAIRN_ASSERT(digest_bytes >= crypto_generichash_BYTES_MIN &&
+               digest_bytes <= crypto_generichash_BYTES_MAX);
+  CAIRN_ASSERT(key.size == 0 || (key.size >= crypto_generichash_KEYBYTES_MIN &&
+                                 key.size <= crypto_generichash_KEYBYTES_MAX));
+  Bytes out(digest_bytes);
+  int rc = crypto_generichash(out.data(), out.size(), data.data, data.size,
+                              key.size == 0 ? nullptr : key.data, key.size);
+  CAIRN_ASSERT(rc == 0);
+  return out;
+}
+
 Hash256 TaggedHash(std::string_view domain, ByteView data) {
   Hasher h;
   // Length-prefix the tag so ("ab", "c...") and ("a", "bc...") cannot collide.

@@ -11,6 +11,13 @@ namespace cairn::crypto {
 // One-shot BLAKE2b with a 32-byte digest and no key.
 Hash256 Blake2b256(ByteView data);
 
+// One-shot BLAKE2b with any digest length libsodium supports and an optional
+// key (BLAKE2b's MAC mode). For interoperability and the published test
+// vectors; cairn's own hashes use Blake2b256 and TaggedHash.
+// REQUIRES: crypto_generichash_BYTES_MIN <= digest_bytes <= crypto_generichash_BYTES_MAX
+//           (16..64), and key is empty or crypto_generichash_KEYBYTES_MIN..MAX (16..64) bytes.
+Bytes Blake2b(ByteView data, size_t digest_bytes, ByteView key = {});
+
 // BLAKE2b-256 of `domain` followed by `data`. Every hashed object type uses a
 // distinct domain tag ("cairn/tx/v1", ...) so that bytes of one type can
 // never be passed off as another.

@@ -43,7 +43,9 @@ class MerkleTree {
 Hash256 MerkleRoot(const std::vector<Hash256>& leaf_hashes);
 
 // True if `proof` shows that `leaf_hash` is leaf `index` of a tree of `size`
-// leaves with the given root.
+// leaves with the given root. As in RFC 9162, the root alone does not commit
+// to the size (leaf 0 has the same path in trees of 5..8 leaves): take `size`
+// from the same trusted source as `root`, never from the prover.
 bool VerifyMerkleProof(const Hash256& leaf_hash, size_t index, size_t size,
                        const std::vector<Hash256>& proof, const Hash256& root);
 

@@ -1,5 +1,7 @@
 #include "store/rocksdb_store.h"
 
+#include <filesystem>
+
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
@@ -19,6 +21,8 @@ Status FromRocks(const rocksdb::Status& s, const std::string& context) {
     return IoError(message);
   }
   if (s.IsInvalidArgument()) return InvalidArgument(message);
+  // RocksDB's answer to a write on a read-only open.
+  if (s.IsNotSupported()) return FailedPrecondition(message);
   return Internal(message);
 }
 
@@ -27,6 +31,14 @@ Status FromRocks(const rocksdb::Status& s, const std::string& context) {
 Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const std::string& path,
                                                          std::vector<std::string> column_families,
                                                          RocksDbOptions options) {
+  // RocksDB creates the directory (for its info log) before it finds out that
+  // there is no store in it; a read-only or open-existing call must not
+  // leave an empty directory behind.
+  std::error_code ec;
+  if ((options.read_only || !options.create_if_missing) &&
+      !std::filesystem::exists(std::filesystem::path(path) / "CURRENT", ec)) {
+    return NotFound("no store at " + path);
+  }
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = options.create_if_missing;
   db_options.create_missing_column_families = true;

@@ -25,6 +25,9 @@ struct RocksDbOptions {
 
 class RocksDbStore final : public KvStore {
  public:
+  // Unavailable if another process (or another open in this one) holds the
+  // directory. With read_only or !create_if_missing, a missing store is
+  // NotFound and nothing is created on disk.
   static Result<std::unique_ptr<RocksDbStore>> Open(const std::string& path,
                                                     std::vector<std::string> column_families,
                                                     RocksDbOptions options = {});

@@ -65,8 +65,12 @@ uint64_t Reader::U64() {
 }
 
 bool Reader::Bool() {
+  size_t start = offset_;
   uint8_t v = U8();
-  if (v > 1) Fail("boolean byte must be 0 or 1, got " + std::to_string(v));
+  if (v > 1) {
+    offset_ = start;  // Report the offset of the offending field, not the one after it.
+    Fail("boolean byte must be 0 or 1, got " + std::to_string(v));
+  }
   return v == 1;
 }
 
@@ -93,9 +97,11 @@ Hash256 Reader::Hash() {
 }
 
 Bytes Reader::LengthPrefixed(size_t bytes_max) {
+  size_t start = offset_;
   uint32_t n = U32();
   if (!ok()) return {};
   if (n > bytes_max) {
+    offset_ = start;
     Fail("length " + std::to_string(n) + " exceeds the limit of " + std::to_string(bytes_max));
     return {};
   }
@@ -111,8 +117,10 @@ std::string Reader::String(size_t bytes_max) {
 }
 
 uint32_t Reader::ListLength(uint32_t items_max) {
+  size_t start = offset_;
   uint32_t n = U32();
   if (ok() && n > items_max) {
+    offset_ = start;
     Fail("list of " + std::to_string(n) + " items exceeds the limit of " + std::to_string(items_max));
     return 0;
   }
