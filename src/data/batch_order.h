@@ -19,7 +19,10 @@ namespace cairn::data {
 // cuRAND and JAX. Pure function: same counter and key, same output.
 std::array<uint32_t, 4> Philox4x32(std::array<uint32_t, 4> counter, std::array<uint32_t, 2> key);
 
-// Random numbers addressed by (seed, stream, index) instead of by a state.
+// Random numbers addressed by (seed, stream, index) instead of by a state:
+// Bits64(index) is the first two words of Philox4x32 with counter
+// (index, stream) and key seed, each split into (low, high) 32-bit words.
+// Immutable value; safe to share between threads.
 class CounterRng {
  public:
   CounterRng(uint64_t seed, uint64_t stream) : seed_(seed), stream_(stream) {}
@@ -39,10 +42,15 @@ inline constexpr uint64_t kStreamWeightInit = 2;
 inline constexpr uint64_t kStreamVerifierSampling = 3;
 
 // Index in [0, n) of position `i` of the permutation keyed by (seed, epoch).
-// REQUIRES: i < n, n > 0.
+// Each call derives the epoch's key afresh (one Philox call) and then walks
+// the Feistel network (6 Philox calls per step of the walk, at most 4
+// steps on average). REQUIRES: i < n, n > 0.
 uint32_t PermutedIndex(uint64_t seed, uint64_t epoch, uint32_t i, uint32_t n);
 
-// The dataset indices of training step `step` (0-based).
+// The dataset indices of training step `step` (0-based): position p =
+// step * batch_size + j (j < batch_size) is PermutedIndex(seed, p / n, p % n, n).
+// REQUIRES: batch_size > 0, dataset_size > 0, and (step + 1) * batch_size - 1
+// fits in 64 bits.
 std::vector<uint32_t> BatchIndices(uint64_t seed, uint64_t step, uint32_t batch_size, uint32_t dataset_size);
 
 }  // namespace cairn::data

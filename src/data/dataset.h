@@ -1,7 +1,8 @@
 // Datasets for training jobs, decoded into memory without libtorch.
 //
-// Formats: IDX (MNIST / Fashion-MNIST; images + labels files, gzip or not) and
-// CSV (a header row, numeric feature columns, one integer label column).
+// Formats: IDX (MNIST / Fashion-MNIST; images + labels files) and CSV (a
+// header row, numeric feature columns, one integer label column); either may
+// be gzipped, which is detected from the file's first bytes.
 // A dataset is identified by its content hash, computed over the DECODED
 // dataset (shape, features, labels; docs/datasets.md), so the same data gives
 // the same hash whether it arrives gzipped or not.
@@ -32,7 +33,8 @@ struct DatasetSource {
 };
 
 // n examples of `feature_shape` float32 features with int64 class labels.
-// IDX u8 pixels are scaled to [0, 1] (x / 255, exact in float32).
+// IDX u8 pixels are scaled to [0, 1] as x / 255.0f (one correctly rounded
+// float32 division, as torchvision's ToTensor does: identical everywhere).
 struct Dataset {
   std::vector<int64_t> feature_shape;  // Per example: {1, rows, cols} for IDX, {columns} for CSV.
   std::vector<float> features;         // size() * FeaturesPerExample(), row-major.
@@ -45,12 +47,16 @@ struct Dataset {
 };
 
 // Loads and validates. Errors name the file and what is wrong: a truncated
-// file, a wrong magic number (e.g. images and labels swapped), counts that
-// disagree between images and labels, a label out of range, a non-numeric
-// CSV cell (with its line and column).
+// file or trailing bytes, corrupt gzip data, a wrong magic number (e.g. images
+// and labels swapped), counts that disagree between images and labels, a
+// label out of range, a non-numeric CSV cell (with its line and column), no
+// examples at all.
 Result<Dataset> LoadDataset(const DatasetSource& source);
 
-// The content hash of an already decoded dataset.
+// The content hash of an already decoded dataset: TaggedHash("cairn/dataset/v1",
+// u32 rank, i64 dims, u64 count, f32 features, i64 labels), all little-endian
+// (docs/datasets.md). REQUIRES: every dim > 0, and features.size() ==
+// labels.size() * the product of the dims.
 Hash256 DatasetContentHash(const std::vector<int64_t>& feature_shape, const std::vector<float>& features,
                            const std::vector<int64_t>& labels);
 
