@@ -1,12 +1,15 @@
 // Job specs: everything that determines a training computation.
 //
-// A spec is written by a submitter as TOML (configs/jobs/*.toml documents
-// every key), parsed strictly, and given a canonical binary encoding;
+// A spec is written by a submitter as TOML (docs/jobs.md and
+// configs/jobs/README.md document every key), parsed strictly, and given a
+// canonical binary encoding;
 // job_id = TaggedHash("cairn/job/v1", encoding). File paths say where inputs
 // are on this machine and are NOT part of the encoding: inputs are identified
 // by content hash, so the same job has the same id everywhere.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,11 +20,18 @@
 
 namespace cairn::job {
 
-inline constexpr uint64_t kStepsMax = 100'000'000;
+inline constexpr uint64_t kStepsMax = 100'000'000;  // Also bounds epochs (an epoch is >= 1 step).
 inline constexpr uint32_t kBatchSizeMax = 65'536;
-inline constexpr uint32_t kHiddenLayersMax = 16;
-inline constexpr uint32_t kLayerWidthMax = 65'536;
+inline constexpr uint32_t kHiddenLayersMax = 16;    // mlp hidden layers, cnn blocks, transformer layers.
+inline constexpr uint32_t kLayerWidthMax = 65'536;  // Widths, channels, d_model, feedforward, heads.
 inline constexpr uint32_t kThreadsMax = 256;
+inline constexpr uint64_t kCheckpointsPerJobMax = 100'000;  // Including step 0 and the final step.
+inline constexpr uint32_t kSampledSegmentsMax = 1'000;      // verification.top_q + verification.uniform.
+inline constexpr size_t kNameBytesMax = 256;
+inline constexpr size_t kLabelColumnBytesMax = 256;
+inline constexpr size_t kProfileStringBytesMax = 32;        // blas, openblas_coretype.
+inline constexpr size_t kJobFileBytesMax = 1 << 20;         // The TOML file.
+inline constexpr uint64_t kModelFileBytesMax = 2ull << 30;  // TorchScript and weights files.
 
 enum class ModelKind : uint8_t { kMlp = 1, kCnn = 2, kTransformer = 3, kTorchScript = 4 };
 enum class WeightInit : uint8_t { kSeed = 1, kFile = 2 };
@@ -32,7 +42,8 @@ struct ModelSpec {
   std::vector<uint32_t> hidden_sizes;
   // cnn: output channels of each 3x3 conv block (conv, ReLU, 2x2 max-pool), then a Linear classifier.
   std::vector<uint32_t> channels;
-  // transformer: each example is a sequence (IDX images: one token per row),
+  // transformer: each example is a sequence (IDX images: one token per row;
+  // CSV: one single-value token per feature column),
   // linearly embedded to d_model with learned positions, `layers` pre-norm
   // encoder layers, mean-pooled, then a Linear classifier.
   uint32_t d_model = 0;
@@ -97,11 +108,11 @@ enum class Device : uint8_t { kCpu = 1, kCuda = 2 };
 // verifier before any computation; recorded in the certificate.
 struct ExecutionProfile {
   Device device = Device::kCpu;
-  uint32_t threads = 1;                   // torch intra-op threads.
+  uint32_t threads = 1;                      // torch intra-op threads.
   std::string aten_cpu_capability = "avx2";  // ATEN_CPU_CAPABILITY: default, avx2, avx512.
-  std::string blas = "openblas";          // The BLAS libtorch must be using.
-  std::string openblas_coretype;          // OPENBLAS_CORETYPE in effect; "" = whatever the machine presets (recorded).
-  bool onednn = false;                    // oneDNN (mkldnn) kernels on or off.
+  std::string blas = "openblas";             // The BLAS libtorch must be using.
+  std::string openblas_coretype;  // OPENBLAS_CORETYPE in effect; "" = whatever the machine presets (recorded).
+  bool onednn = false;            // oneDNN (mkldnn) kernels on or off.
 };
 
 struct JobSpec {
@@ -119,34 +130,57 @@ struct JobSpec {
   ExecutionProfile profile;
 };
 
-// Parses a TOML job file. Relative paths are resolved against the file's
-// directory. Errors name the key: "job.toml: optimizer.learning_rate must be
-// a positive number".
-Result<JobSpec> ParseJobToml(const std::string& text, const std::string& source_name,
-                             const std::string& base_dir);
+// Parses a TOML job file (docs/jobs.md, configs/jobs/README.md) and runs
+// ValidateJobSpec. Relative paths are resolved against base_dir (the file's
+// directory; "" leaves them relative to the working directory). Unknown keys,
+// and keys that do not apply to the chosen kind (`channels` for an mlp), are
+// refused. Errors name the file and the key and say what is expected:
+// "job.toml: optimizer.learning_rate must be a positive finite number, got -0.1".
+Result<JobSpec> ParseJobToml(const std::string& text, const std::string& source_name, const std::string& base_dir);
+// Reads at most kJobFileBytesMax bytes from `path`; source_name = path.
 Result<JobSpec> LoadJobFile(const std::string& path);
 
 // Checks consistency that TOML types cannot express (ranges, kind-specific
-// keys present, exactly one of steps/epochs, ...).
+// fields present, fields of other kinds left at their defaults, exactly one
+// of steps/epochs, ...). Messages name the TOML key ("batch_size must be in
+// 1..65536, got 0") without a file name.
 Status ValidateJobSpec(const JobSpec& spec);
 
-// Loads the dataset and hashes the TorchScript / weights files named by the
-// spec. A hash the TOML omitted is filled in (so job_id covers it); a hash
-// the TOML gave must match, else an error says both values. Returns the
-// loaded dataset so callers do not load it twice.
+// Validates, loads the dataset and hashes the TorchScript / weights files
+// named by the spec. A hash the TOML omitted is filled in (so job_id covers
+// it); a hash the TOML gave must match, else an error says both values. Also
+// checks what needs the data: an epochs job's resolved step count, and that
+// the dataset suits the model (cnn pooling vs image size). `*spec` changes
+// only on success. Returns the loaded dataset so callers do not load it twice.
+// REQUIRES: spec != nullptr.
 Result<data::Dataset> ResolveJobInputs(JobSpec* spec);
 
-Bytes EncodeJobSpec(const JobSpec& spec);  // Canonical; excludes paths.
+// True once every input hash the spec's kinds use is known (non-zero).
+bool InputsResolved(const JobSpec& spec);
+
+// Canonical encoding (docs/jobs.md gives the field order): paths excluded,
+// fields of kinds not chosen excluded, doubles as IEEE-754 bit patterns.
+// REQUIRES: ValidateJobSpec(spec).ok(). Compute the id after ResolveJobInputs
+// (InputsResolved): a zero input hash would give an id no resolved job has.
+Bytes EncodeJobSpec(const JobSpec& spec);
+// TaggedHash("cairn/job/v1", EncodeJobSpec(spec)).
 Hash256 JobId(const JobSpec& spec);
 
-// steps, resolving epochs with the dataset size.
+// spec.steps, or for an epochs job ceil(epochs * dataset_size / batch_size).
+// REQUIRES: ValidateJobSpec(spec).ok(), 1 <= dataset_size <= data::kExamplesMax.
+// The result may exceed kStepsMax for an epochs job; ResolveJobInputs refuses that.
 uint64_t ResolvedSteps(const JobSpec& spec, uint64_t dataset_size);
-// Number of checkpoints including the initial one (step 0) and the final one.
+// Number of checkpoints: steps 0, k, 2k, ... <= total_steps, plus total_steps
+// itself when it is not a multiple of k (k = checkpoint_interval >= 1).
 uint64_t CheckpointCount(const JobSpec& spec, uint64_t total_steps);
 
-// Learning rate at 0-based step t.
+// Learning rate at 0-based step t of total_steps (docs/jobs.md, "Learning
+// rate"): linear warm-up, then constant / step decay / cosine. A pure,
+// platform-independent function of its arguments: it uses only IEEE-754
+// +, -, *, / (no libm), so solver and verifier agree bit for bit.
 double LearningRateAt(const JobSpec& spec, uint64_t step, uint64_t total_steps);
 
+// The TOML spellings: "mlp", "cnn", "transformer", "torchscript"; "sgd", "adam", "adamw".
 std::string ModelKindName(ModelKind kind);
 std::string OptimizerKindName(OptimizerKind kind);
 
