@@ -32,6 +32,7 @@ int Run(int argc, char** argv) {
   Command command;
   RegisterKeysCommands(&app, &command);
   RegisterLedgerCommands(&app, &command);
+  RegisterTrainCommands(&app, &command);
 
   try {
     app.parse(argc, argv);

@@ -32,5 +32,6 @@ struct Command {
 };
 void RegisterKeysCommands(CLI::App* app, Command* command);
 void RegisterLedgerCommands(CLI::App* app, Command* command);
+void RegisterTrainCommands(CLI::App* app, Command* command);
 
 }  // namespace cairn::cli

@@ -1,0 +1,45 @@
+#include "proof/checkpoint_store.h"
+
+#include "crypto/hash.h"
+#include "util/file.h"
+
+namespace cairn::proof {
+
+Hash256 CheckpointHash(ByteView bytes) { return crypto::TaggedHash("cairn/checkpoint/v1", bytes); }
+
+Result<CheckpointStore> CheckpointStore::Open(const std::string& dir) {
+  CAIRN_RETURN_IF_ERROR(util::MakeDirs(dir));
+  return CheckpointStore(dir);
+}
+
+std::string CheckpointStore::PathOf(const Hash256& hash) const {
+  std::string hex = hash.ToHex();
+  return dir_ + "/" + hex.substr(0, 2) + "/" + hex.substr(2);
+}
+
+Status CheckpointStore::Put(const Hash256& hash, ByteView bytes) {
+  std::string path = PathOf(hash);
+  if (util::FileExists(path)) return Status::Ok();
+  CAIRN_RETURN_IF_ERROR(util::MakeDirs(dir_ + "/" + hash.ToHex().substr(0, 2)));
+  return util::WriteFileAtomic(path, bytes, 0644);
+}
+
+bool CheckpointStore::Has(const Hash256& hash) const { return util::FileExists(PathOf(hash)); }
+
+Result<Bytes> CheckpointStore::Get(const Hash256& hash) const {
+  auto bytes = util::ReadFile(PathOf(hash), kCheckpointBytesMax);
+  if (!bytes.ok()) {
+    if (bytes.status().code() == StatusCode::kNotFound) {
+      return NotFound("checkpoint " + hash.ToHex().substr(0, 16) + " is not in " + dir_);
+    }
+    return bytes.status();
+  }
+  Hash256 actual = CheckpointHash(*bytes);
+  if (actual != hash) {
+    return Corruption("checkpoint file " + PathOf(hash) + " is damaged: its bytes hash to " +
+                      actual.ToHex().substr(0, 16) + ", not " + hash.ToHex().substr(0, 16));
+  }
+  return bytes;
+}
+
+}  // namespace cairn::proof

@@ -1,0 +1,247 @@
+#include "train/models.h"
+
+#include <torch/script.h>
+
+#include <cmath>
+
+#include "data/batch_order.h"
+
+namespace cairn::train {
+namespace {
+
+int64_t Product(const std::vector<int64_t>& shape, size_t from = 0) {
+  int64_t p = 1;
+  for (size_t i = from; i < shape.size(); ++i) p *= shape[i];
+  return p;
+}
+
+NamedTensors FromModule(const torch::nn::Module& module) {
+  NamedTensors out;
+  for (const auto& item : module.named_parameters(/*recurse=*/true)) out.emplace_back(item.key(), item.value());
+  return out;
+}
+
+// A native module behind the Model interface.
+template <typename Net>
+class NativeModel final : public Model {
+ public:
+  explicit NativeModel(std::shared_ptr<Net> net) : net_(std::move(net)) {}
+  torch::Tensor Forward(const torch::Tensor& x) override { return net_->forward(x); }
+  NamedTensors Parameters() override { return FromModule(*net_); }
+  void MoveTo(const torch::Device& device) override { net_->to(device); }
+
+ private:
+  std::shared_ptr<Net> net_;
+};
+
+struct MlpImpl : torch::nn::Module {
+  MlpImpl(int64_t inputs, const std::vector<uint32_t>& hidden, int64_t classes) {
+    int64_t width = inputs;
+    for (size_t i = 0; i < hidden.size(); ++i) {
+      layers.push_back(register_module("fc" + std::to_string(i), torch::nn::Linear(width, hidden[i])));
+      width = hidden[i];
+    }
+    head = register_module("head", torch::nn::Linear(width, classes));
+  }
+  torch::Tensor forward(torch::Tensor x) {
+    x = x.flatten(1);
+    for (auto& layer : layers) x = torch::relu(layer->forward(x));
+    return head->forward(x);
+  }
+  std::vector<torch::nn::Linear> layers;
+  torch::nn::Linear head{nullptr};
+};
+
+struct CnnImpl : torch::nn::Module {
+  // REQUIRES: shape is {channels, height, width}.
+  CnnImpl(const std::vector<int64_t>& shape, const std::vector<uint32_t>& channels, int64_t classes) {
+    int64_t c = shape[0], h = shape[1], w = shape[2];
+    for (size_t i = 0; i < channels.size(); ++i) {
+      convs.push_back(register_module(
+          "conv" + std::to_string(i), torch::nn::Conv2d(torch::nn::Conv2dOptions(c, channels[i], 3).padding(1))));
+      c = channels[i];
+      h /= 2;
+      w /= 2;
+    }
+    head = register_module("head", torch::nn::Linear(c * h * w, classes));
+  }
+  torch::Tensor forward(torch::Tensor x) {
+    for (auto& conv : convs) x = torch::max_pool2d(torch::relu(conv->forward(x)), 2);
+    return head->forward(x.flatten(1));
+  }
+  std::vector<torch::nn::Conv2d> convs;
+  torch::nn::Linear head{nullptr};
+};
+
+// Pre-norm encoder layer written out op by op (no dropout), so that every
+// operator of the graph is explicit for replay and pinpointing.
+struct EncoderLayerImpl : torch::nn::Module {
+  EncoderLayerImpl(int64_t d, int64_t heads_, int64_t ff) : heads(heads_) {
+    norm1 = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d})));
+    qkv = register_module("qkv", torch::nn::Linear(d, 3 * d));
+    proj = register_module("proj", torch::nn::Linear(d, d));
+    norm2 = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d})));
+    ff1 = register_module("ff1", torch::nn::Linear(d, ff));
+    ff2 = register_module("ff2", torch::nn::Linear(ff, d));
+  }
+  torch::Tensor forward(torch::Tensor x) {
+    const int64_t b = x.size(0), t = x.size(1), d = x.size(2), dh = d / heads;
+    auto parts = qkv->forward(norm1->forward(x)).view({b, t, 3, heads, dh}).permute({2, 0, 3, 1, 4});
+    auto q = parts[0], k = parts[1], v = parts[2];  // [b, heads, t, dh]
+    auto scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(dh));
+    auto attended = torch::matmul(torch::softmax(scores, -1), v).permute({0, 2, 1, 3}).reshape({b, t, d});
+    x = x + proj->forward(attended);
+    return x + ff2->forward(torch::gelu(ff1->forward(norm2->forward(x))));
+  }
+  int64_t heads;
+  torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr};
+  torch::nn::Linear qkv{nullptr}, proj{nullptr}, ff1{nullptr}, ff2{nullptr};
+};
+TORCH_MODULE(EncoderLayer);
+
+struct TransformerImpl : torch::nn::Module {
+  // Tokens: the last dimension is the token width, everything before it (per
+  // example) is flattened into the sequence.
+  TransformerImpl(const std::vector<int64_t>& shape, const job::ModelSpec& m, int64_t classes)
+      : tokens(shape.size() == 1 ? shape[0] : Product(shape) / shape.back()),
+        width(shape.size() == 1 ? 1 : shape.back()) {
+    embed = register_module("embed", torch::nn::Linear(width, m.d_model));
+    position = register_parameter("position", torch::zeros({tokens, static_cast<int64_t>(m.d_model)}));
+    for (uint32_t i = 0; i < m.layers; ++i) {
+      layers.push_back(register_module("layer" + std::to_string(i), EncoderLayer(m.d_model, m.heads, m.feedforward)));
+    }
+    norm = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({m.d_model})));
+    head = register_module("head", torch::nn::Linear(m.d_model, classes));
+  }
+  torch::Tensor forward(torch::Tensor x) {
+    x = embed->forward(x.reshape({x.size(0), tokens, width})) + position;
+    for (auto& layer : layers) x = layer->forward(x);
+    return head->forward(norm->forward(x).mean(1));
+  }
+  int64_t tokens, width;
+  torch::nn::Linear embed{nullptr}, head{nullptr};
+  torch::Tensor position;
+  std::vector<EncoderLayer> layers;
+  torch::nn::LayerNorm norm{nullptr};
+};
+
+class TorchScriptModel final : public Model {
+ public:
+  explicit TorchScriptModel(torch::jit::Module module) : module_(std::move(module)) { module_.train(); }
+  torch::Tensor Forward(const torch::Tensor& x) override { return module_.forward({x}).toTensor(); }
+  NamedTensors Parameters() override {
+    NamedTensors out;
+    for (const auto& p : module_.named_parameters(/*recurse=*/true)) {
+      if (p.value.requires_grad()) out.emplace_back(p.name, p.value);
+    }
+    return out;
+  }
+  void MoveTo(const torch::Device& device) override { module_.to(device); }
+
+ private:
+  torch::jit::Module module_;
+};
+
+Result<std::unique_ptr<Model>> LoadTorchScript(const job::ModelSpec& m) {
+  try {
+    torch::jit::Module module = torch::jit::load(m.torchscript_path);
+    return std::unique_ptr<Model>(new TorchScriptModel(std::move(module)));
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    what = what.substr(0, what.find('\n'));
+    return InvalidArgument("model file " + m.torchscript_path +
+                           " is not a loadable TorchScript module (save it with torch.jit.script(model).save(path)): " +
+                           what);
+  }
+}
+
+// Runs one forward pass on a tiny batch and checks the output shape, so a
+// model that does not fit the data fails before training, with the reason.
+Status CheckForward(Model* model, const std::vector<int64_t>& feature_shape, uint32_t num_classes,
+                    const std::string& what) {
+  std::vector<int64_t> shape = {2};
+  shape.insert(shape.end(), feature_shape.begin(), feature_shape.end());
+  try {
+    torch::NoGradGuard no_grad;
+    torch::Tensor out = model->Forward(torch::zeros(shape));
+    if (out.dim() != 2 || out.size(0) != 2 || out.size(1) != num_classes) {
+      return InvalidArgument(what + ": forward returns shape " + c10::str(out.sizes()) + " for input " +
+                             c10::str(torch::IntArrayRef(shape)) + "; it must return [batch, " +
+                             std::to_string(num_classes) + "] logits for this dataset");
+    }
+  } catch (const std::exception& e) {
+    std::string msg = e.what();
+    return InvalidArgument(what + ": forward fails on input of shape " + c10::str(torch::IntArrayRef(shape)) +
+                           " (this dataset's batches): " + msg.substr(0, msg.find('\n')));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+void InitializeFromSeed(const NamedTensors& parameters, uint64_t seed) {
+  torch::NoGradGuard no_grad;
+  data::CounterRng rng(seed, data::kStreamWeightInit);
+  uint64_t index = 0;
+  for (const auto& [name, p] : parameters) {
+    torch::Tensor cpu = torch::empty(p.sizes(), torch::kFloat32);
+    float* out = cpu.data_ptr<float>();
+    const int64_t n = cpu.numel();
+    if (p.dim() >= 2) {
+      const int64_t fan_in = p.numel() / p.size(0);
+      const float bound = static_cast<float>(1.0 / std::sqrt(static_cast<double>(fan_in)));
+      for (int64_t i = 0; i < n; ++i) out[i] = (2.0f * rng.UniformFloat(index++) - 1.0f) * bound;
+    } else {
+      const bool is_bias = name.size() >= 4 && name.compare(name.size() - 4, 4, "bias") == 0;
+      const float value = is_bias ? 0.0f : 1.0f;
+      for (int64_t i = 0; i < n; ++i) out[i] = value;
+    }
+    p.copy_(cpu);
+  }
+}
+
+Result<std::unique_ptr<Model>> BuildModel(const job::JobSpec& spec, const std::vector<int64_t>& feature_shape,
+                                          uint32_t num_classes) {
+  const job::ModelSpec& m = spec.model;
+  const int64_t classes = num_classes;
+  std::unique_ptr<Model> model;
+  std::string what = job::ModelKindName(m.kind) + " model";
+  switch (m.kind) {
+    case job::ModelKind::kMlp:
+      model = std::make_unique<NativeModel<MlpImpl>>(std::make_shared<MlpImpl>(Product(feature_shape), m.hidden_sizes, classes));
+      break;
+    case job::ModelKind::kCnn:
+      if (feature_shape.size() != 3) {
+        return InvalidArgument("a cnn needs image data shaped [channels, height, width]; this dataset's examples are " +
+                               c10::str(torch::IntArrayRef(feature_shape)));
+      }
+      if ((feature_shape[1] >> m.channels.size()) == 0 || (feature_shape[2] >> m.channels.size()) == 0) {
+        return InvalidArgument("a cnn with " + std::to_string(m.channels.size()) +
+                               " pooling blocks needs images of at least " +
+                               std::to_string(1 << m.channels.size()) + " pixels per side");
+      }
+      model = std::make_unique<NativeModel<CnnImpl>>(std::make_shared<CnnImpl>(feature_shape, m.channels, classes));
+      break;
+    case job::ModelKind::kTransformer:
+      model = std::make_unique<NativeModel<TransformerImpl>>(std::make_shared<TransformerImpl>(feature_shape, m, classes));
+      break;
+    case job::ModelKind::kTorchScript: {
+      CAIRN_ASSIGN_OR_RETURN(model, LoadTorchScript(m));
+      what = "TorchScript model " + m.torchscript_path;
+      break;
+    }
+  }
+  NamedTensors params = model->Parameters();
+  if (params.empty()) return InvalidArgument(what + " has no trainable parameters");
+  for (const auto& [name, p] : params) {
+    if (p.scalar_type() != torch::kFloat32) {
+      return InvalidArgument(what + ": parameter " + name + " is " + std::string(c10::toString(p.scalar_type())) +
+                             "; cairn trains float32 parameters");
+    }
+  }
+  if (m.init == job::WeightInit::kSeed) InitializeFromSeed(params, spec.seed);
+  CAIRN_RETURN_IF_ERROR(CheckForward(model.get(), feature_shape, num_classes, what));
+  return model;
+}
+
+}  // namespace cairn::train

@@ -1,0 +1,64 @@
+// TrainingSession: one model, its optimizer and its data, able to run any
+// range of steps (internal to train/). The solver runs all of them; the
+// verifier restores checkpoint i and runs segment i. Both go through
+// RunSteps, so there is exactly one definition of "a training step".
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+
+#include "data/dataset.h"
+#include "job/spec.h"
+#include "proof/certificate.h"
+#include "train/models.h"
+#include "train/optimizer.h"
+#include "train/train.h"
+
+namespace cairn::train {
+
+// Running sums for one segment's metadata.
+struct SegmentAccumulator {
+  double loss_sum = 0;
+  double grad_norm_sum = 0;
+  uint64_t steps = 0;
+  double last_loss = 0;
+};
+
+class TrainingSession {
+ public:
+  // REQUIRES: `dataset` outlives the session (its features are used in place).
+  static Result<std::unique_ptr<TrainingSession>> Create(const job::JobSpec& spec, const data::Dataset& dataset,
+                                                         uint64_t total_steps);
+
+  // Runs steps [begin, end). Fails on a non-finite loss, naming the step.
+  // `acc` collects certificate metadata; nullptr for plain training.
+  Status RunSteps(uint64_t begin, uint64_t end, SegmentAccumulator* acc, const CheatHooks& cheat,
+                  const std::function<void(uint64_t step, double loss)>& after_step);
+
+  Bytes Snapshot(uint64_t step) const;
+  Result<uint64_t> Restore(ByteView snapshot);
+  Bytes Weights() const;
+  // Copy of the current weights, for update norms.
+  std::vector<torch::Tensor> CloneWeights() const;
+  double DistanceFrom(const std::vector<torch::Tensor>& earlier) const;
+
+  uint64_t total_steps() const { return total_steps_; }
+  const torch::Device& device() const { return device_; }
+
+ private:
+  TrainingSession(const job::JobSpec& spec, const data::Dataset& dataset, uint64_t total_steps,
+                  std::unique_ptr<Model> model, torch::Device device);
+
+  job::JobSpec spec_;
+  const data::Dataset& dataset_;
+  uint64_t total_steps_;
+  std::unique_ptr<Model> model_;
+  NamedTensors parameters_;
+  std::unique_ptr<Optimizer> optimizer_;
+  torch::Device device_;
+  torch::Tensor features_;  // [n, feature_shape...] over the dataset's memory (CPU) or a device copy.
+  torch::Tensor labels_;    // [n] int64.
+};
+
+}  // namespace cairn::train

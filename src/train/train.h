@@ -1,0 +1,128 @@
+// The training engine's public, torch-free interface: the local solver
+// (TrainJob) and the local verifier (VerifyJob) that the daemon roles call.
+// libtorch stays inside src/train/*.cpp; nothing here includes it.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crypto/keys.h"
+#include "data/dataset.h"
+#include "job/spec.h"
+#include "proof/certificate.h"
+
+namespace cairn::train {
+
+// Applies a profile to this process before any tensor work: intra-op
+// threads, ATen CPU capability, oneDNN, deterministic algorithms; checks the
+// BLAS and OpenBLAS core type it cannot change and says so when they differ.
+// Returns the environment as applied (recorded in certificates).
+Result<proof::Environment> ApplyProfile(const job::ExecutionProfile& profile);
+
+// "cpu (libtorch 1.13.0, 1 thread, OpenBLAS Haswell)" or the CUDA device.
+std::string DescribeDevice();
+
+struct Progress {
+  uint64_t step = 0;
+  uint64_t total_steps = 0;
+  double loss = 0;
+  double steps_per_second = 0;
+};
+using ProgressCallback = std::function<void(const Progress&)>;
+
+// Test hooks for adversarial solvers (tests/adversarial). A real solver
+// never sets them; they let tests fabricate the cheats a verifier must catch.
+struct CheatHooks {
+  // Called with (step, learning rate) -> learning rate actually used.
+  std::function<double(uint64_t, double)> learning_rate;
+  // Replaces the batch order: (step) -> dataset indices.
+  std::function<std::vector<uint32_t>(uint64_t)> batch_indices;
+};
+
+struct TrainOptions {
+  std::string work_dir;  // checkpoints/ (content-addressed) and jobs/<job id>/.
+  const crypto::KeyPair* solver_key = nullptr;
+  bool resume = true;  // Continue from the last durable checkpoint if there is one.
+  ProgressCallback on_progress;
+  double progress_interval_seconds = 0.5;
+  // Stop (as if killed) after this step; for tests of resume. 0 = run to the end.
+  uint64_t stop_after_step = 0;
+  // Plain training without checkpoints or certificate (benchmark baseline).
+  bool plain = false;
+  CheatHooks cheat;
+};
+
+struct TrainResult {
+  proof::Certificate certificate;
+  std::string certificate_path;
+  uint64_t resumed_from_step = 0;
+  uint64_t steps_run = 0;
+  double seconds = 0;
+  double final_loss = 0;
+};
+
+// Trains `spec` on `dataset` (already resolved: hashes filled and checked),
+// writing checkpoints every k steps and the signed certificate. A NaN or Inf
+// loss stops training with an error naming the step, and no certificate.
+Result<TrainResult> TrainJob(const job::JobSpec& spec, const data::Dataset& dataset, const TrainOptions& options);
+
+struct SegmentCheck {
+  uint32_t segment = 0;
+  uint64_t start_step = 0;
+  uint64_t end_step = 0;
+  bool passed = false;
+  std::string detail;  // Why it failed, in words.
+  // Distances of the replayed checkpoint from the committed one (weights).
+  double l2_relative = 0;
+  double linf = 0;
+  double cosine_distance = 0;
+};
+
+struct VerifyOptions {
+  std::string checkpoint_dir;  // Where the committed checkpoints can be read.
+  const crypto::KeyPair* verifier_key = nullptr;
+  bool all_segments = false;
+  // The key the certificate must be signed by; unset = any (reported).
+  std::optional<crypto::PublicKey> expected_solver;
+};
+
+struct VerifyReport {
+  bool accepted = false;
+  std::string reason;  // First failure, or "".
+  std::vector<uint32_t> sampled;
+  std::vector<SegmentCheck> checks;
+  double seconds = 0;
+  uint64_t steps_replayed = 0;
+};
+
+// Checks a certificate against its job and replays sampled segments (or all).
+// A Status error means the verifier could not do its job (bad input, missing
+// files, a profile it cannot apply); a rejection is a report with accepted=false.
+Result<VerifyReport> VerifyJob(const job::JobSpec& spec, const data::Dataset& dataset,
+                               const proof::Certificate& certificate, const VerifyOptions& options);
+
+// Tolerance profiling: replays `segments` under perturbed thread counts and
+// returns thresholds (max observed distance x safety factor, with floors).
+struct ToleranceProfile {
+  double l2_relative_max = 0;
+  double linf_max = 0;
+  double cosine_distance_max = 0;
+  std::vector<SegmentCheck> observations;
+};
+Result<ToleranceProfile> ProfileTolerance(const job::JobSpec& spec, const data::Dataset& dataset,
+                                          const proof::Certificate& certificate, const std::string& checkpoint_dir,
+                                          const std::vector<uint32_t>& segments);
+
+struct Estimate {
+  uint64_t steps = 0;
+  uint64_t parameters = 0;
+  double flops_per_step = 0;  // Forward + backward + optimizer, approximate.
+  uint64_t checkpoints = 0;
+  uint64_t checkpoint_bytes = 0;  // One checkpoint.
+  uint64_t storage_bytes = 0;     // All of them.
+};
+Result<Estimate> EstimateJob(const job::JobSpec& spec, const data::Dataset& dataset);
+
+}  // namespace cairn::train

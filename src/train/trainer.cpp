@@ -1,0 +1,274 @@
+// The solver: trains a job, checkpoints every k steps, and signs the
+// certificate. Hashing and writing checkpoints run on a background thread so
+// they overlap with training; a journal (rewritten atomically after each
+// checkpoint is durable) lets a killed solver resume from its last
+// checkpoint and produce a byte-identical certificate.
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <thread>
+
+#include "proof/checkpoint_store.h"
+#include "train/session.h"
+#include "train/snapshot.h"
+#include "util/codec.h"
+#include "util/file.h"
+
+namespace cairn::train {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr size_t kJournalBytesMax = 512u << 20;
+constexpr size_t kWriterQueueDepthMax = 2;  // Snapshots in flight; training waits beyond this.
+
+std::string JobDir(const std::string& work_dir, const Hash256& job_id) {
+  return work_dir + "/jobs/" + job_id.ToHex();
+}
+
+// What the journal remembers: every durable checkpoint and the metadata of
+// the segments between them.
+struct Journal {
+  Hash256 job_id;
+  std::vector<Hash256> checkpoints;
+  std::vector<proof::SegmentMetadata> segments;
+};
+
+Bytes EncodeJournal(const Journal& j) {
+  util::Writer w;
+  w.String("cairn-journal-v1");
+  w.Hash(j.job_id);
+  w.U32(static_cast<uint32_t>(j.checkpoints.size()));
+  for (const auto& h : j.checkpoints) w.Hash(h);
+  w.U32(static_cast<uint32_t>(j.segments.size()));
+  for (const auto& s : j.segments) {
+    w.U64(s.start_step);
+    w.U64(s.end_step);
+    w.F64(s.loss_mean);
+    w.F64(s.grad_norm_mean);
+    w.F64(s.update_norm);
+  }
+  return w.Take();
+}
+
+Result<Journal> DecodeJournal(ByteView bytes) {
+  util::Reader r(bytes);
+  Journal j;
+  if (r.String(32) != "cairn-journal-v1" && r.ok()) r.Fail("not a cairn journal");
+  j.job_id = r.Hash();
+  uint32_t n = r.ListLength(proof::kCheckpointsPerJobMax);
+  for (uint32_t i = 0; i < n && r.ok(); ++i) j.checkpoints.push_back(r.Hash());
+  uint32_t m = r.ListLength(proof::kCheckpointsPerJobMax);
+  for (uint32_t i = 0; i < m && r.ok(); ++i) {
+    proof::SegmentMetadata s;
+    s.start_step = r.U64();
+    s.end_step = r.U64();
+    s.loss_mean = r.F64();
+    s.grad_norm_mean = r.F64();
+    s.update_norm = r.F64();
+    j.segments.push_back(s);
+  }
+  CAIRN_RETURN_IF_ERROR(r.Finish().WithContext("training journal"));
+  if (j.segments.size() + 1 != j.checkpoints.size()) return Corruption("training journal: counts disagree");
+  return j;
+}
+
+// Hashes and persists snapshots in order, off the training thread.
+class CheckpointWriter {
+ public:
+  CheckpointWriter(proof::CheckpointStore* store, std::string journal_path, Journal journal)
+      : store_(store), journal_path_(std::move(journal_path)), journal_(std::move(journal)),
+        thread_([this] { Run(); }) {}
+  ~CheckpointWriter() { Finish().ok(); }
+
+  // `segment` is the metadata of the segment that ends at this snapshot
+  // (nullopt for checkpoint 0).
+  void Enqueue(Bytes snapshot, std::optional<proof::SegmentMetadata> segment) {
+    std::unique_lock<std::mutex> lock(mu_);
+    space_.wait(lock, [&] { return queue_.size() < kWriterQueueDepthMax; });
+    queue_.push_back({std::move(snapshot), segment});
+    work_.notify_one();
+  }
+
+  // Waits for everything queued; returns the first error.
+  Status Finish() {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (done_) return status_;
+      closing_ = true;
+      work_.notify_one();
+    }
+    if (thread_.joinable()) thread_.join();
+    std::lock_guard<std::mutex> lock(mu_);
+    done_ = true;
+    return status_;
+  }
+
+  const Journal& journal() const { return journal_; }  // After Finish.
+
+ private:
+  struct Item {
+    Bytes snapshot;
+    std::optional<proof::SegmentMetadata> segment;
+  };
+
+  void Run() {
+    for (;;) {
+      Item item;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        work_.wait(lock, [&] { return !queue_.empty() || closing_; });
+        if (queue_.empty()) return;
+        item = std::move(queue_.front());
+        queue_.pop_front();
+        space_.notify_one();
+        if (!status_.ok()) continue;  // Drain without writing after a failure.
+      }
+      Status s = Persist(item);
+      if (!s.ok()) {
+        std::lock_guard<std::mutex> lock(mu_);
+        status_ = s;
+      }
+    }
+  }
+
+  Status Persist(const Item& item) {
+    Hash256 hash = proof::CheckpointHash(item.snapshot);
+    CAIRN_RETURN_IF_ERROR(store_->Put(hash, item.snapshot));  // fsynced before the journal names it.
+    journal_.checkpoints.push_back(hash);
+    if (item.segment) journal_.segments.push_back(*item.segment);
+    return util::WriteFileAtomic(journal_path_, EncodeJournal(journal_));
+  }
+
+  proof::CheckpointStore* store_;
+  std::string journal_path_;
+  Journal journal_;  // Owned by the writer thread until Finish.
+  std::mutex mu_;
+  std::condition_variable work_, space_;
+  std::deque<Item> queue_;
+  bool closing_ = false;
+  bool done_ = false;
+  Status status_;
+  std::thread thread_;
+};
+
+}  // namespace
+
+Result<TrainResult> TrainJob(const job::JobSpec& spec, const data::Dataset& dataset, const TrainOptions& options) {
+  CAIRN_ASSERT(options.plain || options.solver_key != nullptr);
+  const Hash256 job_id = job::JobId(spec);
+  const uint64_t total = job::ResolvedSteps(spec, dataset.size());
+  const uint64_t k = spec.checkpoint_interval;
+  if (total == 0) return InvalidArgument("the job has no steps to run");
+
+  CAIRN_ASSIGN_OR_RETURN(proof::Environment env, ApplyProfile(spec.profile));
+  spdlog::info("job {}: {} steps, checkpoint every {} steps, on {}", job_id.ToHex().substr(0, 16), total, k,
+               DescribeDevice());
+  CAIRN_ASSIGN_OR_RETURN(auto session, TrainingSession::Create(spec, dataset, total));
+
+  TrainResult result;
+  const auto started = Clock::now();
+  auto last_report = started;
+  uint64_t steps_since_report = 0;
+  double last_loss = 0;
+  auto after_step = [&](uint64_t step, double loss) {
+    last_loss = loss;
+    steps_since_report++;
+    if (!options.on_progress) return;
+    auto now = Clock::now();
+    double elapsed = std::chrono::duration<double>(now - last_report).count();
+    if (elapsed >= options.progress_interval_seconds || step + 1 == total) {
+      options.on_progress(Progress{step + 1, total, loss, steps_since_report / std::max(elapsed, 1e-9)});
+      last_report = now;
+      steps_since_report = 0;
+    }
+  };
+
+  if (options.plain) {
+    CAIRN_RETURN_IF_ERROR(session->RunSteps(0, total, nullptr, options.cheat, after_step));
+    result.steps_run = total;
+    result.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    result.final_loss = last_loss;
+    return result;
+  }
+
+  const std::string job_dir = JobDir(options.work_dir, job_id);
+  CAIRN_RETURN_IF_ERROR(util::MakeDirs(job_dir));
+  CAIRN_ASSIGN_OR_RETURN(auto store, proof::CheckpointStore::Open(options.work_dir + "/checkpoints"));
+  const std::string journal_path = job_dir + "/journal";
+
+  // Resume from the last durable checkpoint, if any.
+  Journal journal{job_id, {}, {}};
+  uint64_t step = 0;
+  if (options.resume && util::FileExists(journal_path)) {
+    CAIRN_ASSIGN_OR_RETURN(Bytes raw, util::ReadFile(journal_path, kJournalBytesMax));
+    CAIRN_ASSIGN_OR_RETURN(journal, DecodeJournal(raw));
+    if (journal.job_id != job_id) return Corruption(journal_path + " belongs to another job");
+    auto last = store.Get(journal.checkpoints.back());
+    if (!last.ok()) return last.status().WithContext("resuming job " + job_id.ToHex().substr(0, 16));
+    CAIRN_ASSIGN_OR_RETURN(step, session->Restore(*last));
+    result.resumed_from_step = step;
+    spdlog::info("resuming from checkpoint {} at step {}", journal.checkpoints.size() - 1, step);
+  }
+  const bool fresh = journal.checkpoints.empty();
+  CheckpointWriter writer(&store, journal_path, journal);
+  if (fresh) writer.Enqueue(session->Snapshot(0), std::nullopt);
+
+  std::vector<torch::Tensor> segment_start = session->CloneWeights();
+  while (step < total) {
+    uint64_t end = std::min(total, step + k);
+    if (options.stop_after_step != 0 && options.stop_after_step < end) end = options.stop_after_step;
+    if (end <= step) break;
+    SegmentAccumulator acc;
+    Status s = session->RunSteps(step, end, &acc, options.cheat, after_step);
+    if (!s.ok()) {
+      writer.Finish().ok();
+      return s;
+    }
+    result.steps_run += end - step;
+    if (end % k != 0 && end != total) {  // Stopped early on request: as if killed here.
+      CAIRN_RETURN_IF_ERROR(writer.Finish());
+      return Unavailable("training stopped at step " + std::to_string(end) + " as requested");
+    }
+    proof::SegmentMetadata meta;
+    meta.start_step = step;
+    meta.end_step = end;
+    meta.loss_mean = acc.loss_sum / static_cast<double>(acc.steps);
+    meta.grad_norm_mean = acc.grad_norm_sum / static_cast<double>(acc.steps);
+    meta.update_norm = session->DistanceFrom(segment_start);
+    writer.Enqueue(session->Snapshot(end), meta);
+    segment_start = session->CloneWeights();
+    step = end;
+    if (options.stop_after_step != 0 && step >= options.stop_after_step && step < total) {
+      CAIRN_RETURN_IF_ERROR(writer.Finish());
+      return Unavailable("training stopped at step " + std::to_string(step) + " as requested");
+    }
+  }
+  CAIRN_RETURN_IF_ERROR(writer.Finish());
+  const Journal& done = writer.journal();
+
+  proof::Certificate cert;
+  cert.job_id = job_id;
+  cert.total_steps = total;
+  cert.checkpoint_interval = static_cast<uint32_t>(k);
+  cert.environment = env;
+  cert.checkpoint_hashes = done.checkpoints;
+  cert.checkpoint_root = proof::CheckpointRoot(done.checkpoints);
+  cert.segments = done.segments;
+  Bytes weights = session->Weights();
+  cert.final_model_hash = ModelHash(weights);
+  proof::SignCertificate(&cert, *options.solver_key);
+  CAIRN_RETURN_IF_ERROR(proof::CheckCertificate(cert));
+
+  result.certificate_path = job_dir + "/certificate.bin";
+  CAIRN_RETURN_IF_ERROR(util::WriteFileAtomic(job_dir + "/model.bin", weights));
+  CAIRN_RETURN_IF_ERROR(util::WriteFileAtomic(result.certificate_path, proof::EncodeCertificate(cert)));
+  result.certificate = std::move(cert);
+  result.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  result.final_loss = last_loss;
+  return result;
+}
+
+}  // namespace cairn::train

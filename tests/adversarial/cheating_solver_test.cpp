@@ -1,0 +1,214 @@
+// Cheating solvers: each cheat a verifier must catch, built for real (a real
+// training run, then the cheat applied the way a lazy or dishonest solver
+// would), and verified with the real verifier.
+#include <fstream>
+
+#include "../train/train_fixture.h"
+#include "proof/checkpoint_store.h"
+#include "util/codec.h"
+#include "util/file.h"
+
+namespace cairn::train::testing {
+namespace {
+
+class CheatingSolver : public TrainFixture {
+ protected:
+  void SetUp() override {
+    TrainFixture::SetUp();
+    auto honest = Train(dir_.path(), spec_);
+    ASSERT_TRUE(honest.ok()) << honest.status().ToString();
+    honest_ = honest->certificate;
+  }
+
+  proof::CheckpointStore Store() { return proof::CheckpointStore::Open(dir_ / "checkpoints").value(); }
+
+  void ExpectRejected(const proof::Certificate& cert, const std::string& why, const job::JobSpec* spec = nullptr) {
+    auto report = Verify(spec ? *spec : spec_, cert, dir_.path());
+    ASSERT_TRUE(report.ok()) << report.status().ToString();
+    EXPECT_FALSE(report->accepted);
+    EXPECT_NE(report->reason.find(why), std::string::npos) << report->reason;
+  }
+
+  // Re-commits a certificate after the solver changed checkpoint hashes.
+  void Resign(proof::Certificate* cert, const crypto::KeyPair& key) {
+    cert->checkpoint_root = proof::CheckpointRoot(cert->checkpoint_hashes);
+    proof::SignCertificate(cert, key);
+  }
+
+  proof::Certificate honest_;
+};
+
+TEST_F(CheatingSolver, HonestCertificateIsAcceptedBySampleAndInFull) {
+  auto sampled = Verify(spec_, honest_, dir_.path(), /*all=*/false);
+  ASSERT_TRUE(sampled.ok());
+  EXPECT_TRUE(sampled->accepted) << sampled->reason;
+  EXPECT_EQ(sampled->checks.size(), 3u);  // top_q 1 + uniform 2.
+  EXPECT_LT(sampled->steps_replayed, honest_.total_steps);
+  auto all = Verify(spec_, honest_, dir_.path(), /*all=*/true);
+  ASSERT_TRUE(all.ok());
+  EXPECT_TRUE(all->accepted) << all->reason;
+  EXPECT_EQ(all->steps_replayed, honest_.total_steps);
+}
+
+TEST_F(CheatingSolver, FlippedByteInACheckpointIsCaught) {
+  std::string path = Store().PathOf(honest_.checkpoint_hashes[4]);
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(200);
+  char c;
+  f.read(&c, 1);
+  f.seekp(200);
+  c ^= 0x10;
+  f.write(&c, 1);
+  f.close();
+  ExpectRejected(honest_, "damaged");
+}
+
+// Rewrites every float of a snapshot as a + t * (b - a): weights and optimizer
+// state, keeping names and shapes (the layout of docs/checkpoints.md).
+Bytes Interpolate(const Bytes& a, const Bytes& b, float t, uint64_t step) {
+  Bytes out = a;
+  util::Reader r{ByteView(a)};
+  uint8_t magic[8];
+  r.Raw(magic, 8);
+  size_t step_at = r.offset();
+  r.U64();
+  uint32_t n = r.U32();
+  std::vector<std::pair<size_t, size_t>> float_ranges;
+  for (uint32_t i = 0; i < n; ++i) {
+    r.String(1024);
+    uint32_t rank = r.U32();
+    uint64_t count = 1;
+    for (uint32_t d = 0; d < rank; ++d) count *= static_cast<uint64_t>(r.I64());
+    float_ranges.emplace_back(r.offset(), count);
+    std::vector<uint8_t> skip(count * 4);
+    r.Raw(skip.data(), skip.size());
+  }
+  r.U8();
+  r.U64();
+  r.U32();
+  float_ranges.emplace_back(r.offset(), r.remaining() / 4);
+  for (auto [at, count] : float_ranges) {
+    for (size_t i = 0; i < count; ++i) {
+      float x, y;
+      std::memcpy(&x, a.data() + at + 4 * i, 4);
+      std::memcpy(&y, b.data() + at + 4 * i, 4);
+      float z = x + t * (y - x);
+      std::memcpy(out.data() + at + 4 * i, &z, 4);
+    }
+  }
+  for (int i = 0; i < 8; ++i) out[step_at + i] = static_cast<uint8_t>(step >> (8 * i));
+  return out;
+}
+
+TEST_F(CheatingSolver, SkippedSegmentFilledByInterpolationIsCaught) {
+  auto store = Store();
+  const size_t j = 4;
+  Bytes before = store.Get(honest_.checkpoint_hashes[j - 1]).value();
+  Bytes after = store.Get(honest_.checkpoint_hashes[j + 1]).value();
+  Bytes fake = Interpolate(before, after, 0.5f, honest_.segments[j - 1].end_step);
+  Hash256 fake_hash = proof::CheckpointHash(fake);
+  ASSERT_TRUE(store.Put(fake_hash, fake).ok());
+  proof::Certificate cheat = honest_;
+  cheat.checkpoint_hashes[j] = fake_hash;
+  Resign(&cheat, solver_);
+  ExpectRejected(cheat, "segment " + std::to_string(j - 1));
+}
+
+TEST_F(CheatingSolver, TrainingOnADifferentDataOrderIsCaught) {
+  TrainOptions cheat;
+  cheat.cheat.batch_indices = [&](uint64_t step) {
+    return data::BatchIndices(spec_.seed + 1, step, spec_.batch_size, static_cast<uint32_t>(dataset_.size()));
+  };
+  auto r = Train(dir_ / "cheat", spec_, cheat);
+  ASSERT_TRUE(r.ok());
+  auto report = Verify(spec_, r->certificate, dir_ / "cheat");
+  ASSERT_TRUE(report.ok());
+  EXPECT_FALSE(report->accepted);
+  EXPECT_NE(report->reason.find("segment 0"), std::string::npos) << report->reason;
+}
+
+TEST_F(CheatingSolver, TrainingAtALowerLearningRateIsCaught) {
+  TrainOptions cheat;
+  cheat.cheat.learning_rate = [](uint64_t step, double lr) { return step >= 20 ? lr * 0.5 : lr; };
+  auto r = Train(dir_ / "cheat", spec_, cheat);
+  ASSERT_TRUE(r.ok());
+  auto report = Verify(spec_, r->certificate, dir_ / "cheat");
+  ASSERT_TRUE(report.ok());
+  EXPECT_FALSE(report->accepted);
+  EXPECT_NE(report->reason.find("segment 4"), std::string::npos) << report->reason;  // First cheated segment.
+}
+
+TEST_F(CheatingSolver, CertificateSignedByAnotherKeyIsCaught) {
+  proof::Certificate stolen = honest_;
+  crypto::KeyPair thief = Key(9);
+  proof::SignCertificate(&stolen, thief);  // Valid signature, wrong signer.
+  VerifyOptions options;
+  options.checkpoint_dir = dir_ / "checkpoints";
+  options.verifier_key = &verifier_;
+  options.expected_solver = solver_.public_key();
+  auto report = VerifyJob(spec_, dataset_, stolen, options);
+  ASSERT_TRUE(report.ok());
+  EXPECT_FALSE(report->accepted);
+  EXPECT_NE(report->reason.find("not by the solver that claimed"), std::string::npos) << report->reason;
+
+  proof::Certificate forged = honest_;
+  forged.signature = thief.Sign(ByteView(std::string_view("anything")));  // Claims to be the solver.
+  ExpectRejected(forged, "signature does not verify");
+}
+
+TEST_F(CheatingSolver, CertificateOfAnotherJobIsCaught) {
+  job::JobSpec other = spec_;
+  other.seed = spec_.seed + 1;
+  ExpectRejected(honest_, "is for job", &other);
+}
+
+TEST_F(CheatingSolver, TamperedSegmentMetadataBreaksTheSignature) {
+  proof::Certificate cheat = honest_;
+  cheat.segments[2].update_norm *= 0.01;  // Hide a segment from top-Q sampling.
+  ExpectRejected(cheat, "signature does not verify");
+}
+
+TEST_F(CheatingSolver, ToleranceModeAcceptsHonestAndRejectsALowerLearningRate) {
+  job::JobSpec tolerant = spec_;
+  tolerant.verification.mode = job::VerificationMode::kTolerance;
+  auto profile = ProfileTolerance(spec_, dataset_, honest_, dir_ / "checkpoints", {0, 3});
+  ASSERT_TRUE(profile.ok()) << profile.status().ToString();
+  EXPECT_GT(profile->l2_relative_max, 0);
+  tolerant.verification.l2_relative_max = profile->l2_relative_max;
+  tolerant.verification.linf_max = profile->linf_max;
+  tolerant.verification.cosine_distance_max = profile->cosine_distance_max;
+  auto honest = Train(dir_ / "tolerant", tolerant);
+  ASSERT_TRUE(honest.ok());
+  auto ok = Verify(tolerant, honest->certificate, dir_ / "tolerant");
+  ASSERT_TRUE(ok.ok());
+  EXPECT_TRUE(ok->accepted) << ok->reason;
+
+  TrainOptions cheat;
+  cheat.cheat.learning_rate = [](uint64_t, double lr) { return lr * 0.9; };
+  auto lazy = Train(dir_ / "lazy", tolerant, cheat);
+  ASSERT_TRUE(lazy.ok());
+  auto bad = Verify(tolerant, lazy->certificate, dir_ / "lazy");
+  ASSERT_TRUE(bad.ok());
+  EXPECT_FALSE(bad->accepted);
+  EXPECT_NE(bad->reason.find("too far"), std::string::npos) << bad->reason;
+}
+
+TEST(Sampling, TopQTakesTheLargestUpdatesAndTheRestDependsOnTheVerifier) {
+  proof::Certificate c;
+  for (int i = 0; i < 20; ++i) c.segments.push_back({0, 0, 0, 0, static_cast<double>(i % 7)});
+  crypto::KeyPair v1 = TrainFixture::Key(3), v2 = TrainFixture::Key(4);
+  Hash256 cert_hash;
+  cert_hash.bytes.fill(5);
+  auto s1 = proof::SampleSegments(c, proof::SamplingSignature(v1, cert_hash), 2, 3);
+  auto s2 = proof::SampleSegments(c, proof::SamplingSignature(v2, cert_hash), 2, 3);
+  ASSERT_EQ(s1.size(), 5u);
+  // Segments 6 and 13 have the largest update norm (6).
+  EXPECT_NE(std::find(s1.begin(), s1.end(), 6u), s1.end());
+  EXPECT_NE(std::find(s1.begin(), s1.end(), 13u), s1.end());
+  EXPECT_NE(s1, s2);  // Different verifiers, different samples.
+  EXPECT_EQ(s1, proof::SampleSegments(c, proof::SamplingSignature(v1, cert_hash), 2, 3));  // Re-checkable.
+  EXPECT_TRUE(proof::CheckSamplingSignature(v1.public_key(), cert_hash, proof::SamplingSignature(v1, cert_hash)));
+}
+
+}  // namespace
+}  // namespace cairn::train::testing
