@@ -1,9 +1,11 @@
 // Cheating solvers: each cheat a verifier must catch, built for real (a real
 // training run, then the cheat applied the way a lazy or dishonest solver
 // would), and verified with the real verifier.
+#include <cstring>
 #include <fstream>
 
 #include "../train/train_fixture.h"
+#include "data/batch_order.h"
 #include "proof/checkpoint_store.h"
 #include "util/codec.h"
 #include "util/file.h"

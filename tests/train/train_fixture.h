@@ -92,12 +92,14 @@ class TrainFixture : public ::testing::Test {
     return VerifyJob(spec, dataset_, cert, options);
   }
 
+ public:
   static crypto::KeyPair Key(uint8_t n) {
     std::array<uint8_t, 32> seed{};
     seed.fill(n);
     return crypto::KeyPair::FromSeed(seed);
   }
 
+ protected:
   data::Dataset dataset_;
   job::JobSpec spec_;
   crypto::KeyPair solver_ = Key(1);

@@ -97,7 +97,10 @@ TEST_F(Training, CnnRefusesNonImageData) {
   spec_.model.kind = job::ModelKind::kCnn;
   spec_.model.hidden_sizes.clear();
   spec_.model.channels = {4};
-  auto r = TrainJob(spec_, flat, TrainOptions{dir_.path(), &solver_});
+  TrainOptions options;
+  options.work_dir = dir_.path();
+  options.solver_key = &solver_;
+  auto r = TrainJob(spec_, flat, options);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("cnn needs image data"), std::string::npos) << r.status().message();
 }
