@@ -20,6 +20,11 @@ int ReportError(const Status& status) {
   }
 }
 
+int ReportInputError(const Status& status) {
+  std::fprintf(stderr, "cairn: %s\n", status.ToString().c_str());
+  return kExitUsage;
+}
+
 int Run(int argc, char** argv) {
   CLI::App app{"cairn: a verifiable, decentralized ML-training network node and CLI"};
   app.name("cairn");

@@ -25,6 +25,9 @@ int Run(int argc, char** argv);
 // Prints "cairn: <message>" (and a hint, if any) to stderr and returns the
 // exit code for `status`: 2 for input errors, 1 for everything else.
 int ReportError(const Status& status);
+// Like ReportError, for failures reading the user's inputs (job files,
+// datasets, models, certificates): always exit code 2.
+int ReportInputError(const Status& status);
 
 // Each command group registers its subcommands and sets `action` to run.
 struct Command {

@@ -41,7 +41,7 @@ Result<LoadedJob> LoadJob(const std::string& path) {
 
 int Estimate(const std::string& path) {
   auto loaded = LoadJob(path);
-  if (!loaded.ok()) return ReportError(loaded.status());
+  if (!loaded.ok()) return ReportInputError(loaded.status());
   auto e = train::EstimateJob(loaded->spec, loaded->dataset);
   if (!e.ok()) return ReportError(e.status());
   std::printf("job %s  (%s)\n", job::JobId(loaded->spec).ToHex().c_str(), loaded->spec.name.c_str());
@@ -59,7 +59,7 @@ int Estimate(const std::string& path) {
 
 int JobId(const std::string& path) {
   auto loaded = LoadJob(path);
-  if (!loaded.ok()) return ReportError(loaded.status());
+  if (!loaded.ok()) return ReportInputError(loaded.status());
   std::printf("%s\n", job::JobId(loaded->spec).ToHex().c_str());
   return kExitOk;
 }
@@ -75,7 +75,7 @@ int Train(const TrainArgs& args) {
   auto key = crypto::ReadKeyFile(args.key);
   if (!key.ok()) return ReportError(key.status());
   auto loaded = LoadJob(args.job);
-  if (!loaded.ok()) return ReportError(loaded.status());
+  if (!loaded.ok()) return ReportInputError(loaded.status());
   train::TrainOptions options;
   options.work_dir = args.data_dir;
   options.solver_key = &*key;
@@ -119,17 +119,17 @@ int Verify(const VerifyArgs& args) {
   auto key = crypto::ReadKeyFile(args.key);
   if (!key.ok()) return ReportError(key.status());
   auto loaded = LoadJob(args.job);
-  if (!loaded.ok()) return ReportError(loaded.status());
+  if (!loaded.ok()) return ReportInputError(loaded.status());
   auto raw = util::ReadFile(args.certificate, proof::kCertificateBytesMax);
-  if (!raw.ok()) return ReportError(raw.status());
+  if (!raw.ok()) return ReportInputError(raw.status());
   auto cert = proof::DecodeCertificate(*raw);
-  if (!cert.ok()) return ReportError(InvalidArgument(args.certificate + ": " + cert.status().message()));
+  if (!cert.ok()) return ReportInputError(InvalidArgument(args.certificate + ": " + cert.status().message()));
 
   if (args.profile_tolerance) {
     std::vector<uint32_t> segments;
     for (uint32_t i = 0; i < cert->segments.size() && segments.size() < 3; ++i) segments.push_back(i);
     auto profile = train::ProfileTolerance(loaded->spec, loaded->dataset, *cert, args.checkpoints, segments);
-    if (!profile.ok()) return ReportError(profile.status());
+    if (!profile.ok()) return ReportInputError(profile.status());
     for (const auto& o : profile->observations) {
       std::printf("segment %u: relative L2 %.3g, max abs %.3g, cosine distance %.3g\n", o.segment, o.l2_relative,
                   o.linf, o.cosine_distance);
@@ -150,7 +150,8 @@ int Verify(const VerifyArgs& args) {
     options.expected_solver = *solver;
   }
   auto report = train::VerifyJob(loaded->spec, loaded->dataset, *cert, options);
-  if (!report.ok()) return ReportError(report.status());
+  // No verdict (missing files, a profile this machine cannot apply): exit 2, never 1.
+  if (!report.ok()) return ReportInputError(report.status());
   for (const auto& c : report->checks) {
     std::printf("segment %4u  steps %6llu..%-6llu  %s", c.segment, static_cast<unsigned long long>(c.start_step),
                 static_cast<unsigned long long>(c.end_step), c.passed ? "ok      " : "MISMATCH");

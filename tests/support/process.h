@@ -15,6 +15,17 @@ struct ProcessResult {
 
 ProcessResult RunProcess(const std::vector<std::string>& argv);
 
+// A child started in the background, its output captured to files.
+struct BackgroundProcess {
+  int pid = -1;
+  std::string out_path;
+  std::string err_path;
+};
+// REQUIRES: capture_dir exists and outlives the process.
+BackgroundProcess StartProcess(const std::vector<std::string>& argv, const std::string& capture_dir);
+// Waits for it; exit_code -1 if a signal ended it.
+ProcessResult WaitProcess(const BackgroundProcess& process);
+
 // A fresh directory under $TMPDIR, removed by the destructor.
 class TempDir {
  public:
