@@ -18,6 +18,8 @@
 #include <fstream>
 #include <string>
 
+#include <spdlog/spdlog.h>
+
 #include "job/spec.h"
 #include "proof/certificate.h"
 #include "train/train.h"
@@ -94,6 +96,7 @@ Overhead MeasureOverhead(const std::string& name, const Loaded& job, const std::
 }  // namespace
 
 int main(int argc, char** argv) {
+  spdlog::set_level(spdlog::level::warn);  // Keep the table readable.
   std::string json_path = "bench-results/train.json";
   int repeats = 3;
   bool quick = false;

@@ -24,6 +24,20 @@ Status CheckpointStore::Put(const Hash256& hash, ByteView bytes) {
   return util::WriteFileAtomic(path, bytes, 0644);
 }
 
+Status CheckpointStore::PutAll(const std::vector<std::pair<Hash256, ByteView>>& blobs) {
+  std::vector<std::pair<std::string, ByteView>> files;
+  for (const auto& [hash, bytes] : blobs) {
+    std::string path = PathOf(hash);
+    if (util::FileExists(path)) continue;
+    bool queued = false;
+    for (const auto& f : files) queued = queued || f.first == path;
+    if (queued) continue;
+    CAIRN_RETURN_IF_ERROR(util::MakeDirs(dir_ + "/" + hash.ToHex().substr(0, 2)));
+    files.emplace_back(path, bytes);
+  }
+  return util::WriteFilesAtomic(files, 0644);
+}
+
 bool CheckpointStore::Has(const Hash256& hash) const { return util::FileExists(PathOf(hash)); }
 
 Result<Bytes> CheckpointStore::Get(const Hash256& hash) const {

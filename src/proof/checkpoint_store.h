@@ -8,6 +8,8 @@
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "cairn/bytes.h"
 #include "cairn/status.h"
@@ -25,6 +27,8 @@ class CheckpointStore {
   // Stores `bytes` whose hash the caller computed (hashing is the expensive
   // part; callers overlap it with training). Idempotent.
   Status Put(const Hash256& hash, ByteView bytes);
+  // Put for several blobs with one group commit (util::WriteFilesAtomic).
+  Status PutAll(const std::vector<std::pair<Hash256, ByteView>>& blobs);
   Result<Bytes> Get(const Hash256& hash) const;
   bool Has(const Hash256& hash) const;
   std::string PathOf(const Hash256& hash) const;

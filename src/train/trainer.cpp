@@ -22,7 +22,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr size_t kJournalBytesMax = 512u << 20;
-constexpr size_t kWriterQueueDepthMax = 2;  // Snapshots in flight; training waits beyond this.
+// Snapshots in flight; training waits beyond either bound (backpressure).
+constexpr size_t kWriterQueueDepthMax = 64;
+constexpr size_t kWriterQueueBytesMax = size_t{512} << 20;
 
 std::string JobDir(const std::string& work_dir, const Hash256& job_id) {
   return work_dir + "/jobs/" + job_id.ToHex();
@@ -87,7 +89,13 @@ class CheckpointWriter {
   // (nullopt for checkpoint 0).
   void Enqueue(Bytes snapshot, std::optional<proof::SegmentMetadata> segment) {
     std::unique_lock<std::mutex> lock(mu_);
-    space_.wait(lock, [&] { return queue_.size() < kWriterQueueDepthMax; });
+    space_.wait(lock, [&] {
+      // Counts snapshots being written too, not just queued ones.
+      return in_flight_ == 0 ||
+             (in_flight_ < kWriterQueueDepthMax && queued_bytes_ + snapshot.size() <= kWriterQueueBytesMax);
+    });
+    queued_bytes_ += snapshot.size();
+    in_flight_++;
     queue_.push_back({std::move(snapshot), segment});
     work_.notify_one();
   }
@@ -108,37 +116,57 @@ class CheckpointWriter {
 
   const Journal& journal() const { return journal_; }  // After Finish.
 
+  // The first write error so far (a full disk stops training early).
+  Status CurrentStatus() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return status_;
+  }
+
  private:
   struct Item {
     Bytes snapshot;
     std::optional<proof::SegmentMetadata> segment;
   };
 
+  // Takes everything queued as one batch: a slow disk flush then covers
+  // many checkpoints (group commit) instead of stalling training.
   void Run() {
     for (;;) {
-      Item item;
+      std::vector<Item> batch;
       {
         std::unique_lock<std::mutex> lock(mu_);
         work_.wait(lock, [&] { return !queue_.empty() || closing_; });
         if (queue_.empty()) return;
-        item = std::move(queue_.front());
-        queue_.pop_front();
-        space_.notify_one();
-        if (!status_.ok()) continue;  // Drain without writing after a failure.
+        while (!queue_.empty()) {
+          batch.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+        if (!status_.ok()) {  // Drain without writing after a failure.
+          for (const Item& item : batch) queued_bytes_ -= item.snapshot.size();
+          in_flight_ -= batch.size();
+          batch.clear();
+          space_.notify_all();
+          continue;
+        }
       }
-      Status s = Persist(item);
-      if (!s.ok()) {
-        std::lock_guard<std::mutex> lock(mu_);
-        status_ = s;
-      }
+      Status s = batch.empty() ? Status::Ok() : Persist(batch);
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const Item& item : batch) queued_bytes_ -= item.snapshot.size();
+      in_flight_ -= batch.size();
+      if (!s.ok() && status_.ok()) status_ = s;
+      space_.notify_all();
     }
   }
 
-  Status Persist(const Item& item) {
-    Hash256 hash = proof::CheckpointHash(item.snapshot);
-    CAIRN_RETURN_IF_ERROR(store_->Put(hash, item.snapshot));  // fsynced before the journal names it.
-    journal_.checkpoints.push_back(hash);
-    if (item.segment) journal_.segments.push_back(*item.segment);
+  Status Persist(const std::vector<Item>& batch) {
+    std::vector<std::pair<Hash256, ByteView>> blobs;
+    for (const Item& item : batch) blobs.emplace_back(proof::CheckpointHash(item.snapshot), ByteView(item.snapshot));
+    // Durable before the journal names them.
+    CAIRN_RETURN_IF_ERROR(store_->PutAll(blobs));
+    for (size_t i = 0; i < batch.size(); ++i) {
+      journal_.checkpoints.push_back(blobs[i].first);
+      if (batch[i].segment) journal_.segments.push_back(*batch[i].segment);
+    }
     return util::WriteFileAtomic(journal_path_, EncodeJournal(journal_));
   }
 
@@ -148,6 +176,8 @@ class CheckpointWriter {
   std::mutex mu_;
   std::condition_variable work_, space_;
   std::deque<Item> queue_;
+  size_t queued_bytes_ = 0;  // Of snapshots queued or being written.
+  size_t in_flight_ = 0;
   bool closing_ = false;
   bool done_ = false;
   Status status_;
@@ -239,6 +269,10 @@ Result<TrainResult> TrainJob(const job::JobSpec& spec, const data::Dataset& data
     meta.grad_norm_mean = acc.grad_norm_sum / static_cast<double>(acc.steps);
     meta.update_norm = session->DistanceFrom(segment_start);
     writer.Enqueue(session->Snapshot(end), meta);
+    if (Status w = writer.CurrentStatus(); !w.ok()) {
+      writer.Finish().ok();
+      return w.WithContext("writing checkpoints");
+    }
     segment_start = session->CloneWeights();
     step = end;
     if (options.stop_after_step != 0 && step >= options.stop_after_step && step < total) {

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -104,6 +105,65 @@ Status WriteFileAtomic(const std::string& path, ByteView contents, unsigned mode
     return s;
   }
   return FsyncDir(DirName(path));
+}
+
+Status WriteFilesAtomic(const std::vector<std::pair<std::string, ByteView>>& files, unsigned mode) {
+  struct Pending {
+    std::string tmp;
+    std::string path;
+    int fd;
+  };
+  std::vector<Pending> pending;
+  Status status;
+  auto cleanup = [&] {
+    for (auto& p : pending) {
+      if (p.fd >= 0) ::close(p.fd);
+      ::unlink(p.tmp.c_str());
+    }
+  };
+  for (const auto& [path, contents] : files) {
+    std::string tmp = path + ".tmp." + std::to_string(::getpid());
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0) {
+      status = Errno("cannot create", tmp);
+      break;
+    }
+    pending.push_back({tmp, path, fd});
+    if (::fchmod(fd, mode) != 0) {
+      status = Errno("cannot chmod", tmp);
+      break;
+    }
+    size_t done = 0;
+    while (done < contents.size && status.ok()) {
+      ssize_t n = ::write(fd, contents.data + done, contents.size - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) status = Errno("cannot write", tmp);
+      else done += static_cast<size_t>(n);
+    }
+    if (!status.ok()) break;
+  }
+  for (auto& p : pending) {
+    if (!status.ok()) break;
+    if (::fsync(p.fd) != 0) status = Errno("cannot fsync", p.tmp);
+  }
+  if (!status.ok()) {
+    cleanup();
+    return status;
+  }
+  std::vector<std::string> dirs;
+  for (auto& p : pending) {
+    ::close(p.fd);
+    p.fd = -1;
+    if (::rename(p.tmp.c_str(), p.path.c_str()) != 0) {
+      status = Errno("cannot rename into place", p.path);
+      cleanup();
+      return status;
+    }
+    std::string dir = DirName(p.path);
+    if (std::find(dirs.begin(), dirs.end(), dir) == dirs.end()) dirs.push_back(dir);
+  }
+  for (const auto& dir : dirs) CAIRN_RETURN_IF_ERROR(FsyncDir(dir));
+  return Status::Ok();
 }
 
 Status MakeDirs(const std::string& path) {
