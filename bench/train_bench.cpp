@@ -62,8 +62,11 @@ double StepsPerSecond(const train::TrainResult& r) { return static_cast<double>(
 struct Overhead {
   std::string model;
   double plain_steps_per_second = 0;
-  double certified_steps_per_second = 0;
+  double certified_steps_per_second = 0;       // Whole run, end-of-run durability included.
+  double certified_steady_steps_per_second = 0;  // Training loop only (what a long job sees).
+  double finalize_seconds = 0;
   double overhead_percent = 0;
+  double steady_overhead_percent = 0;
   uint64_t checkpoints = 0;
 };
 
@@ -86,10 +89,16 @@ Overhead MeasureOverhead(const std::string& name, const Loaded& job, const std::
       std::exit(1);
     }
     o.plain_steps_per_second = std::max(o.plain_steps_per_second, StepsPerSecond(*p));
-    o.certified_steps_per_second = std::max(o.certified_steps_per_second, StepsPerSecond(*c));
+    if (StepsPerSecond(*c) > o.certified_steps_per_second) {
+      o.certified_steps_per_second = StepsPerSecond(*c);
+      o.finalize_seconds = c->finalize_seconds;
+    }
+    o.certified_steady_steps_per_second =
+        std::max(o.certified_steady_steps_per_second, c->steps_run / (c->seconds - c->finalize_seconds));
     o.checkpoints = c->certificate.checkpoint_hashes.size();
   }
   o.overhead_percent = 100.0 * (o.plain_steps_per_second / o.certified_steps_per_second - 1.0);
+  o.steady_overhead_percent = 100.0 * (o.plain_steps_per_second / o.certified_steady_steps_per_second - 1.0);
   return o;
 }
 
@@ -112,8 +121,8 @@ int main(int argc, char** argv) {
   }
   const std::string jobs = std::string(CAIRN_SOURCE_DIR) + "/configs/jobs/";
   const std::string scratch = (std::filesystem::temp_directory_path() / "cairn-bench-train").string();
-  const uint64_t mlp_steps = quick ? 300 : 2000;
-  const uint64_t cnn_steps = quick ? 60 : 300;
+  const uint64_t mlp_steps = quick ? 300 : 6000;
+  const uint64_t cnn_steps = quick ? 60 : 600;
 
   // 1. Certificate overhead.
   Loaded mlp = Load(jobs + "mlp.toml", mlp_steps, 50);
@@ -122,8 +131,10 @@ int main(int argc, char** argv) {
   std::vector<Overhead> overheads = {MeasureOverhead("mlp", mlp, scratch, repeats),
                                      MeasureOverhead("cnn", cnn, scratch, repeats)};
   for (const auto& o : overheads) {
-    std::printf("  %-4s plain %8.1f steps/s   certified %8.1f steps/s   overhead %+5.1f%%  (%llu checkpoints)\n",
-                o.model.c_str(), o.plain_steps_per_second, o.certified_steps_per_second, o.overhead_percent,
+    std::printf("  %-4s plain %7.1f steps/s | certified: training loop %7.1f steps/s (%+5.1f%%), whole run %7.1f "
+                "steps/s (%+5.1f%%, of which %.2f s end-of-run durability) | %llu checkpoints\n",
+                o.model.c_str(), o.plain_steps_per_second, o.certified_steady_steps_per_second,
+                o.steady_overhead_percent, o.certified_steps_per_second, o.overhead_percent, o.finalize_seconds,
                 static_cast<unsigned long long>(o.checkpoints));
   }
 
@@ -191,7 +202,10 @@ int main(int argc, char** argv) {
     const auto& o = overheads[i];
     out << (i ? ", " : "") << "{\"model\": \"" << o.model << "\", \"plain_steps_per_second\": " << o.plain_steps_per_second
         << ", \"certified_steps_per_second\": " << o.certified_steps_per_second
-        << ", \"overhead_percent\": " << o.overhead_percent << ", \"checkpoints\": " << o.checkpoints << "}";
+        << ", \"certified_training_loop_steps_per_second\": " << o.certified_steady_steps_per_second
+        << ", \"overhead_percent\": " << o.overhead_percent << ", \"training_loop_overhead_percent\": "
+        << o.steady_overhead_percent << ", \"finalize_seconds\": " << o.finalize_seconds
+        << ", \"checkpoints\": " << o.checkpoints << "}";
   }
   out << "],\n  \"verification\": {\"faked_fraction\": " << faked << ", \"detection\": " << detection
       << ", \"sampled_segments\": " << sampled << ", \"segments\": " << solved->certificate.segments.size()

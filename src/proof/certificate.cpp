@@ -55,7 +55,7 @@ void WriteBody(util::Writer& w, const Certificate& c) {
     w.U64(s.start_step);
     w.U64(s.end_step);
     w.F64(s.loss_mean);
-    w.F64(s.grad_norm_mean);
+    w.F64(s.grad_norm_last);
     w.F64(s.update_norm);
   }
   w.Hash(c.final_model_hash);
@@ -106,7 +106,7 @@ Result<Certificate> DecodeCertificate(ByteView bytes) {
     s.start_step = r.U64();
     s.end_step = r.U64();
     s.loss_mean = r.F64();
-    s.grad_norm_mean = r.F64();
+    s.grad_norm_last = r.F64();
     s.update_norm = r.F64();
     c.segments.push_back(s);
   }

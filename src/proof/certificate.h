@@ -24,7 +24,9 @@ struct SegmentMetadata {
   uint64_t start_step = 0;
   uint64_t end_step = 0;
   double loss_mean = 0;       // Mean training loss over the segment's steps.
-  double grad_norm_mean = 0;  // Mean L2 norm of the full gradient.
+  // L2 norm of the full gradient at the segment's last step (one norm per
+  // segment: computing it every step costs ~20% on small models).
+  double grad_norm_last = 0;
   double update_norm = 0;     // L2 norm of (weights at end - weights at start).
   friend bool operator==(const SegmentMetadata&, const SegmentMetadata&) = default;
 };

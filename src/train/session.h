@@ -20,7 +20,7 @@ namespace cairn::train {
 // Running sums for one segment's metadata.
 struct SegmentAccumulator {
   double loss_sum = 0;
-  double grad_norm_sum = 0;
+  double grad_norm_last = 0;  // At the last step run.
   uint64_t steps = 0;
   double last_loss = 0;
 };

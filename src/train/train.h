@@ -59,7 +59,8 @@ struct TrainResult {
   std::string certificate_path;
   uint64_t resumed_from_step = 0;
   uint64_t steps_run = 0;
-  double seconds = 0;
+  double seconds = 0;           // Wall time of the run, including finalize_seconds.
+  double finalize_seconds = 0;  // After the last step: waiting for checkpoints to be durable, writing the certificate.
   double final_loss = 0;
 };
 

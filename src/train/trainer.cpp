@@ -49,7 +49,7 @@ Bytes EncodeJournal(const Journal& j) {
     w.U64(s.start_step);
     w.U64(s.end_step);
     w.F64(s.loss_mean);
-    w.F64(s.grad_norm_mean);
+    w.F64(s.grad_norm_last);
     w.F64(s.update_norm);
   }
   return w.Take();
@@ -68,7 +68,7 @@ Result<Journal> DecodeJournal(ByteView bytes) {
     s.start_step = r.U64();
     s.end_step = r.U64();
     s.loss_mean = r.F64();
-    s.grad_norm_mean = r.F64();
+    s.grad_norm_last = r.F64();
     s.update_norm = r.F64();
     j.segments.push_back(s);
   }
@@ -266,7 +266,7 @@ Result<TrainResult> TrainJob(const job::JobSpec& spec, const data::Dataset& data
     meta.start_step = step;
     meta.end_step = end;
     meta.loss_mean = acc.loss_sum / static_cast<double>(acc.steps);
-    meta.grad_norm_mean = acc.grad_norm_sum / static_cast<double>(acc.steps);
+    meta.grad_norm_last = acc.grad_norm_last;
     meta.update_norm = session->DistanceFrom(segment_start);
     writer.Enqueue(session->Snapshot(end), meta);
     if (Status w = writer.CurrentStatus(); !w.ok()) {
@@ -280,6 +280,7 @@ Result<TrainResult> TrainJob(const job::JobSpec& spec, const data::Dataset& data
       return Unavailable("training stopped at step " + std::to_string(step) + " as requested");
     }
   }
+  const auto finalize_started = Clock::now();
   CAIRN_RETURN_IF_ERROR(writer.Finish());
   const Journal& done = writer.journal();
 
@@ -297,10 +298,13 @@ Result<TrainResult> TrainJob(const job::JobSpec& spec, const data::Dataset& data
   CAIRN_RETURN_IF_ERROR(proof::CheckCertificate(cert));
 
   result.certificate_path = job_dir + "/certificate.bin";
-  CAIRN_RETURN_IF_ERROR(util::WriteFileAtomic(job_dir + "/model.bin", weights));
-  CAIRN_RETURN_IF_ERROR(util::WriteFileAtomic(result.certificate_path, proof::EncodeCertificate(cert)));
+  Bytes encoded = proof::EncodeCertificate(cert);
+  CAIRN_RETURN_IF_ERROR(util::WriteFilesAtomic({{job_dir + "/model.bin", ByteView(weights)},
+                                                {result.certificate_path, ByteView(encoded)}}));
   result.certificate = std::move(cert);
-  result.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  const auto finished = Clock::now();
+  result.seconds = std::chrono::duration<double>(finished - started).count();
+  result.finalize_seconds = std::chrono::duration<double>(finished - finalize_started).count();
   result.final_loss = last_loss;
   return result;
 }
