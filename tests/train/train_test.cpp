@@ -1,4 +1,5 @@
 // The solver: determinism, resume, checkpoints, and refusal of bad runs.
+#include "crypto/hash.h"
 #include "proof/checkpoint_store.h"
 #include "train_fixture.h"
 #include "util/file.h"
@@ -89,6 +90,64 @@ TEST_F(Training, EveryBuiltInModelAndOptimizerTrainsDeterministically) {
       run++;
     }
   }
+}
+
+TEST_F(Training, FineTuningStartsFromTheSubmittedWeights) {
+  auto base = Train(dir_ / "base", spec_);
+  ASSERT_TRUE(base.ok());
+  const std::string weights = dir_ / "base/jobs/" + job::JobId(spec_).ToHex() + "/model.bin";
+  job::JobSpec tune = spec_;
+  tune.seed = 99;  // Would give other initial weights; the file wins.
+  tune.steps = 10;
+  tune.model.init = job::WeightInit::kFile;
+  tune.model.weights_path = weights;
+  tune.model.weights_hash = crypto::Blake2b256(util::ReadFile(weights, 1 << 30).value());
+  auto tuned = Train(dir_ / "tune", tune);
+  ASSERT_TRUE(tuned.ok()) << tuned.status().ToString();
+  // Checkpoint 0 of the fine-tuning run holds the base model's final weights.
+  auto store = proof::CheckpointStore::Open(dir_ / "tune/checkpoints").value();
+  Bytes first = store.Get(tuned->certificate.checkpoint_hashes[0]).value();
+  Bytes base_weights = util::ReadFile(weights, 1 << 30).value();
+  ASSERT_GT(first.size(), 16 + base_weights.size());
+  EXPECT_TRUE(std::equal(base_weights.begin(), base_weights.end(), first.begin() + 16));
+  EXPECT_LT(tuned->final_loss, 1.0);  // Already trained.
+  auto report = Verify(tune, tuned->certificate, dir_ / "tune");
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->accepted) << report->reason;
+}
+
+TEST_F(Training, WeightsFileOfAnotherModelIsRefused) {
+  auto base = Train(dir_ / "base", spec_);
+  ASSERT_TRUE(base.ok());
+  job::JobSpec other = spec_;
+  other.model.hidden_sizes = {16};
+  other.model.init = job::WeightInit::kFile;
+  other.model.weights_path = dir_ / "base/jobs/" + job::JobId(spec_).ToHex() + "/model.bin";
+  auto r = Train(dir_ / "other", other);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("the model has"), std::string::npos) << r.status().message();
+}
+
+TEST_F(Training, CsvDatasetTrains) {
+  std::string csv = "x0,x1,x2,label\n";
+  for (int i = 0; i < 200; ++i) {
+    int label = i % 3;
+    csv += std::to_string(label == 0 ? 1.0 : 0.1) + "," + std::to_string(label == 1 ? 1.0 : 0.2) + "," +
+           std::to_string(label == 2 ? 1.0 : 0.3) + "," + std::to_string(label) + "\n";
+  }
+  ASSERT_TRUE(util::WriteFileAtomic(dir_ / "data.csv", ByteView(csv)).ok());
+  data::DatasetSource source;
+  source.format = data::DatasetFormat::kCsv;
+  source.features_path = dir_ / "data.csv";
+  source.label_column = "label";
+  auto loaded = data::LoadDataset(source);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  dataset_ = std::move(loaded).value();
+  job::JobSpec spec = SmallJob(dataset_);
+  spec.dataset.source = source;
+  auto r = Train(dir_.path(), spec);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_LT(r->final_loss, 0.8);
 }
 
 TEST_F(Training, CnnRefusesNonImageData) {
