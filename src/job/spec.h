@@ -17,6 +17,7 @@
 #include "cairn/bytes.h"
 #include "cairn/status.h"
 #include "data/dataset.h"
+#include "util/codec.h"
 
 namespace cairn::job {
 
@@ -163,6 +164,9 @@ bool InputsResolved(const JobSpec& spec);
 // REQUIRES: ValidateJobSpec(spec).ok(). Compute the id after ResolveJobInputs
 // (InputsResolved): a zero input hash would give an id no resolved job has.
 Bytes EncodeJobSpec(const JobSpec& spec);
+// The profile's canonical fields, shared by the job encoding and certificates.
+void WriteExecutionProfile(util::Writer& w, const ExecutionProfile& profile);
+ExecutionProfile ReadExecutionProfile(util::Reader& r);
 // TaggedHash("cairn/job/v1", EncodeJobSpec(spec)).
 Hash256 JobId(const JobSpec& spec);
 

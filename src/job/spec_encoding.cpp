@@ -81,7 +81,9 @@ void EncodeVerification(util::Writer& w, const VerificationSpec& v) {
   }
 }
 
-void EncodeProfile(util::Writer& w, const ExecutionProfile& p) {
+}  // namespace
+
+void WriteExecutionProfile(util::Writer& w, const ExecutionProfile& p) {
   w.U8(static_cast<uint8_t>(p.device));
   w.U32(p.threads);
   w.String(p.aten_cpu_capability);
@@ -90,7 +92,20 @@ void EncodeProfile(util::Writer& w, const ExecutionProfile& p) {
   w.Bool(p.onednn);
 }
 
-}  // namespace
+ExecutionProfile ReadExecutionProfile(util::Reader& r) {
+  ExecutionProfile p;
+  uint8_t device = r.U8();
+  if (r.ok() && device != static_cast<uint8_t>(Device::kCpu) && device != static_cast<uint8_t>(Device::kCuda)) {
+    r.Fail("unknown device " + std::to_string(device));
+  }
+  p.device = static_cast<Device>(device);
+  p.threads = r.U32();
+  p.aten_cpu_capability = r.String(kProfileStringBytesMax);
+  p.blas = r.String(kProfileStringBytesMax);
+  p.openblas_coretype = r.String(kProfileStringBytesMax);
+  p.onednn = r.Bool();
+  return p;
+}
 
 Bytes EncodeJobSpec(const JobSpec& spec) {
   util::Writer w;
@@ -109,7 +124,7 @@ Bytes EncodeJobSpec(const JobSpec& spec) {
   w.U64(spec.seed);
   w.U32(spec.checkpoint_interval);
   EncodeVerification(w, spec.verification);
-  EncodeProfile(w, spec.profile);
+  WriteExecutionProfile(w, spec.profile);
   return w.Take();
 }
 

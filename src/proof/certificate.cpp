@@ -16,52 +16,42 @@ namespace {
 constexpr uint8_t kCertificateVersion = 1;
 constexpr size_t kEnvironmentStringBytesMax = 256;
 
-void WriteProfile(util::Writer& w, const job::ExecutionProfile& p) {
-  w.U8(static_cast<uint8_t>(p.device));
-  w.U32(p.threads);
-  w.String(p.aten_cpu_capability);
-  w.String(p.blas);
-  w.String(p.openblas_coretype);
-  w.Bool(p.onednn);
-}
-
-job::ExecutionProfile ReadProfile(util::Reader& r) {
-  job::ExecutionProfile p;
-  uint8_t device = r.U8();
-  if (r.ok() && device != 1 && device != 2) r.Fail("unknown device " + std::to_string(device));
-  p.device = static_cast<job::Device>(device);
-  p.threads = r.U32();
-  p.aten_cpu_capability = r.String(kEnvironmentStringBytesMax);
-  p.blas = r.String(kEnvironmentStringBytesMax);
-  p.openblas_coretype = r.String(kEnvironmentStringBytesMax);
-  p.onednn = r.Bool();
-  return p;
-}
-
 void WriteBody(util::Writer& w, const Certificate& c) {
   w.U8(kCertificateVersion);
   w.Hash(c.job_id);
   w.Raw(ByteView(c.solver.bytes));
   w.U64(c.total_steps);
   w.U32(c.checkpoint_interval);
-  WriteProfile(w, c.environment.profile);
+  job::WriteExecutionProfile(w, c.environment.profile);
   w.String(c.environment.torch_version);
   w.String(c.environment.blas_library);
   w.U32(static_cast<uint32_t>(c.checkpoint_hashes.size()));
   for (const Hash256& h : c.checkpoint_hashes) w.Hash(h);
   w.Hash(c.checkpoint_root);
   w.U32(static_cast<uint32_t>(c.segments.size()));
-  for (const SegmentMetadata& s : c.segments) {
-    w.U64(s.start_step);
-    w.U64(s.end_step);
-    w.F64(s.loss_mean);
-    w.F64(s.grad_norm_last);
-    w.F64(s.update_norm);
-  }
+  for (const SegmentMetadata& s : c.segments) WriteSegmentMetadata(w, s);
   w.Hash(c.final_model_hash);
 }
 
 }  // namespace
+
+void WriteSegmentMetadata(util::Writer& w, const SegmentMetadata& s) {
+  w.U64(s.start_step);
+  w.U64(s.end_step);
+  w.F64(s.loss_mean);
+  w.F64(s.grad_norm_last);
+  w.F64(s.update_norm);
+}
+
+SegmentMetadata ReadSegmentMetadata(util::Reader& r) {
+  SegmentMetadata s;
+  s.start_step = r.U64();
+  s.end_step = r.U64();
+  s.loss_mean = r.F64();
+  s.grad_norm_last = r.F64();
+  s.update_norm = r.F64();
+  return s;
+}
 
 bool operator==(const Environment& a, const Environment& b) {
   const job::ExecutionProfile& p = a.profile;
@@ -94,22 +84,14 @@ Result<Certificate> DecodeCertificate(ByteView bytes) {
   r.Raw(c.solver.bytes.data(), c.solver.bytes.size());
   c.total_steps = r.U64();
   c.checkpoint_interval = r.U32();
-  c.environment.profile = ReadProfile(r);
+  c.environment.profile = job::ReadExecutionProfile(r);
   c.environment.torch_version = r.String(kEnvironmentStringBytesMax);
   c.environment.blas_library = r.String(kEnvironmentStringBytesMax);
   uint32_t n = r.ListLength(kCheckpointsPerJobMax);
   for (uint32_t i = 0; i < n && r.ok(); ++i) c.checkpoint_hashes.push_back(r.Hash());
   c.checkpoint_root = r.Hash();
   uint32_t segments = r.ListLength(kCheckpointsPerJobMax);
-  for (uint32_t i = 0; i < segments && r.ok(); ++i) {
-    SegmentMetadata s;
-    s.start_step = r.U64();
-    s.end_step = r.U64();
-    s.loss_mean = r.F64();
-    s.grad_norm_last = r.F64();
-    s.update_norm = r.F64();
-    c.segments.push_back(s);
-  }
+  for (uint32_t i = 0; i < segments && r.ok(); ++i) c.segments.push_back(ReadSegmentMetadata(r));
   c.final_model_hash = r.Hash();
   r.Raw(c.signature.bytes.data(), c.signature.bytes.size());
   CAIRN_RETURN_IF_ERROR(r.Finish().WithContext("malformed certificate"));

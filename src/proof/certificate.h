@@ -14,6 +14,7 @@
 #include "cairn/bytes.h"
 #include "crypto/keys.h"
 #include "job/spec.h"
+#include "util/codec.h"
 
 namespace cairn::proof {
 
@@ -30,6 +31,9 @@ struct SegmentMetadata {
   double update_norm = 0;     // L2 norm of (weights at end - weights at start).
   friend bool operator==(const SegmentMetadata&, const SegmentMetadata&) = default;
 };
+
+void WriteSegmentMetadata(util::Writer& w, const SegmentMetadata& s);
+SegmentMetadata ReadSegmentMetadata(util::Reader& r);
 
 // The environment a run actually had, beyond the requested profile.
 struct Environment {

@@ -45,13 +45,7 @@ Bytes EncodeJournal(const Journal& j) {
   w.U32(static_cast<uint32_t>(j.checkpoints.size()));
   for (const auto& h : j.checkpoints) w.Hash(h);
   w.U32(static_cast<uint32_t>(j.segments.size()));
-  for (const auto& s : j.segments) {
-    w.U64(s.start_step);
-    w.U64(s.end_step);
-    w.F64(s.loss_mean);
-    w.F64(s.grad_norm_last);
-    w.F64(s.update_norm);
-  }
+  for (const auto& s : j.segments) proof::WriteSegmentMetadata(w, s);
   return w.Take();
 }
 
@@ -63,15 +57,7 @@ Result<Journal> DecodeJournal(ByteView bytes) {
   uint32_t n = r.ListLength(proof::kCheckpointsPerJobMax);
   for (uint32_t i = 0; i < n && r.ok(); ++i) j.checkpoints.push_back(r.Hash());
   uint32_t m = r.ListLength(proof::kCheckpointsPerJobMax);
-  for (uint32_t i = 0; i < m && r.ok(); ++i) {
-    proof::SegmentMetadata s;
-    s.start_step = r.U64();
-    s.end_step = r.U64();
-    s.loss_mean = r.F64();
-    s.grad_norm_last = r.F64();
-    s.update_norm = r.F64();
-    j.segments.push_back(s);
-  }
+  for (uint32_t i = 0; i < m && r.ok(); ++i) j.segments.push_back(proof::ReadSegmentMetadata(r));
   CAIRN_RETURN_IF_ERROR(r.Finish().WithContext("training journal"));
   if (j.segments.size() + 1 != j.checkpoints.size()) return Corruption("training journal: counts disagree");
   return j;
