@@ -32,9 +32,16 @@ Hash256 BlockHash(const BlockHeader& header) {
 }
 
 Hash256 TxRoot(const std::vector<SignedTx>& txs) {
+  std::vector<Hash256> ids;
+  ids.reserve(txs.size());
+  for (const auto& tx : txs) ids.push_back(TxId(tx.body));
+  return TxRootFromIds(ids);
+}
+
+Hash256 TxRootFromIds(const std::vector<Hash256>& tx_ids) {
   std::vector<Hash256> leaves;
-  leaves.reserve(txs.size());
-  for (const auto& tx : txs) leaves.push_back(crypto::MerkleLeafHash(ByteView(TxId(tx.body).bytes)));
+  leaves.reserve(tx_ids.size());
+  for (const auto& id : tx_ids) leaves.push_back(crypto::MerkleLeafHash(ByteView(id.bytes)));
   return crypto::MerkleRoot(leaves);
 }
 

@@ -29,6 +29,8 @@ struct Block {
 Bytes EncodeBlockHeader(const BlockHeader& header);
 Hash256 BlockHash(const BlockHeader& header);
 Hash256 TxRoot(const std::vector<SignedTx>& txs);
+// The same from the transactions' ids (TxId), in block order.
+Hash256 TxRootFromIds(const std::vector<Hash256>& tx_ids);
 
 Bytes EncodeBlock(const Block& block);
 Result<Block> DecodeBlock(ByteView bytes);

@@ -36,6 +36,7 @@ inline constexpr char kTxIndexColumnFamily[] = "txindex"; // tx id -> height, po
 std::vector<std::string> LedgerColumnFamilies();
 
 inline constexpr size_t kSignatureCacheEntriesMax = 200'000;
+inline constexpr size_t kStateCacheEntriesMax = 200'000;
 
 struct Head {
   uint64_t height = 0;
@@ -92,8 +93,9 @@ class Ledger {
   struct Staged {
     Block block;
     Hash256 block_hash;
+    std::vector<Hash256> tx_ids;  // TxId of each of block.txs, computed once.
     Overlay writes;
-    std::map<uint16_t, Hash256> bucket_updates;
+    StateRoot::Update root_update;
     Head head;
   };
   struct SigKey {
@@ -108,23 +110,26 @@ class Ledger {
   Ledger(store::KvStore* kv, Genesis genesis, LedgerOptions options);
   Status Load();
   Status Initialise();
-  // Executes txs into a fresh block overlay; with `dropped` set, failing
-  // transactions are skipped and reported instead of failing the block.
+  // Executes txs (whose ids are tx_ids) into a fresh block overlay. With
+  // `dropped` set, failing transactions are skipped and reported instead of
+  // failing the block, and the staged block gets the others (and their ids).
   Result<std::unique_ptr<Staged>> Execute(const BlockHeader& header, const std::vector<SignedTx>& txs,
-                                          std::vector<DroppedTx>* dropped, std::vector<SignedTx>* kept);
+                                          const std::vector<Hash256>& tx_ids, std::vector<DroppedTx>* dropped);
   bool SignatureVerified(const SignedTx& tx, const Hash256& tx_id);
   void RememberSignature(const SignedTx& tx, const Hash256& tx_id);
-  Status VerifySignatures(const std::vector<SignedTx>& txs);
+  // Verifies every signature (on every core); fills `tx_ids`.
+  Status VerifySignatures(const std::vector<SignedTx>& txs, std::vector<Hash256>* tx_ids);
 
   store::KvStore* const kv_;
   const Genesis genesis_;
   const Hash256 genesis_hash_;
   const LedgerOptions options_;
-  StoreStateReader committed_;
+  StoreStateReader committed_;      // Queries read the store directly, without the lock.
 
   mutable std::mutex mu_;
   Head head_;                       // GUARDED_BY(mu_)
   StateRoot root_;                  // GUARDED_BY(mu_)
+  CachedStateReader cached_;        // GUARDED_BY(mu_); execution reads the committed state here.
   Overlay check_state_;             // GUARDED_BY(mu_)
   std::unique_ptr<Staged> staged_;  // GUARDED_BY(mu_)
 

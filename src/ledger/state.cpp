@@ -1,5 +1,7 @@
 #include "ledger/state.h"
 
+#include <algorithm>
+
 #include "crypto/hash.h"
 #include "crypto/merkle.h"
 #include "util/codec.h"
@@ -23,6 +25,24 @@ Result<std::optional<std::string>> StoreStateReader::Read(const std::string& key
   if (v.ok()) return std::optional<std::string>(std::move(v).value());
   if (v.status().code() == StatusCode::kNotFound) return std::optional<std::string>();
   return v.status();
+}
+
+Result<std::optional<std::string>> CachedStateReader::Read(const std::string& key) const {
+  auto it = entries_.find(key);
+  if (it != entries_.end()) return it->second;
+  CAIRN_ASSIGN_OR_RETURN(std::optional<std::string> value, committed_->Read(key));
+  Remember(key, value);
+  return value;
+}
+
+void CachedStateReader::Apply(const std::map<std::string, std::optional<std::string>>& writes) {
+  for (const auto& [key, value] : writes) Remember(key, value);
+}
+
+void CachedStateReader::Remember(const std::string& key, const std::optional<std::string>& value) const {
+  // Starting over is simpler than evicting and, at this size, rare.
+  if (entries_.size() >= entries_max_ && !entries_.count(key)) entries_.clear();
+  entries_[key] = value;
 }
 
 Result<std::optional<std::string>> Overlay::Read(const std::string& key) const {
@@ -253,14 +273,46 @@ Result<std::map<uint16_t, Hash256>> StateRoot::Recompute(
   return updates;
 }
 
-Hash256 StateRoot::RootWith(const std::map<uint16_t, Hash256>& updates) const {
-  std::vector<Hash256> leaves = buckets_;
-  for (const auto& [b, digest] : updates) leaves[b] = digest;
-  return crypto::MerkleRoot(leaves);
+StateRoot::StateRoot() : StateRoot(std::vector<Hash256>(kStateBuckets)) {}
+
+StateRoot::StateRoot(const std::vector<Hash256>& buckets) : nodes_(2 * kStateBuckets) {
+  CAIRN_ASSERT(buckets.size() == kStateBuckets);
+  std::copy(buckets.begin(), buckets.end(), nodes_.begin() + kStateBuckets);
+  for (uint32_t i = kStateBuckets - 1; i >= 1; --i) nodes_[i] = crypto::MerkleNodeHash(nodes_[2 * i], nodes_[2 * i + 1]);
 }
 
-void StateRoot::Install(const std::map<uint16_t, Hash256>& updates) {
-  for (const auto& [b, digest] : updates) buckets_[b] = digest;
+StateRoot::Update StateRoot::Stage(std::map<uint16_t, Hash256> buckets) const {
+  Update update;
+  // The changed nodes of one level, by increasing heap index; then their parents.
+  std::vector<std::pair<uint32_t, Hash256>> level;
+  level.reserve(buckets.size());
+  for (const auto& [b, digest] : buckets) level.emplace_back(kStateBuckets + b, digest);
+  while (!level.empty() && level.front().first > 1) {
+    std::vector<std::pair<uint32_t, Hash256>> parents;
+    parents.reserve(level.size());
+    for (size_t i = 0; i < level.size(); ++i) {
+      uint32_t index = level[i].first;
+      uint32_t left = index & ~1u;
+      // A changed sibling is next in the list; an unchanged one is in the tree.
+      bool sibling_changed = i + 1 < level.size() && level[i + 1].first == (left | 1u);
+      const Hash256& left_hash = index == left ? level[i].second : nodes_[left];
+      const Hash256& right_hash = index == left ? (sibling_changed ? level[i + 1].second : nodes_[left | 1u])
+                                                : level[i].second;
+      parents.emplace_back(index / 2, crypto::MerkleNodeHash(left_hash, right_hash));
+      if (sibling_changed) ++i;
+    }
+    update.nodes.insert(update.nodes.end(), parents.begin(), parents.end());
+    level = std::move(parents);
+  }
+  update.root = update.nodes.empty() ? nodes_[1] : update.nodes.back().second;
+  update.buckets = std::move(buckets);
+  return update;
+}
+
+void StateRoot::Install(const Update& update) {
+  for (const auto& [b, digest] : update.buckets) nodes_[kStateBuckets + b] = digest;
+  for (const auto& [index, hash] : update.nodes) nodes_[index] = hash;
+  CAIRN_ASSERT(nodes_[1] == update.root);
 }
 
 Result<std::vector<Hash256>> StateRoot::ComputeAll(const store::KvStore& committed) {

@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "ledger/types.h"
@@ -38,6 +39,28 @@ class StoreStateReader final : public StateReader {
 
  private:
   const store::KvStore* kv_;
+};
+
+// The committed state for execution, keeping the values it has read: CheckTx
+// reads a sender's account, and executing the block reads it again, as do
+// the next blocks for busy accounts. The Ledger applies each committed
+// block's writes to it, so it always agrees with the store. Bounded: a full
+// cache starts over. Not thread-safe: the Ledger uses it under its lock.
+class CachedStateReader final : public StateReader {
+ public:
+  CachedStateReader(const StateReader* committed, size_t entries_max)
+      : committed_(committed), entries_max_(entries_max) {}
+  Result<std::optional<std::string>> Read(const std::string& key) const override;
+  // REQUIRES: `writes` were just committed to the store under `committed`.
+  void Apply(const std::map<std::string, std::optional<std::string>>& writes);
+
+ private:
+  void Remember(const std::string& key, const std::optional<std::string>& value) const;
+
+  const StateReader* committed_;
+  const size_t entries_max_;
+  // Reading fills the cache, so it is mutable behind the const Read.
+  mutable std::unordered_map<std::string, std::optional<std::string>> entries_;
 };
 
 // Buffered writes above a parent state. Execution writes into an overlay per
@@ -95,26 +118,44 @@ std::string PhysicalStateKey(std::string_view logical_key);
 // Digest of one bucket's sorted (logical key, value) entries; zero if empty.
 Hash256 BucketDigest(const std::map<std::string, std::string>& entries);
 
-// The 4096 bucket digests and the root over them. Owned by the Ledger.
+// The 4096 bucket digests and the Merkle tree over them. The tree is kept
+// whole, so a block rehashes only the paths above the buckets it touched
+// (about k * (13 - log2 k) node hashes for k buckets, instead of all 4095).
+// With a power-of-two number of leaves, RFC 6962's shape is the perfect
+// binary tree, so Root() equals crypto::MerkleRoot(bucket digests).
+// Owned by the Ledger; not thread-safe.
 class StateRoot {
  public:
-  StateRoot() : buckets_(kStateBuckets) {}
+  // New bucket digests and every tree node they change: computed once by
+  // Stage, installed as they are by Install.
+  struct Update {
+    std::map<uint16_t, Hash256> buckets;
+    std::vector<std::pair<uint32_t, Hash256>> nodes;  // (Heap index, hash) of each changed inner node.
+    Hash256 root;                                     // Root once installed.
+  };
+
+  StateRoot();  // Every bucket empty.
+  // REQUIRES: buckets.size() == kStateBuckets.
+  explicit StateRoot(const std::vector<Hash256>& buckets);
+
   // Recomputes the buckets that `writes` touch, reading their other entries
   // from `committed`. Returns the new digests without installing them.
   Result<std::map<uint16_t, Hash256>> Recompute(
       const store::KvStore& committed, const std::map<std::string, std::optional<std::string>>& writes) const;
-  // Root if `updates` were installed.
-  Hash256 RootWith(const std::map<uint16_t, Hash256>& updates) const;
-  void Install(const std::map<uint16_t, Hash256>& updates);
-  Hash256 Root() const { return RootWith({}); }
-  const std::vector<Hash256>& buckets() const { return buckets_; }
-  void SetBucket(uint16_t index, const Hash256& digest) { buckets_[index] = digest; }
+  // The tree with `buckets` changed, without installing it.
+  Update Stage(std::map<uint16_t, Hash256> buckets) const;
+  // REQUIRES: `update` was staged against the current tree.
+  void Install(const Update& update);
+  const Hash256& Root() const { return nodes_[1]; }
 
   // Every bucket from scratch (start-up checks and audits).
   static Result<std::vector<Hash256>> ComputeAll(const store::KvStore& committed);
 
  private:
-  std::vector<Hash256> buckets_;
+  static_assert((kStateBuckets & (kStateBuckets - 1)) == 0, "the tree must be perfect: a power of two of buckets");
+  // Heap order: nodes_[1] is the root, the children of node i are 2i and
+  // 2i + 1, and bucket b is the leaf kStateBuckets + b. nodes_[0] is unused.
+  std::vector<Hash256> nodes_;
 };
 
 }  // namespace cairn::ledger

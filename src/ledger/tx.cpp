@@ -137,9 +137,10 @@ SignedTx SignTx(TxBody body, const crypto::KeyPair& key) {
   return tx;
 }
 
-bool VerifyTxSignature(const SignedTx& tx) {
-  Hash256 id = TxId(tx.body);
-  return crypto::Verify(tx.body.sender, ByteView(id.bytes), tx.signature);
+bool VerifyTxSignature(const SignedTx& tx) { return VerifyTxSignature(tx, TxId(tx.body)); }
+
+bool VerifyTxSignature(const SignedTx& tx, const Hash256& tx_id) {
+  return crypto::Verify(tx.body.sender, ByteView(tx_id.bytes), tx.signature);
 }
 
 }  // namespace cairn::ledger

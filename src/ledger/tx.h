@@ -106,5 +106,7 @@ Result<SignedTx> DecodeTx(ByteView bytes);
 SignedTx SignTx(TxBody body, const crypto::KeyPair& key);
 // Checks the signature over TxId(body) with body.sender.
 bool VerifyTxSignature(const SignedTx& tx);
+// The same, for a caller that already has the id. REQUIRES: tx_id == TxId(tx.body).
+bool VerifyTxSignature(const SignedTx& tx, const Hash256& tx_id);
 
 }  // namespace cairn::ledger
