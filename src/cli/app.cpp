@@ -26,6 +26,8 @@ int ReportInputError(const Status& status) {
 }
 
 int Run(int argc, char** argv) {
+  // Line-buffered stdout keeps results and stderr logs in order when piped.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   CLI::App app{"cairn: a verifiable, decentralized ML-training network node and CLI"};
   app.name("cairn");
   app.set_version_flag("--version", std::string("cairn ") + CAIRN_VERSION);

@@ -88,6 +88,8 @@ void RegisterLedgerCommands(CLI::App* app, Command* command) {
       "demo", "Run a whole job's life on a fresh local ledger: stake, post, claim, commit, verify, settle, slash");
   demo_cmd->add_option("--data", demo->data_dir, "Directory for the demo ledger (created)")->required();
   demo_cmd->add_flag("--reset", demo->reset, "Delete the directory first if it exists");
+  demo_cmd->add_option("--job", demo->job_file,
+                       "Train this job file for real as the honest job (e.g. configs/jobs/mlp.toml)");
   demo_cmd->callback([command, demo] { command->action = [demo] { return RunLedgerDemo(*demo); }; });
 }
 

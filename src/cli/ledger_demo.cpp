@@ -1,10 +1,14 @@
 #include "cli/ledger_demo.h"
 
 #include <chrono>
+#include <optional>
 #include <cstdio>
 #include <filesystem>
 
 #include "cli/app.h"
+#include "cli/job_loading.h"
+#include "cli/progress.h"
+#include "train/train.h"
 #include "config/genesis_config.h"
 #include "crypto/hash.h"
 #include "ledger/audit.h"
@@ -101,8 +105,51 @@ class Demo {
   int failures_ = 0;
 };
 
-Status RunScenario(ledger::Ledger* ledger, ledger::Sequencer* sequencer, const std::vector<Party*>& parties,
-                   int* failures) {
+// The honest job's off-ledger work: the solver trains it for real and the
+// verifier replays a sample, or (without a job file) stand-in hashes.
+struct OffLedgerWork {
+  Hash256 job_id;
+  Hash256 certificate_hash;
+  Hash256 checkpoint_root;
+  Hash256 final_model_hash;
+  bool verifier_accepts = true;
+  Hash256 report_hash;
+};
+
+Result<OffLedgerWork> TrainAndVerify(const DemoOptions& options, const LoadedJob& job, const Party& solver,
+                                     const Party& verifier) {
+  OffLedgerWork work;
+  work.job_id = job::JobId(job.spec);
+  train::TrainOptions train_options;
+  train_options.work_dir = options.data_dir + "/solver";
+  train_options.solver_key = &solver.key;
+  ProgressReporter progress("  solver trains");
+  train_options.on_progress = [&](const train::Progress& p) { progress.Update(p); };
+  CAIRN_ASSIGN_OR_RETURN(auto trained, train::TrainJob(job.spec, job.dataset, train_options));
+  std::printf("  solver    trained %llu steps in %.1f s, final loss %.4f, %zu checkpoints\n",
+              static_cast<unsigned long long>(trained.certificate.total_steps), trained.seconds, trained.final_loss,
+              trained.certificate.checkpoint_hashes.size());
+  work.certificate_hash = proof::CertificateHash(trained.certificate);
+  work.checkpoint_root = trained.certificate.checkpoint_root;
+  work.final_model_hash = trained.certificate.final_model_hash;
+
+  train::VerifyOptions verify_options;
+  verify_options.checkpoint_dir = train_options.work_dir + "/checkpoints";
+  verify_options.verifier_key = &verifier.key;
+  verify_options.expected_solver = solver.key.public_key();
+  CAIRN_ASSIGN_OR_RETURN(auto report, train::VerifyJob(job.spec, job.dataset, trained.certificate, verify_options));
+  std::printf("  verifier  replayed %zu sampled segments (%llu of %llu steps) in %.1f s: %s\n", report.checks.size(),
+              static_cast<unsigned long long>(report.steps_replayed),
+              static_cast<unsigned long long>(trained.certificate.total_steps), report.seconds,
+              report.accepted ? "all match" : report.reason.c_str());
+  work.verifier_accepts = report.accepted;
+  std::string summary = work.certificate_hash.ToHex() + (report.accepted ? " accept" : " reject: " + report.reason);
+  work.report_hash = crypto::TaggedHash("cairn/verifier-report/v1", ByteView(std::string_view(summary)));
+  return work;
+}
+
+Status RunScenario(const DemoOptions& options, ledger::Ledger* ledger, ledger::Sequencer* sequencer,
+                   const std::vector<Party*>& parties, int* failures) {
   Party& submitter = *parties[0];
   Party& solver = *parties[1];
   Party& verifier = *parties[2];
@@ -133,17 +180,31 @@ Status RunScenario(ledger::Ledger* ledger, ledger::Sequencer* sequencer, const s
   demo.ExpectRejected("nonce out of order:", ledger::SignTx(ahead.body, submitter.key));
   demo.ExpectRejected("unstake with no stake:", demo.Make(submitter, ledger::UnstakeOp{1}));
 
-  std::printf("\n== 3. an honest job: post, claim, commit, verify, settle\n");
-  Hash256 job1 = crypto::TaggedHash("cairn/demo-job", ByteView(std::string_view("fashion-mnist mlp, 600 steps")));
+  std::printf("\n== 3. an honest job: post, claim, train, commit, verify, settle\n");
+  std::optional<LoadedJob> real_job;
+  Hash256 job1 = crypto::TaggedHash("cairn/demo-job", ByteView(std::string_view("stand-in job")));
+  if (!options.job_file.empty()) {
+    CAIRN_ASSIGN_OR_RETURN(real_job, LoadJob(options.job_file));
+    job1 = job::JobId(real_job->spec);
+    std::printf("  job %s from %s\n", job1.ToHex().substr(0, 16).c_str(), options.job_file.c_str());
+  }
   demo.Submit(submitter, ledger::PostJobOp{job1, 1000, 2000, 50, 100});
   CAIRN_RETURN_IF_ERROR(demo.Seal());
   demo.Submit(solver, ledger::ClaimJobOp{job1, crypto::TaggedHash("cairn/demo-secret", ByteView(std::string_view("bits")))});
   CAIRN_RETURN_IF_ERROR(demo.Seal());
-  demo.Submit(solver, ledger::CommitCertificateOp{job1, crypto::Blake2b256(ByteView(std::string_view("cert"))),
-                                                  crypto::Blake2b256(ByteView(std::string_view("ckpt root"))),
-                                                  crypto::Blake2b256(ByteView(std::string_view("model")))});
+  OffLedgerWork work;
+  if (real_job) {
+    CAIRN_ASSIGN_OR_RETURN(work, TrainAndVerify(options, *real_job, solver, honest_verifier));
+  } else {
+    std::printf("  (no --job: stand-in certificate hashes; pass --job configs/jobs/mlp.toml to train for real)\n");
+    work.certificate_hash = crypto::Blake2b256(ByteView(std::string_view("cert")));
+    work.checkpoint_root = crypto::Blake2b256(ByteView(std::string_view("ckpt root")));
+    work.final_model_hash = crypto::Blake2b256(ByteView(std::string_view("model")));
+    work.report_hash = crypto::Blake2b256(ByteView(std::string_view("report")));
+  }
+  demo.Submit(solver, ledger::CommitCertificateOp{job1, work.certificate_hash, work.checkpoint_root, work.final_model_hash});
   CAIRN_RETURN_IF_ERROR(demo.Seal());
-  demo.Submit(honest_verifier, ledger::VerdictOp{job1, true, crypto::Blake2b256(ByteView(std::string_view("report")))});
+  demo.Submit(honest_verifier, ledger::VerdictOp{job1, work.verifier_accepts, work.report_hash});
   CAIRN_RETURN_IF_ERROR(demo.Seal());
   demo.PrintJob(job1);
   demo.ExpectRejected("settle inside the window:", demo.Make(submitter, ledger::SettleOp{job1}));
@@ -228,7 +289,7 @@ int RunLedgerDemo(const DemoOptions& options) {
   std::vector<Party*> cast;
   for (auto& p : parties) cast.push_back(&p);
   int failures = 0;
-  Status s = RunScenario(ledger->get(), &sequencer, cast, &failures);
+  Status s = RunScenario(options, ledger->get(), &sequencer, cast, &failures);
   if (!s.ok()) return ReportError(s);
 
   auto report = ledger::AuditLedger(**kv);

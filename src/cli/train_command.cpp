@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "cli/app.h"
+#include "cli/job_loading.h"
 #include "cli/progress.h"
 #include "crypto/keys.h"
 #include "job/spec.h"
@@ -22,21 +23,6 @@ std::string Bytes2(uint64_t bytes) {
   else if (bytes >= (1ull << 20)) std::snprintf(buf, sizeof(buf), "%.1f MiB", bytes / double(1ull << 20));
   else std::snprintf(buf, sizeof(buf), "%.1f KiB", bytes / 1024.0);
   return buf;
-}
-
-// Loads and resolves a job file: every input hashed and checked.
-struct LoadedJob {
-  job::JobSpec spec;
-  data::Dataset dataset;
-};
-
-Result<LoadedJob> LoadJob(const std::string& path) {
-  LoadedJob out;
-  CAIRN_ASSIGN_OR_RETURN(out.spec, job::LoadJobFile(path));
-  auto dataset = job::ResolveJobInputs(&out.spec);
-  if (!dataset.ok()) return dataset.status().WithContext(path);
-  out.dataset = std::move(dataset).value();
-  return out;
 }
 
 int Estimate(const std::string& path) {

@@ -2,6 +2,8 @@
 // audit a skeptic runs on what it left behind.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "support/process.h"
 
 namespace cairn::testing {
@@ -22,6 +24,20 @@ TEST(LedgerDemoE2e, WholeJobLifecycleRunsAndAuditsClean) {
   ProcessResult again = RunProcess({kCairn, "ledger", "demo", "--data", dir / "demo"});
   EXPECT_EQ(again.exit_code, 2);
   EXPECT_NE(again.err.find("--reset"), std::string::npos);
+}
+
+TEST(LedgerDemoE2e, WithAJobFileTheHonestJobIsTrainedAndVerifiedForReal) {
+  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) {
+    GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  }
+  TempDir dir;
+  ProcessResult demo = RunProcess({kCairn, "ledger", "demo", "--data", dir / "demo", "--job",
+                                   std::string(CAIRN_SOURCE_DIR) + "/configs/jobs/mlp.toml"});
+  ASSERT_EQ(demo.exit_code, 0) << demo.out << demo.err;
+  EXPECT_NE(demo.out.find("solver    trained 2000 steps"), std::string::npos) << demo.out;
+  EXPECT_NE(demo.out.find(": all match"), std::string::npos) << demo.out;
+  EXPECT_NE(demo.out.find("settled"), std::string::npos);
+  EXPECT_EQ(RunProcess({kCairn, "ledger", "audit", "--data", dir / "demo"}).exit_code, 0);
 }
 
 }  // namespace
