@@ -19,7 +19,7 @@ std::string CheckpointStore::PathOf(const Hash256& hash) const {
 
 Status CheckpointStore::Put(const Hash256& hash, ByteView bytes) {
   std::string path = PathOf(hash);
-  if (util::FileExists(path)) return Status::Ok();
+  if (Get(hash).ok()) return Status::Ok();  // Already there and intact; a damaged copy is replaced.
   CAIRN_RETURN_IF_ERROR(util::MakeDirs(dir_ + "/" + hash.ToHex().substr(0, 2)));
   return util::WriteFileAtomic(path, bytes, 0644);
 }
@@ -28,7 +28,7 @@ Status CheckpointStore::PutAll(const std::vector<std::pair<Hash256, ByteView>>& 
   std::vector<std::pair<std::string, ByteView>> files;
   for (const auto& [hash, bytes] : blobs) {
     std::string path = PathOf(hash);
-    if (util::FileExists(path)) continue;
+    if (util::FileExists(path) && Get(hash).ok()) continue;  // A damaged copy is replaced.
     bool queued = false;
     for (const auto& f : files) queued = queued || f.first == path;
     if (queued) continue;

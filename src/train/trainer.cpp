@@ -214,19 +214,34 @@ Result<TrainResult> TrainJob(const job::JobSpec& spec, const data::Dataset& data
   CAIRN_RETURN_IF_ERROR(util::MakeDirs(job_dir));
   CAIRN_ASSIGN_OR_RETURN(auto store, proof::CheckpointStore::Open(options.work_dir + "/checkpoints"));
   const std::string journal_path = job_dir + "/journal";
+  auto lock = util::FileLock::Acquire(job_dir + "/lock");
+  if (!lock.ok()) {
+    return Unavailable("another `cairn train` is already running job " + job_id.ToHex().substr(0, 16) + " in " +
+                       options.work_dir);
+  }
 
-  // Resume from the last durable checkpoint, if any.
+  // Resume from the last durable checkpoint, if any. A checkpoint that was
+  // damaged on disk since is skipped: resume from the one before it.
   Journal journal{job_id, {}, {}};
   uint64_t step = 0;
   if (options.resume && util::FileExists(journal_path)) {
     CAIRN_ASSIGN_OR_RETURN(Bytes raw, util::ReadFile(journal_path, kJournalBytesMax));
     CAIRN_ASSIGN_OR_RETURN(journal, DecodeJournal(raw));
     if (journal.job_id != job_id) return Corruption(journal_path + " belongs to another job");
-    auto last = store.Get(journal.checkpoints.back());
-    if (!last.ok()) return last.status().WithContext("resuming job " + job_id.ToHex().substr(0, 16));
-    CAIRN_ASSIGN_OR_RETURN(step, session->Restore(*last));
+    while (!journal.checkpoints.empty()) {
+      auto last = store.Get(journal.checkpoints.back());
+      if (last.ok()) {
+        CAIRN_ASSIGN_OR_RETURN(step, session->Restore(*last));
+        break;
+      }
+      spdlog::warn("resuming: {}; falling back to the checkpoint before it", last.status().message());
+      journal.checkpoints.pop_back();
+      if (!journal.segments.empty()) journal.segments.pop_back();
+    }
     result.resumed_from_step = step;
-    spdlog::info("resuming from checkpoint {} at step {}", journal.checkpoints.size() - 1, step);
+    if (!journal.checkpoints.empty()) {
+      spdlog::info("resuming from checkpoint {} at step {}", journal.checkpoints.size() - 1, step);
+    }
   }
   const bool fresh = journal.checkpoints.empty();
   CheckpointWriter writer(&store, journal_path, journal);

@@ -31,4 +31,20 @@ Status MakeDirs(const std::string& path);
 
 bool FileExists(const std::string& path);
 
+// An exclusive advisory lock (flock) on a file, held until destruction, so
+// two processes never write the same directory's state at once.
+class FileLock {
+ public:
+  // Fails with Unavailable (naming the path) if another process holds it.
+  static Result<FileLock> Acquire(const std::string& path);
+  FileLock(FileLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  FileLock& operator=(FileLock&&) = delete;
+  FileLock(const FileLock&) = delete;
+  ~FileLock();
+
+ private:
+  explicit FileLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
 }  // namespace cairn::util

@@ -34,6 +34,32 @@ TEST_F(Training, ResumeAfterAStopGivesTheIdenticalCertificate) {
   EXPECT_EQ(proof::EncodeCertificate(resumed->certificate), proof::EncodeCertificate(full->certificate));
 }
 
+TEST_F(Training, ResumeSkipsACheckpointDamagedOnDisk) {
+  auto full = Train(dir_ / "full", spec_);
+  ASSERT_TRUE(full.ok());
+  TrainOptions stop;
+  stop.stop_after_step = 23;
+  ASSERT_FALSE(Train(dir_ / "resumed", spec_, stop).ok());
+  // Damage the newest checkpoint (step 20): resume must fall back to step 15.
+  auto store = proof::CheckpointStore::Open(dir_ / "resumed/checkpoints").value();
+  ASSERT_TRUE(util::WriteFileAtomic(store.PathOf(full->certificate.checkpoint_hashes[4]), ByteView(std::string("junk"))).ok());
+  auto resumed = Train(dir_ / "resumed", spec_);
+  ASSERT_TRUE(resumed.ok()) << resumed.status().ToString();
+  EXPECT_EQ(resumed->resumed_from_step, 15u);
+  EXPECT_EQ(proof::EncodeCertificate(resumed->certificate), proof::EncodeCertificate(full->certificate));
+  EXPECT_TRUE(store.Get(full->certificate.checkpoint_hashes[4]).ok());  // Rewritten intact, servable again.
+}
+
+TEST_F(Training, TwoSolversCannotRunTheSameJobInOneDirectory) {
+  ASSERT_TRUE(util::MakeDirs(dir_ / "jobs/" + job::JobId(spec_).ToHex()).ok());
+  auto held = util::FileLock::Acquire(dir_ / "jobs/" + job::JobId(spec_).ToHex() + "/lock");
+  ASSERT_TRUE(held.ok());
+  auto r = Train(dir_.path(), spec_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(r.status().message().find("already running"), std::string::npos);
+}
+
 TEST_F(Training, StepsNotAMultipleOfTheIntervalEndWithAShortSegment) {
   spec_.steps = 13;
   auto r = Train(dir_.path(), spec_);
