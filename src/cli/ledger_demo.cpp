@@ -76,7 +76,8 @@ class Demo {
   // Empty blocks are never produced; a demo "waits" by having the faucet drip.
   Status WaitBlocks(const Party& someone, uint64_t blocks) {
     for (uint64_t i = 0; i < blocks; ++i) {
-      sequencer_->Submit(Make(someone, ledger::FaucetOp{1})).ok() ? void() : void();
+      // A refused drip only means this block is empty of it; Seal copes.
+      (void)sequencer_->Submit(Make(someone, ledger::FaucetOp{1}));
       CAIRN_RETURN_IF_ERROR(Seal());
     }
     return Status::Ok();

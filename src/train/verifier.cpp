@@ -181,14 +181,11 @@ Result<VerifyReport> VerifyJob(const job::JobSpec& spec, const data::Dataset& da
     report.sampled = proof::SampleSegments(cert, sig, spec.verification.top_q, spec.verification.uniform);
   }
 
-  // The initial checkpoint must be the job's initial state, and the final
-  // model must be the last checkpoint's weights: checked on every run.
-  auto first = store.Get(cert.checkpoint_hashes.front());
-  if (first.ok()) {
-    Bytes initial = session->Snapshot(0);
-    if (proof::CheckpointHash(initial) != cert.checkpoint_hashes.front()) {
-      return Reject(report, "checkpoint 0 is not the job's initial state (weights from the job seed)");
-    }
+  // The initial checkpoint must be the job's initial state (computed here,
+  // no download needed), and the final model must be the last checkpoint's
+  // weights: checked on every run, sampled or not.
+  if (proof::CheckpointHash(session->Snapshot(0)) != cert.checkpoint_hashes.front()) {
+    return Reject(report, "checkpoint 0 is not the job's initial state (weights from the job seed or the weights file)");
   }
   auto last = store.Get(cert.checkpoint_hashes.back());
   if (!last.ok()) return Reject(report, "the final checkpoint is unavailable or damaged: " + last.status().message());
