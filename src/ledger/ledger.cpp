@@ -90,8 +90,8 @@ Ledger::Ledger(store::KvStore* kv, Genesis genesis, LedgerOptions options)
       genesis_hash_(GenesisHash(genesis_)),
       options_(options),
       committed_(kv),
-      cached_(&committed_, kStateCacheEntriesMax),
-      check_state_(&cached_) {}
+      cache_(kv, kStateCacheEntriesMax),
+      check_state_(&cache_) {}
 
 Result<std::unique_ptr<Ledger>> Ledger::Open(store::KvStore* kv, const Genesis* genesis, LedgerOptions options) {
   auto stored = kv->Get(kMetaColumnFamily, kGenesisMetaKey);
@@ -119,8 +119,8 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(store::KvStore* kv, const Genesis* 
 Status Ledger::Initialise() {
   Overlay state(&committed_);
   CAIRN_RETURN_IF_ERROR(ApplyGenesis(&state, genesis_));
-  CAIRN_ASSIGN_OR_RETURN(auto buckets, root_.Recompute(*kv_, state.writes()));
-  StateRoot::Update update = root_.Stage(std::move(buckets));
+  CAIRN_ASSIGN_OR_RETURN(StateCache::Changes changes, cache_.Recompute(state.writes()));
+  StateRoot::Update update = root_.Stage(changes.digests);
   Head head{0, genesis_hash_, update.root};
   store::WriteBatch batch;
   AddStateWrites(state, update.buckets, &batch);
@@ -129,6 +129,7 @@ Status Ledger::Initialise() {
   CAIRN_RETURN_IF_ERROR(kv_->Write(batch, options_.sync));
   std::lock_guard<std::mutex> lock(mu_);
   root_.Install(update);
+  cache_.Install(std::move(changes));
   head_ = head;
   return Status::Ok();
 }
@@ -231,7 +232,7 @@ Result<std::unique_ptr<Ledger::Staged>> Ledger::Execute(const BlockHeader& heade
                                                         const std::vector<Hash256>& tx_ids,
                                                         std::vector<DroppedTx>* dropped) {
   CAIRN_ASSERT(tx_ids.size() == txs.size());
-  auto staged = std::unique_ptr<Staged>(new Staged{Block{}, Hash256{}, {}, Overlay(&cached_), {}, Head{}});
+  auto staged = std::unique_ptr<Staged>(new Staged{Block{}, Hash256{}, {}, Overlay(&cache_), {}, {}, Head{}});
   ExecContext ctx{&genesis_, header.height};
   CAIRN_RETURN_IF_ERROR(BeginBlock(&staged->writes, ctx).WithContext("block " + std::to_string(header.height)));
   for (size_t i = 0; i < txs.size(); ++i) {
@@ -251,8 +252,8 @@ Result<std::unique_ptr<Ledger::Staged>> Ledger::Execute(const BlockHeader& heade
       staged->tx_ids.push_back(tx_ids[i]);
     }
   }
-  CAIRN_ASSIGN_OR_RETURN(auto buckets, root_.Recompute(*kv_, staged->writes.writes()));
-  staged->root_update = root_.Stage(std::move(buckets));
+  CAIRN_ASSIGN_OR_RETURN(staged->bucket_changes, cache_.Recompute(staged->writes.writes()));
+  staged->root_update = root_.Stage(staged->bucket_changes.digests);
   staged->head.height = header.height;
   staged->head.state_root = staged->root_update.root;
   return staged;
@@ -332,7 +333,7 @@ Result<Hash256> Ledger::FinalizeBlock(const Block& block) {
 Status Ledger::Commit() {
   std::lock_guard<std::mutex> lock(mu_);
   if (!staged_) return FailedPrecondition("Commit without a finalized block");
-  const Staged& s = *staged_;
+  Staged& s = *staged_;
   store::WriteBatch batch;
   AddStateWrites(s.writes, s.root_update.buckets, &batch);
   batch.Put(kBlocksColumnFamily, store::EncodeKeyU64(s.head.height), ToString(EncodeBlock(s.block)));
@@ -347,7 +348,7 @@ Status Ledger::Commit() {
   batch.Put(kMetaColumnFamily, kHeadMetaKey, ToString(EncodeHead(s.head)));
   CAIRN_RETURN_IF_ERROR(kv_->Write(batch, options_.sync));
   root_.Install(s.root_update);
-  cached_.Apply(s.writes.writes());
+  cache_.Install(std::move(s.bucket_changes));
   head_ = s.head;
   staged_.reset();
   // The check state was relative to the old head; the sequencer re-checks

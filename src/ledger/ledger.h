@@ -36,6 +36,7 @@ inline constexpr char kTxIndexColumnFamily[] = "txindex"; // tx id -> height, po
 std::vector<std::string> LedgerColumnFamilies();
 
 inline constexpr size_t kSignatureCacheEntriesMax = 200'000;
+// State entries kept in memory for execution (StateCache): ~30 MB of accounts.
 inline constexpr size_t kStateCacheEntriesMax = 200'000;
 
 struct Head {
@@ -96,6 +97,7 @@ class Ledger {
     std::vector<Hash256> tx_ids;  // TxId of each of block.txs, computed once.
     Overlay writes;
     StateRoot::Update root_update;
+    StateCache::Changes bucket_changes;  // The buckets' new entries, for the cache.
     Head head;
   };
   struct SigKey {
@@ -129,7 +131,7 @@ class Ledger {
   mutable std::mutex mu_;
   Head head_;                       // GUARDED_BY(mu_)
   StateRoot root_;                  // GUARDED_BY(mu_)
-  CachedStateReader cached_;        // GUARDED_BY(mu_); execution reads the committed state here.
+  StateCache cache_;                // GUARDED_BY(mu_); execution reads the committed state here.
   Overlay check_state_;             // GUARDED_BY(mu_)
   std::unique_ptr<Staged> staged_;  // GUARDED_BY(mu_)
 

@@ -27,24 +27,6 @@ Result<std::optional<std::string>> StoreStateReader::Read(const std::string& key
   return v.status();
 }
 
-Result<std::optional<std::string>> CachedStateReader::Read(const std::string& key) const {
-  auto it = entries_.find(key);
-  if (it != entries_.end()) return it->second;
-  CAIRN_ASSIGN_OR_RETURN(std::optional<std::string> value, committed_->Read(key));
-  Remember(key, value);
-  return value;
-}
-
-void CachedStateReader::Apply(const std::map<std::string, std::optional<std::string>>& writes) {
-  for (const auto& [key, value] : writes) Remember(key, value);
-}
-
-void CachedStateReader::Remember(const std::string& key, const std::optional<std::string>& value) const {
-  // Starting over is simpler than evicting and, at this size, rare.
-  if (entries_.size() >= entries_max_ && !entries_.count(key)) entries_.clear();
-  entries_[key] = value;
-}
-
 Result<std::optional<std::string>> Overlay::Read(const std::string& key) const {
   auto it = writes_.find(key);
   if (it != writes_.end()) return it->second;
@@ -253,24 +235,62 @@ Status ReadBucket(const store::KvStore& kv, uint16_t b, std::map<std::string, st
 }
 }  // namespace
 
-Result<std::map<uint16_t, Hash256>> StateRoot::Recompute(
-    const store::KvStore& committed, const std::map<std::string, std::optional<std::string>>& writes) const {
+StateCache::StateCache(const store::KvStore* kv, size_t entries_max)
+    : kv_(kv), entries_max_(entries_max), buckets_(kStateBuckets) {}
+
+Result<const StateCache::Entries*> StateCache::Bucket(uint16_t b) const {
+  std::optional<Entries>& cached = buckets_[b];
+  if (!cached) {
+    Entries entries;
+    CAIRN_RETURN_IF_ERROR(ReadBucket(*kv_, b, &entries));
+    if (entries_ + entries.size() > entries_max_) Clear();
+    entries_ += entries.size();
+    cached = std::move(entries);
+  }
+  return &*cached;
+}
+
+void StateCache::Clear() const {
+  // Starting over is simpler than evicting and, at this size, rare.
+  for (auto& bucket : buckets_) bucket.reset();
+  entries_ = 0;
+}
+
+Result<std::optional<std::string>> StateCache::Read(const std::string& key) const {
+  CAIRN_ASSIGN_OR_RETURN(const Entries* bucket, Bucket(StateBucket(key)));
+  auto it = bucket->find(key);
+  if (it == bucket->end()) return std::optional<std::string>();
+  return std::optional<std::string>(it->second);
+}
+
+Result<StateCache::Changes> StateCache::Recompute(
+    const std::map<std::string, std::optional<std::string>>& writes) const {
   std::map<uint16_t, std::vector<const std::pair<const std::string, std::optional<std::string>>*>> by_bucket;
   for (const auto& entry : writes) by_bucket[StateBucket(entry.first)].push_back(&entry);
-  std::map<uint16_t, Hash256> updates;
-  for (const auto& [bucket, entries] : by_bucket) {
-    std::map<std::string, std::string> contents;
-    CAIRN_RETURN_IF_ERROR(ReadBucket(committed, bucket, &contents));
-    for (const auto* e : entries) {
-      if (e->second) {
-        contents[e->first] = *e->second;
+  Changes changes;
+  for (const auto& [b, bucket_writes] : by_bucket) {
+    CAIRN_ASSIGN_OR_RETURN(const Entries* committed, Bucket(b));
+    Entries entries = *committed;
+    for (const auto* w : bucket_writes) {
+      if (w->second) {
+        entries[w->first] = *w->second;
       } else {
-        contents.erase(e->first);
+        entries.erase(w->first);
       }
     }
-    updates[bucket] = BucketDigest(contents);
+    changes.digests[b] = BucketDigest(entries);
+    changes.entries[b] = std::move(entries);
   }
-  return updates;
+  return changes;
+}
+
+void StateCache::Install(Changes changes) {
+  for (auto& [b, entries] : changes.entries) {
+    if (buckets_[b]) entries_ -= buckets_[b]->size();
+    entries_ += entries.size();
+    buckets_[b] = std::move(entries);
+  }
+  if (entries_ > entries_max_) Clear();
 }
 
 StateRoot::StateRoot() : StateRoot(std::vector<Hash256>(kStateBuckets)) {}
@@ -278,10 +298,12 @@ StateRoot::StateRoot() : StateRoot(std::vector<Hash256>(kStateBuckets)) {}
 StateRoot::StateRoot(const std::vector<Hash256>& buckets) : nodes_(2 * kStateBuckets) {
   CAIRN_ASSERT(buckets.size() == kStateBuckets);
   std::copy(buckets.begin(), buckets.end(), nodes_.begin() + kStateBuckets);
-  for (uint32_t i = kStateBuckets - 1; i >= 1; --i) nodes_[i] = crypto::MerkleNodeHash(nodes_[2 * i], nodes_[2 * i + 1]);
+  for (uint32_t i = kStateBuckets - 1; i >= 1; --i) {
+    nodes_[i] = crypto::MerkleNodeHash(nodes_[2 * i], nodes_[2 * i + 1]);
+  }
 }
 
-StateRoot::Update StateRoot::Stage(std::map<uint16_t, Hash256> buckets) const {
+StateRoot::Update StateRoot::Stage(const std::map<uint16_t, Hash256>& buckets) const {
   Update update;
   // The changed nodes of one level, by increasing heap index; then their parents.
   std::vector<std::pair<uint32_t, Hash256>> level;
@@ -296,8 +318,8 @@ StateRoot::Update StateRoot::Stage(std::map<uint16_t, Hash256> buckets) const {
       // A changed sibling is next in the list; an unchanged one is in the tree.
       bool sibling_changed = i + 1 < level.size() && level[i + 1].first == (left | 1u);
       const Hash256& left_hash = index == left ? level[i].second : nodes_[left];
-      const Hash256& right_hash = index == left ? (sibling_changed ? level[i + 1].second : nodes_[left | 1u])
-                                                : level[i].second;
+      const Hash256& right_hash =
+          index == left ? (sibling_changed ? level[i + 1].second : nodes_[left | 1u]) : level[i].second;
       parents.emplace_back(index / 2, crypto::MerkleNodeHash(left_hash, right_hash));
       if (sibling_changed) ++i;
     }
@@ -305,7 +327,7 @@ StateRoot::Update StateRoot::Stage(std::map<uint16_t, Hash256> buckets) const {
     level = std::move(parents);
   }
   update.root = update.nodes.empty() ? nodes_[1] : update.nodes.back().second;
-  update.buckets = std::move(buckets);
+  update.buckets = buckets;
   return update;
 }
 

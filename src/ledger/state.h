@@ -12,7 +12,6 @@
 #include <map>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "ledger/types.h"
@@ -39,28 +38,6 @@ class StoreStateReader final : public StateReader {
 
  private:
   const store::KvStore* kv_;
-};
-
-// The committed state for execution, keeping the values it has read: CheckTx
-// reads a sender's account, and executing the block reads it again, as do
-// the next blocks for busy accounts. The Ledger applies each committed
-// block's writes to it, so it always agrees with the store. Bounded: a full
-// cache starts over. Not thread-safe: the Ledger uses it under its lock.
-class CachedStateReader final : public StateReader {
- public:
-  CachedStateReader(const StateReader* committed, size_t entries_max)
-      : committed_(committed), entries_max_(entries_max) {}
-  Result<std::optional<std::string>> Read(const std::string& key) const override;
-  // REQUIRES: `writes` were just committed to the store under `committed`.
-  void Apply(const std::map<std::string, std::optional<std::string>>& writes);
-
- private:
-  void Remember(const std::string& key, const std::optional<std::string>& value) const;
-
-  const StateReader* committed_;
-  const size_t entries_max_;
-  // Reading fills the cache, so it is mutable behind the const Read.
-  mutable std::unordered_map<std::string, std::optional<std::string>> entries_;
 };
 
 // Buffered writes above a parent state. Execution writes into an overlay per
@@ -118,6 +95,43 @@ std::string PhysicalStateKey(std::string_view logical_key);
 // Digest of one bucket's sorted (logical key, value) entries; zero if empty.
 Hash256 BucketDigest(const std::map<std::string, std::string>& entries);
 
+// The committed state, read through a cache of whole buckets. Execution
+// reads the accounts that CheckTx just read, and recomputing a bucket's
+// digest needs every entry of the bucket; both come from memory once a
+// bucket has been read from the store. The Ledger installs the buckets each
+// committed block changed, so the cache always agrees with the store.
+// Bounded: when it would hold more than entries_max entries it starts over.
+// Not thread-safe: the Ledger uses it under its lock.
+class StateCache final : public StateReader {
+ public:
+  using Entries = std::map<std::string, std::string>;  // Logical key -> value.
+  // Buckets changed by a block: their new digests and entries.
+  struct Changes {
+    std::map<uint16_t, Hash256> digests;
+    std::map<uint16_t, Entries> entries;
+  };
+
+  StateCache(const store::KvStore* kv, size_t entries_max);
+  Result<std::optional<std::string>> Read(const std::string& key) const override;
+  // The buckets that `writes` (above the committed state) touch, as they will
+  // be once the writes are committed. Changes nothing.
+  Result<Changes> Recompute(const std::map<std::string, std::optional<std::string>>& writes) const;
+  // REQUIRES: `changes` were just committed to the store.
+  void Install(Changes changes);
+
+ private:
+  // The committed entries of bucket b, scanned from the store if not cached.
+  // The pointer stays valid until the next call to Bucket or Install.
+  Result<const Entries*> Bucket(uint16_t b) const;
+  void Clear() const;
+
+  const store::KvStore* const kv_;
+  const size_t entries_max_;
+  // Reading fills the cache, so it is mutable behind the const readers.
+  mutable std::vector<std::optional<Entries>> buckets_;  // Indexed by bucket.
+  mutable size_t entries_ = 0;                           // Over all cached buckets.
+};
+
 // The 4096 bucket digests and the Merkle tree over them. The tree is kept
 // whole, so a block rehashes only the paths above the buckets it touched
 // (about k * (13 - log2 k) node hashes for k buckets, instead of all 4095).
@@ -138,12 +152,8 @@ class StateRoot {
   // REQUIRES: buckets.size() == kStateBuckets.
   explicit StateRoot(const std::vector<Hash256>& buckets);
 
-  // Recomputes the buckets that `writes` touch, reading their other entries
-  // from `committed`. Returns the new digests without installing them.
-  Result<std::map<uint16_t, Hash256>> Recompute(
-      const store::KvStore& committed, const std::map<std::string, std::optional<std::string>>& writes) const;
   // The tree with `buckets` changed, without installing it.
-  Update Stage(std::map<uint16_t, Hash256> buckets) const;
+  Update Stage(const std::map<uint16_t, Hash256>& buckets) const;
   // REQUIRES: `update` was staged against the current tree.
   void Install(const Update& update);
   const Hash256& Root() const { return nodes_[1]; }
