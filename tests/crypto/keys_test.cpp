@@ -14,30 +14,13 @@
 #include <utility>
 
 #include "cairn/bytes.h"
+#include "support/temp_dir.h"
 #include "util/file.h"
 
 namespace cairn::crypto {
 namespace {
 
-// A fresh directory for one test, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "cairn-keys-XXXXXX").string();
-    CAIRN_ASSERT(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using cairn::testing::TempDir;
 
 Bytes Hex(std::string_view hex) {
   auto bytes = FromHex(hex);

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "cairn/bytes.h"
+#include "support/temp_dir.h"
 #include "crypto/hash.h"
 #include "util/codec.h"
 #include "util/file.h"
@@ -26,31 +27,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// A fresh directory for one test, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "cairn-data-XXXXXX").string();
-    CAIRN_ASSERT(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  // Writes `contents` to a file in the directory and returns its path.
-  std::string Write(const std::string& name, ByteView contents) const {
-    std::string path = path_ + "/" + name;
-    CAIRN_ASSERT(util::WriteFileAtomic(path, contents).ok());
-    return path;
-  }
-
- private:
-  std::string path_;
-};
+using cairn::testing::TempDir;
 
 void AppendBigEndian(uint32_t v, Bytes* out) {
   for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<uint8_t>(v >> shift));

@@ -13,6 +13,7 @@
 
 #include "cairn/assert.h"
 #include "cairn/bytes.h"
+#include "support/temp_dir.h"
 
 namespace cairn::job::testing {
 
@@ -67,36 +68,6 @@ class JobToml {
   std::map<std::string, std::map<std::string, std::string>> sections_;
 };
 
-// A fresh directory under $TMPDIR, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "cairn-job-test-XXXXXX").string();
-    CAIRN_ASSERT(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
-  // Writes `bytes` to path()/name (creating parent directories).
-  std::string Write(const std::string& name, const std::string& bytes) const {
-    std::string path = File(name);
-    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-    std::ofstream out(path, std::ios::binary);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    CAIRN_ASSERT(out.good());
-    return path;
-  }
-
- private:
-  std::string path_;
-};
+using cairn::testing::TempDir;
 
 }  // namespace cairn::job::testing

@@ -57,16 +57,4 @@ ProcessResult RunProcess(const std::vector<std::string>& argv) {
   return WaitProcess(StartProcess(argv, capture.path()));
 }
 
-TempDir::TempDir() {
-  const char* base = std::getenv("TMPDIR");
-  std::string pattern = std::string(base ? base : "/tmp") + "/cairn-test-XXXXXX";
-  char* made = ::mkdtemp(pattern.data());
-  path_ = made ? made : "";
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-}
-
 }  // namespace cairn::testing

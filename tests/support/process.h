@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "support/temp_dir.h"
+
 namespace cairn::testing {
 
 struct ProcessResult {
@@ -25,19 +27,5 @@ struct BackgroundProcess {
 BackgroundProcess StartProcess(const std::vector<std::string>& argv, const std::string& capture_dir);
 // Waits for it; exit_code -1 if a signal ended it.
 ProcessResult WaitProcess(const BackgroundProcess& process);
-
-// A fresh directory under $TMPDIR, removed by the destructor.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 }  // namespace cairn::testing

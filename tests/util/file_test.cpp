@@ -11,30 +11,12 @@
 #include <vector>
 
 #include "cairn/bytes.h"
+#include "support/temp_dir.h"
 
 namespace cairn::util {
 namespace {
 
-// A fresh directory for one test, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "cairn-file-XXXXXX").string();
-    CAIRN_ASSERT(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using cairn::testing::TempDir;
 
 // Sets the process umask for the scope of one test.
 class ScopedUmask {
