@@ -215,6 +215,7 @@ Result<TrainResult> TrainJob(const job::JobSpec& spec, const data::Dataset& data
   CAIRN_ASSIGN_OR_RETURN(auto store, proof::CheckpointStore::Open(options.work_dir + "/checkpoints"));
   const std::string journal_path = job_dir + "/journal";
   auto lock = util::FileLock::Acquire(job_dir + "/lock");
+  if (!lock.ok() && lock.status().code() != StatusCode::kUnavailable) return lock.status();
   if (!lock.ok()) {
     return Unavailable("another `cairn train` is already running job " + job_id.ToHex().substr(0, 16) + " in " +
                        options.work_dir);
