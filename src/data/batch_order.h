@@ -40,6 +40,8 @@ class CounterRng {
 inline constexpr uint64_t kStreamBatchOrder = 1;
 inline constexpr uint64_t kStreamWeightInit = 2;
 inline constexpr uint64_t kStreamVerifierSampling = 3;
+// Seeds of torch's generators before each training step (dropout, noise).
+inline constexpr uint64_t kStreamModelRandomness = 4;
 
 // Index in [0, n) of position `i` of the permutation keyed by (seed, epoch).
 // Each call derives the epoch's key afresh (one Philox call) and then walks

@@ -1,10 +1,16 @@
 #include "train/models.h"
 
+#include <torch/csrc/jit/ir/ir.h>
 #include <torch/script.h>
 
 #include <cmath>
+#include <sstream>
 
+#include "crypto/hash.h"
 #include "data/batch_order.h"
+#include "train/snapshot.h"
+#include "train/torch_error.h"
+#include "util/file.h"
 
 namespace cairn::train {
 namespace {
@@ -15,9 +21,16 @@ int64_t Product(const std::vector<int64_t>& shape, size_t from = 0) {
   return p;
 }
 
-NamedTensors FromModule(const torch::nn::Module& module) {
-  NamedTensors out;
-  for (const auto& item : module.named_parameters(/*recurse=*/true)) out.emplace_back(item.key(), item.value());
+ModelState FromModule(const torch::nn::Module& module) {
+  ModelState out;
+  for (const auto& item : module.named_parameters(/*recurse=*/true)) {
+    out.push_back({item.key(), item.value().requires_grad() ? proof::TensorRole::kParameter
+                                                            : proof::TensorRole::kFrozenParameter,
+                   item.value()});
+  }
+  for (const auto& item : module.named_buffers(/*recurse=*/true)) {
+    out.push_back({item.key(), proof::TensorRole::kBuffer, item.value()});
+  }
   return out;
 }
 
@@ -27,8 +40,9 @@ class NativeModel final : public Model {
  public:
   explicit NativeModel(std::shared_ptr<Net> net) : net_(std::move(net)) {}
   torch::Tensor Forward(const torch::Tensor& x) override { return net_->forward(x); }
-  NamedTensors Parameters() override { return FromModule(*net_); }
+  ModelState State() override { return FromModule(*net_); }
   void MoveTo(const torch::Device& device) override { net_->to(device); }
+  void SetTraining(bool training) override { net_->train(training); }
 
  private:
   std::shared_ptr<Net> net_;
@@ -128,31 +142,94 @@ struct TransformerImpl : torch::nn::Module {
 class TorchScriptModel final : public Model {
  public:
   explicit TorchScriptModel(torch::jit::Module module) : module_(std::move(module)) { module_.train(); }
-  torch::Tensor Forward(const torch::Tensor& x) override { return module_.forward({x}).toTensor(); }
-  NamedTensors Parameters() override {
-    NamedTensors out;
+  torch::Tensor Forward(const torch::Tensor& x) override {
+    c10::IValue out = module_.forward({x});
+    if (!out.isTensor()) {
+      throw std::runtime_error("forward returned a " + out.tagKind() + ", not a tensor of logits");
+    }
+    return out.toTensor();
+  }
+  ModelState State() override {
+    ModelState out;
     for (const auto& p : module_.named_parameters(/*recurse=*/true)) {
-      if (p.value.requires_grad()) out.emplace_back(p.name, p.value);
+      out.push_back({p.name, p.value.requires_grad() ? proof::TensorRole::kParameter
+                                                     : proof::TensorRole::kFrozenParameter,
+                     p.value});
+    }
+    for (const auto& b : module_.named_buffers(/*recurse=*/true)) {
+      out.push_back({b.name, proof::TensorRole::kBuffer, b.value});
     }
     return out;
   }
   void MoveTo(const torch::Device& device) override { module_.to(device); }
+  void SetTraining(bool training) override { module_.train(training); }
+  const torch::jit::Module& module() const { return module_; }
 
  private:
   torch::jit::Module module_;
 };
 
+// The first prim::SetAttr in `block` (recursively) that assigns an attribute
+// which is neither a parameter nor a buffer, as "Class.attribute", or "".
+std::string FindUncheckpointedSetAttr(const torch::jit::Block* block) {
+  for (const torch::jit::Node* node : block->nodes()) {
+    if (node->kind() == c10::prim::SetAttr) {
+      const std::string name = node->s(c10::attr::name);
+      auto type = node->input(0)->type()->cast<c10::ClassType>();
+      if (type) {
+        auto slot = type->findAttributeSlot(name);
+        if (!slot || !(type->is_parameter(*slot) || type->is_buffer(*slot))) {
+          return type->name() ? type->name()->name() + "." + name : name;
+        }
+      }
+    }
+    for (const torch::jit::Block* sub : node->blocks()) {
+      std::string found = FindUncheckpointedSetAttr(sub);
+      if (!found.empty()) return found;
+    }
+  }
+  return "";
+}
+
+// State that a forward pass keeps outside parameters and buffers (a Python
+// int counter, a tensor attribute replaced each call) would not be in
+// checkpoints, so a replay from a checkpoint would diverge from the solver's
+// run and an honest solver would be rejected: refuse such modules up front.
+Status CheckAllStateIsCheckpointed(const torch::jit::Module& root, const std::string& what) {
+  for (const torch::jit::Module& m : root.modules()) {
+    for (const torch::jit::Method& method : m.get_methods()) {
+      std::string found = FindUncheckpointedSetAttr(method.graph()->block());
+      if (!found.empty()) {
+        return InvalidArgument(what + ": method " + method.name() + " assigns the attribute " + found +
+                               ", which is neither a parameter nor a buffer, so checkpoints could not hold it; "
+                               "register it with self.register_buffer(name, tensor) and update it in place");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
 Result<std::unique_ptr<Model>> LoadTorchScript(const job::ModelSpec& m) {
+  // Read once, hash, and load from exactly these bytes: a file swapped
+  // between hashing and loading cannot slip in.
+  CAIRN_ASSIGN_OR_RETURN(Bytes bytes, util::ReadFile(m.torchscript_path, job::kModelFileBytesMax));
+  const Hash256 hash = crypto::Blake2b256(bytes);
+  if (hash != m.torchscript_hash) {
+    return InvalidArgument("model file " + m.torchscript_path + " has hash " + hash.ToHex() +
+                           ", the job names " + m.torchscript_hash.ToHex() + " (the file changed?)");
+  }
+  const std::string what = "TorchScript model " + m.torchscript_path;
+  std::unique_ptr<TorchScriptModel> model;
   try {
-    torch::jit::Module module = torch::jit::load(m.torchscript_path);
-    return std::unique_ptr<Model>(new TorchScriptModel(std::move(module)));
+    std::istringstream stream(std::string(bytes.begin(), bytes.end()));
+    model = std::make_unique<TorchScriptModel>(torch::jit::load(stream));
   } catch (const std::exception& e) {
-    std::string what = e.what();
-    what = what.substr(0, what.find('\n'));
     return InvalidArgument("model file " + m.torchscript_path +
                            " is not a loadable TorchScript module (save it with torch.jit.script(model).save(path)): " +
-                           what);
+                           TorchErrorText(e));
   }
+  CAIRN_RETURN_IF_ERROR(CheckAllStateIsCheckpointed(model->module(), what));
+  return std::unique_ptr<Model>(std::move(model));
 }
 
 // Runs one forward pass on a tiny batch and checks the output shape, so a
@@ -170,14 +247,21 @@ Status CheckForward(Model* model, const std::vector<int64_t>& feature_shape, uin
                              std::to_string(num_classes) + "] logits for this dataset");
     }
   } catch (const std::exception& e) {
-    std::string msg = e.what();
     return InvalidArgument(what + ": forward fails on input of shape " + c10::str(torch::IntArrayRef(shape)) +
-                           " (this dataset's batches): " + msg.substr(0, msg.find('\n')));
+                           " (this dataset's batches): " + TorchErrorText(e));
   }
   return Status::Ok();
 }
 
 }  // namespace
+
+NamedTensors Model::Parameters() {
+  NamedTensors out;
+  for (auto& t : State()) {
+    if (t.role == proof::TensorRole::kParameter) out.emplace_back(std::move(t.name), std::move(t.tensor));
+  }
+  return out;
+}
 
 void InitializeFromSeed(const NamedTensors& parameters, uint64_t seed) {
   torch::NoGradGuard no_grad;
@@ -236,11 +320,23 @@ Result<std::unique_ptr<Model>> BuildModel(const job::JobSpec& spec, const std::v
   for (const auto& [name, p] : params) {
     if (p.scalar_type() != torch::kFloat32) {
       return InvalidArgument(what + ": parameter " + name + " is " + std::string(c10::toString(p.scalar_type())) +
-                             "; cairn trains float32 parameters");
+                             "; cairn trains float32 parameters (convert with model.float() before export)");
+    }
+  }
+  for (const StateTensor& t : model->State()) {
+    if (!DTypeOf(t.tensor.scalar_type()).ok()) {
+      return InvalidArgument(what + ": " + proof::TensorRoleName(t.role) + " " + t.name + " is " +
+                             std::string(c10::toString(t.tensor.scalar_type())) +
+                             ", a dtype checkpoints cannot hold (float32/64/16, bfloat16, int64/32/16/8, uint8, bool)");
     }
   }
   if (m.init == job::WeightInit::kSeed) InitializeFromSeed(params, spec.seed);
-  CAIRN_RETURN_IF_ERROR(CheckForward(model.get(), feature_shape, num_classes, what));
+  // In evaluation mode, so the check neither draws random numbers nor moves
+  // BatchNorm statistics: the initial state stays exactly the seeded one.
+  model->SetTraining(false);
+  Status forward = CheckForward(model.get(), feature_shape, num_classes, what);
+  model->SetTraining(true);
+  CAIRN_RETURN_IF_ERROR(forward);
   return model;
 }
 

@@ -13,26 +13,45 @@
 
 #include "cairn/status.h"
 #include "job/spec.h"
+#include "proof/model_state.h"
 
 namespace cairn::train {
 
 using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
+
+// One tensor of a model's state, as the module holds it right now.
+struct StateTensor {
+  std::string name;
+  proof::TensorRole role;
+  torch::Tensor tensor;
+};
+using ModelState = std::vector<StateTensor>;
 
 class Model {
  public:
   virtual ~Model() = default;
   // x: [batch, feature_shape...] float32 -> logits [batch, classes].
   virtual torch::Tensor Forward(const torch::Tensor& x) = 0;
-  // Trainable parameters in a fixed order (registration order), the order of
-  // the checkpoint layout.
-  virtual NamedTensors Parameters() = 0;
+  // The whole state in a fixed order: every parameter (trainable or frozen)
+  // in registration order, then every buffer. Fetched afresh on each call,
+  // since a TorchScript forward may replace a buffer object.
+  virtual ModelState State() = 0;
+  // The trainable parameters (requires_grad), in State() order.
+  NamedTensors Parameters();
   virtual void MoveTo(const torch::Device& device) = 0;
+  // Training mode (dropout active, BatchNorm updating its statistics) or
+  // evaluation mode.
+  virtual void SetTraining(bool training) = 0;
 };
 
 // Builds the model of `spec` for examples of `feature_shape` and
 // `num_classes` classes, with initial weights from the job seed or the
-// fine-tuning weights file. Refuses (with the reason) a TorchScript file that
-// does not load, has no parameters, or whose forward does not produce
+// fine-tuning weights file. A TorchScript module is loaded from the bytes
+// read once from its file and checked against the spec's hash. Refuses (with
+// the reason) a file that does not load or match its hash, a model without
+// trainable parameters, one whose trainable parameters are not float32, one
+// whose forward changes an attribute that is not a parameter or buffer (that
+// state would escape checkpoints), or whose forward does not produce
 // [batch, num_classes] logits for this data.
 Result<std::unique_ptr<Model>> BuildModel(const job::JobSpec& spec, const std::vector<int64_t>& feature_shape,
                                           uint32_t num_classes);

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "crypto/hash.h"
 #include "data/batch_order.h"
 #include "train/snapshot.h"
 #include "util/file.h"
@@ -21,8 +22,14 @@ Result<std::unique_ptr<TrainingSession>> TrainingSession::Create(const job::JobS
   s->model_->MoveTo(device);
   s->parameters_ = s->model_->Parameters();
   if (spec.model.init == job::WeightInit::kFile) {
-    CAIRN_ASSIGN_OR_RETURN(Bytes weights, util::ReadFile(spec.model.weights_path, size_t{4} << 30));
-    CAIRN_RETURN_IF_ERROR(RestoreWeights(weights, s->parameters_, "weights file " + spec.model.weights_path));
+    // Read once and checked against the job's hash: the bytes loaded are
+    // the bytes the job id covers.
+    CAIRN_ASSIGN_OR_RETURN(Bytes weights, util::ReadFile(spec.model.weights_path, job::kModelFileBytesMax));
+    if (crypto::Blake2b256(weights) != spec.model.weights_hash) {
+      return InvalidArgument("weights file " + spec.model.weights_path + " does not have the hash the job names (" +
+                             spec.model.weights_hash.ToHex() + "); the file changed?");
+    }
+    CAIRN_RETURN_IF_ERROR(RestoreModelFile(weights, s->model_->State(), "weights file " + spec.model.weights_path));
   }
   s->optimizer_ = std::make_unique<Optimizer>(spec.optimizer, s->parameters_);
   std::vector<int64_t> shape = {static_cast<int64_t>(dataset.size())};
@@ -38,19 +45,25 @@ Result<std::unique_ptr<TrainingSession>> TrainingSession::Create(const job::JobS
   return s;
 }
 
+void TrainingSession::SeedRandomness(uint64_t step) const {
+  torch::manual_seed(data::CounterRng(spec_.seed, data::kStreamModelRandomness).Bits64(step));
+}
+
+std::pair<torch::Tensor, torch::Tensor> TrainingSession::Batch(uint64_t step, const CheatHooks& cheat) const {
+  const uint32_t n = static_cast<uint32_t>(dataset_.size());
+  std::vector<uint32_t> indices =
+      cheat.batch_indices ? cheat.batch_indices(step) : data::BatchIndices(spec_.seed, step, spec_.batch_size, n);
+  std::vector<int64_t> index64(indices.begin(), indices.end());
+  torch::Tensor index =
+      torch::from_blob(index64.data(), {static_cast<int64_t>(index64.size())}, torch::kInt64).to(device_);
+  return {features_.index_select(0, index), labels_.index_select(0, index)};
+}
+
 Status TrainingSession::RunSteps(uint64_t begin, uint64_t end, SegmentAccumulator* acc, const CheatHooks& cheat,
                                  const std::function<void(uint64_t, double)>& after_step) {
-  const uint32_t n = static_cast<uint32_t>(dataset_.size());
   for (uint64_t step = begin; step < end; ++step) {
-    std::vector<uint32_t> indices = cheat.batch_indices
-                                        ? cheat.batch_indices(step)
-                                        : data::BatchIndices(spec_.seed, step, spec_.batch_size, n);
-    std::vector<int64_t> index64(indices.begin(), indices.end());
-    torch::Tensor index = torch::from_blob(index64.data(), {static_cast<int64_t>(index64.size())}, torch::kInt64)
-                              .to(device_);
-    torch::Tensor x = features_.index_select(0, index);
-    torch::Tensor y = labels_.index_select(0, index);
-
+    auto [x, y] = Batch(step, cheat);
+    SeedRandomness(step);
     optimizer_->ZeroGrad();
     torch::Tensor loss = torch::nn::functional::cross_entropy(model_->Forward(x), y);
     const double loss_value = loss.item<double>();
@@ -86,28 +99,47 @@ Status TrainingSession::RunSteps(uint64_t begin, uint64_t end, SegmentAccumulato
 }
 
 Bytes TrainingSession::Snapshot(uint64_t step) const {
-  return EncodeSnapshot(step, parameters_, *optimizer_, spec_.optimizer);
+  return EncodeSnapshot(step, model_->State(), *optimizer_, spec_.optimizer);
 }
 
 Result<uint64_t> TrainingSession::Restore(ByteView snapshot) {
-  return RestoreSnapshot(snapshot, parameters_, optimizer_.get(), spec_.optimizer);
+  return RestoreSnapshot(snapshot, model_->State(), optimizer_.get(), spec_.optimizer);
 }
 
-Bytes TrainingSession::Weights() const { return EncodeWeights(parameters_); }
+Bytes TrainingSession::ModelFile() const { return EncodeModelFile(model_->State()); }
 
-std::vector<torch::Tensor> TrainingSession::CloneWeights() const {
-  std::vector<torch::Tensor> out;
-  for (const auto& [name, p] : parameters_) out.push_back(p.detach().clone());
-  return out;
-}
-
-double TrainingSession::DistanceFrom(const std::vector<torch::Tensor>& earlier) const {
-  torch::NoGradGuard no_grad;
-  double sum = 0;
-  for (size_t i = 0; i < parameters_.size(); ++i) {
-    sum += (parameters_[i].second.detach().to(torch::kFloat64) - earlier[i].to(torch::kFloat64)).pow(2).sum().item<double>();
+Status TrainingSession::CheckRandomnessIsControlled(uint64_t step) {
+  const Bytes saved = Snapshot(step);
+  // One forward and backward; returns what it decided: loss, gradients and
+  // the buffers the forward left behind.
+  auto pass = [&]() -> std::pair<Bytes, Bytes> {
+    auto [x, y] = Batch(step, CheatHooks{});
+    SeedRandomness(step);
+    optimizer_->ZeroGrad();
+    torch::Tensor loss = torch::nn::functional::cross_entropy(model_->Forward(x), y);
+    loss.backward();
+    ModelState grads;
+    grads.push_back({"loss", proof::TensorRole::kBuffer, loss.detach()});
+    for (const auto& [name, p] : parameters_) {
+      if (p.grad().defined()) grads.push_back({name, proof::TensorRole::kBuffer, p.grad()});
+    }
+    return {EncodeModelFile(grads), ModelFile()};
+  };
+  auto first = pass();
+  CAIRN_RETURN_IF_ERROR(Restore(saved).status());
+  auto second = pass();
+  CAIRN_RETURN_IF_ERROR(Restore(saved).status());
+  optimizer_->ZeroGrad();
+  if (first != second) {
+    const char* what = first.first != second.first ? "loss or gradients" : "buffers";
+    return FailedPrecondition(
+        "the model's training step is not reproducible: two passes over the same batch from the same state with "
+        "the same seed give different " + std::string(what) +
+        ". cairn seeds torch's default generators (CPU and CUDA) from the job seed before every step, which covers "
+        "dropout, torch.rand/randn/bernoulli and friends in built-in and TorchScript models; a model that draws from "
+        "its own generator or uses a nondeterministic operator cannot be verified");
   }
-  return std::sqrt(sum);
+  return Status::Ok();
 }
 
 }  // namespace cairn::train

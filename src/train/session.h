@@ -36,12 +36,18 @@ class TrainingSession {
   Status RunSteps(uint64_t begin, uint64_t end, SegmentAccumulator* acc, const CheatHooks& cheat,
                   const std::function<void(uint64_t step, double loss)>& after_step);
 
+  // Canonical checkpoint bytes of the whole state at `step`.
   Bytes Snapshot(uint64_t step) const;
+  // All or nothing (RestoreSnapshot). Returns the checkpoint's step.
   Result<uint64_t> Restore(ByteView snapshot);
-  Bytes Weights() const;
-  // Copy of the current weights, for update norms.
-  std::vector<torch::Tensor> CloneWeights() const;
-  double DistanceFrom(const std::vector<torch::Tensor>& earlier) const;
+  // The model file of the current state (every parameter and buffer).
+  Bytes ModelFile() const;
+
+  // Refuses a model whose training step is not a function of its state and
+  // cairn's seed: runs the forward and backward of `step` twice from the same
+  // state and generator seed and compares loss, gradients and buffers bit
+  // for bit. Leaves the state as it found it.
+  Status CheckRandomnessIsControlled(uint64_t step);
 
   uint64_t total_steps() const { return total_steps_; }
   const torch::Device& device() const { return device_; }
@@ -53,8 +59,15 @@ class TrainingSession {
   job::JobSpec spec_;
   const data::Dataset& dataset_;
   uint64_t total_steps_;
+  // Seeds torch's default generators (CPU and every CUDA device) from
+  // (job seed, step): every random draw of step `step` (dropout, noise in a
+  // forward) is then a function of the job, whatever ran before it.
+  void SeedRandomness(uint64_t step) const;
+  // The batch of `step` (or the cheat's).
+  std::pair<torch::Tensor, torch::Tensor> Batch(uint64_t step, const CheatHooks& cheat) const;
+
   std::unique_ptr<Model> model_;
-  NamedTensors parameters_;
+  NamedTensors parameters_;  // Trainable, in state order; what the optimizer updates.
   std::unique_ptr<Optimizer> optimizer_;
   torch::Device device_;
   torch::Tensor features_;  // [n, feature_shape...] over the dataset's memory (CPU) or a device copy.

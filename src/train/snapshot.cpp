@@ -2,145 +2,151 @@
 
 #include <cstring>
 
-#include "crypto/hash.h"
-#include "util/codec.h"
-
 namespace cairn::train {
 namespace {
 
-constexpr char kMagic[] = "CAIRNCK1";
-constexpr size_t kMagicBytes = 8;
-constexpr uint32_t kParametersMax = 1'000'000;
-constexpr uint32_t kRankMax = 8;
-constexpr size_t kNameBytesMax = 1024;
-
-static_assert(sizeof(float) == 4, "checkpoints store IEEE-754 binary32");
-
-void WriteFloats(util::Writer& w, const torch::Tensor& t) {
-  torch::Tensor cpu = t.detach().to(torch::kCPU).contiguous();
-  // x86-64 and aarch64 are little-endian, as the layout requires.
-  w.Raw(ByteView(reinterpret_cast<const uint8_t*>(cpu.data_ptr<float>()), cpu.numel() * sizeof(float)));
+// CPU, contiguous copies of the state (kept alive while their bytes are
+// encoded).
+std::vector<torch::Tensor> HostCopies(const ModelState& state) {
+  std::vector<torch::Tensor> out;
+  out.reserve(state.size());
+  for (const StateTensor& t : state) out.push_back(t.tensor.detach().to(torch::kCPU).contiguous());
+  return out;
 }
 
-void ReadFloatsInto(util::Reader& r, const torch::Tensor& target) {
-  torch::Tensor cpu = torch::empty(target.sizes(), torch::kFloat32);
-  r.Raw(reinterpret_cast<uint8_t*>(cpu.data_ptr<float>()), cpu.numel() * sizeof(float));
-  if (r.ok()) {
-    torch::NoGradGuard no_grad;
-    target.copy_(cpu);
-  }
+ByteView BytesOf(const torch::Tensor& cpu) {
+  return ByteView(static_cast<const uint8_t*>(cpu.data_ptr()), static_cast<size_t>(cpu.numel()) * cpu.element_size());
 }
 
-void WriteWeights(util::Writer& w, const NamedTensors& parameters) {
-  w.U32(static_cast<uint32_t>(parameters.size()));
-  for (const auto& [name, p] : parameters) {
-    w.String(name);
-    w.U32(static_cast<uint32_t>(p.dim()));
-    for (int64_t d : p.sizes()) w.I64(d);
-    WriteFloats(w, p);
-  }
+proof::TensorView ViewOf(const StateTensor& t, const torch::Tensor& cpu) {
+  proof::TensorView v;
+  v.name = t.name;
+  v.role = t.role;
+  v.dtype = DTypeOf(cpu.scalar_type()).value();  // BuildModel refused other dtypes.
+  v.dims = cpu.sizes().vec();
+  v.numel = static_cast<uint64_t>(cpu.numel());
+  v.data = BytesOf(cpu);
+  return v;
 }
 
-// Reads the weights section header for one parameter and checks it against
-// the model's. `load` = copy the data; else skip it.
-Status ReadWeights(util::Reader& r, const NamedTensors& parameters, const std::string& source) {
-  uint32_t n = r.ListLength(kParametersMax);
-  if (r.ok() && n != parameters.size()) {
-    return InvalidArgument(source + " holds " + std::to_string(n) + " parameters, the model has " +
-                           std::to_string(parameters.size()));
+bool ParametersOnly(proof::TensorRole a, proof::TensorRole b) {
+  return a != proof::TensorRole::kBuffer && b != proof::TensorRole::kBuffer;
+}
+
+// Checks that decoded tensors have the model's layout. `lenient_roles`
+// allows trainable <-> frozen parameters.
+Status CheckLayout(const std::vector<proof::TensorView>& stored, const ModelState& state, const std::string& source,
+                   bool lenient_roles) {
+  if (stored.size() != state.size()) {
+    return InvalidArgument(source + " holds " + std::to_string(stored.size()) + " tensors, the model has " +
+                           std::to_string(state.size()));
   }
-  for (uint32_t i = 0; i < n && r.ok(); ++i) {
-    const auto& [name, p] = parameters[i];
-    std::string stored = r.String(kNameBytesMax);
-    uint32_t rank = r.ListLength(kRankMax);
-    std::vector<int64_t> dims;
-    for (uint32_t d = 0; d < rank && r.ok(); ++d) dims.push_back(r.I64());
-    if (!r.ok()) break;
-    if (stored != name || dims != p.sizes().vec()) {
-      return InvalidArgument(source + ": parameter " + std::to_string(i) + " is '" + stored + "' " +
-                             c10::str(torch::IntArrayRef(dims)) + ", the model has '" + name + "' " +
-                             c10::str(p.sizes()));
+  for (size_t i = 0; i < stored.size(); ++i) {
+    const proof::TensorView& s = stored[i];
+    const StateTensor& t = state[i];
+    const bool role_ok = s.role == t.role || (lenient_roles && ParametersOnly(s.role, t.role));
+    auto dtype = DTypeOf(t.tensor.scalar_type());
+    if (s.name != t.name || !role_ok || !dtype.ok() || s.dtype != *dtype || s.dims != t.tensor.sizes().vec()) {
+      return InvalidArgument(source + ": tensor " + std::to_string(i) + " is " + proof::TensorRoleName(s.role) + " '" +
+                             s.name + "' " + proof::DTypeName(s.dtype) + c10::str(torch::IntArrayRef(s.dims)) +
+                             ", the model has " + proof::TensorRoleName(t.role) + " '" + t.name + "' " +
+                             std::string(c10::toString(t.tensor.scalar_type())) + c10::str(t.tensor.sizes()));
     }
-    ReadFloatsInto(r, p);
   }
-  return r.status();
+  return Status::Ok();
+}
+
+// Copies bytes (possibly unaligned) into `target`.
+void CopyInto(const torch::Tensor& target, ByteView data) {
+  torch::Tensor cpu = torch::empty(target.sizes(), torch::TensorOptions().dtype(target.scalar_type()));
+  if (data.size > 0) std::memcpy(cpu.data_ptr(), data.data, data.size);
+  torch::NoGradGuard no_grad;
+  target.copy_(cpu);
 }
 
 }  // namespace
 
-Bytes EncodeWeights(const NamedTensors& parameters) {
-  util::Writer w;
-  WriteWeights(w, parameters);
-  return w.Take();
+Result<proof::DType> DTypeOf(torch::ScalarType type) {
+  switch (type) {
+    case torch::kFloat32: return proof::DType::kFloat32;
+    case torch::kFloat64: return proof::DType::kFloat64;
+    case torch::kFloat16: return proof::DType::kFloat16;
+    case torch::kBFloat16: return proof::DType::kBFloat16;
+    case torch::kInt64: return proof::DType::kInt64;
+    case torch::kInt32: return proof::DType::kInt32;
+    case torch::kInt16: return proof::DType::kInt16;
+    case torch::kInt8: return proof::DType::kInt8;
+    case torch::kUInt8: return proof::DType::kUInt8;
+    case torch::kBool: return proof::DType::kBool;
+    default: return InvalidArgument(std::string("dtype ") + c10::toString(type) + " cannot be checkpointed");
+  }
 }
 
-Hash256 ModelHash(ByteView weights) { return crypto::TaggedHash("cairn/model/v1", weights); }
+torch::ScalarType ScalarTypeOf(proof::DType dtype) {
+  switch (dtype) {
+    case proof::DType::kFloat32: return torch::kFloat32;
+    case proof::DType::kFloat64: return torch::kFloat64;
+    case proof::DType::kFloat16: return torch::kFloat16;
+    case proof::DType::kBFloat16: return torch::kBFloat16;
+    case proof::DType::kInt64: return torch::kInt64;
+    case proof::DType::kInt32: return torch::kInt32;
+    case proof::DType::kInt16: return torch::kInt16;
+    case proof::DType::kInt8: return torch::kInt8;
+    case proof::DType::kUInt8: return torch::kUInt8;
+    case proof::DType::kBool: return torch::kBool;
+  }
+  return torch::kFloat32;
+}
 
-Bytes EncodeSnapshot(uint64_t step, const NamedTensors& parameters, const Optimizer& optimizer,
+Bytes EncodeModelFile(const ModelState& state) {
+  std::vector<torch::Tensor> host = HostCopies(state);
+  std::vector<proof::TensorView> views;
+  views.reserve(state.size());
+  for (size_t i = 0; i < state.size(); ++i) views.push_back(ViewOf(state[i], host[i]));
+  return proof::EncodeModelState(views);
+}
+
+Bytes EncodeSnapshot(uint64_t step, const ModelState& state, const Optimizer& optimizer,
                      const job::OptimizerSpec& spec) {
-  util::Writer w;
-  w.Raw(ByteView(reinterpret_cast<const uint8_t*>(kMagic), kMagicBytes));
-  w.U64(step);
-  WriteWeights(w, parameters);
-  w.U8(static_cast<uint8_t>(spec.kind));
-  w.U64(optimizer.step_count());
-  w.U32(static_cast<uint32_t>(optimizer.StateTensorsPerParameter()));
+  Bytes model = EncodeModelFile(state);
+  std::vector<torch::Tensor> host;
   for (const auto& per_param : optimizer.state()) {
-    for (const auto& t : per_param) WriteFloats(w, t);
+    for (const auto& t : per_param) host.push_back(t.detach().to(torch::kCPU).contiguous());
   }
-  return w.Take();
+  std::vector<ByteView> views;
+  views.reserve(host.size());
+  for (const auto& t : host) views.push_back(BytesOf(t));
+  return proof::EncodeCheckpoint(step, model, static_cast<uint8_t>(spec.kind), optimizer.step_count(),
+                                 static_cast<uint32_t>(optimizer.StateTensorsPerParameter()), views);
 }
 
-Result<uint64_t> RestoreSnapshot(ByteView bytes, const NamedTensors& parameters, Optimizer* optimizer,
+Result<uint64_t> RestoreSnapshot(ByteView bytes, const ModelState& state, Optimizer* optimizer,
                                  const job::OptimizerSpec& spec) {
-  util::Reader r(bytes);
-  uint8_t magic[kMagicBytes];
-  r.Raw(magic, kMagicBytes);
-  if (r.ok() && std::memcmp(magic, kMagic, kMagicBytes) != 0) return Corruption("not a cairn checkpoint (bad magic)");
-  uint64_t step = r.U64();
-  CAIRN_RETURN_IF_ERROR(ReadWeights(r, parameters, "checkpoint"));
-  uint8_t kind = r.U8();
-  uint64_t optimizer_steps = r.U64();
-  uint32_t per_param = r.U32();
-  if (r.ok() && (kind != static_cast<uint8_t>(spec.kind) || per_param != optimizer->StateTensorsPerParameter())) {
-    return InvalidArgument("checkpoint was written by another optimizer configuration");
+  CAIRN_ASSIGN_OR_RETURN(proof::CheckpointView c, proof::DecodeCheckpoint(bytes));
+  CAIRN_RETURN_IF_ERROR(CheckLayout(c.model.tensors, state, "checkpoint", /*lenient_roles=*/false));
+  if (c.optimizer_kind != static_cast<uint8_t>(spec.kind) ||
+      c.state_per_parameter != optimizer->StateTensorsPerParameter()) {
+    return InvalidArgument("checkpoint was written by another optimizer configuration (kind " +
+                           std::to_string(c.optimizer_kind) + ", " + std::to_string(c.state_per_parameter) +
+                           " state tensors per parameter)");
   }
+  // Everything is checked: from here on the restore cannot fail half-way.
+  for (size_t i = 0; i < state.size(); ++i) CopyInto(state[i].tensor, c.model.tensors[i].data);
+  size_t next = 0;
   for (auto& tensors : optimizer->mutable_state()) {
-    for (auto& t : tensors) ReadFloatsInto(r, t);
+    for (auto& t : tensors) CopyInto(t, c.optimizer_state[next++]);
   }
-  CAIRN_RETURN_IF_ERROR(r.Finish().WithContext("checkpoint"));
-  optimizer->set_step_count(optimizer_steps);
-  return step;
+  CAIRN_ASSERT(next == c.optimizer_state.size());
+  optimizer->set_step_count(c.optimizer_steps);
+  return c.step;
 }
 
-Status RestoreWeights(ByteView bytes, const NamedTensors& parameters, const std::string& source) {
-  util::Reader r(bytes);
-  CAIRN_RETURN_IF_ERROR(ReadWeights(r, parameters, source));
-  return r.Finish().WithContext(source);
-}
-
-Result<std::vector<float>> SnapshotWeights(ByteView bytes) {
-  util::Reader r(bytes);
-  uint8_t magic[kMagicBytes];
-  r.Raw(magic, kMagicBytes);
-  r.U64();
-  uint32_t n = r.ListLength(kParametersMax);
-  std::vector<float> out;
-  for (uint32_t i = 0; i < n && r.ok(); ++i) {
-    r.String(kNameBytesMax);
-    uint32_t rank = r.ListLength(kRankMax);
-    uint64_t count = 1;
-    for (uint32_t d = 0; d < rank && r.ok(); ++d) count *= static_cast<uint64_t>(r.I64());
-    if (!r.ok() || count * sizeof(float) > r.remaining()) {
-      r.Fail("parameter larger than the checkpoint");
-      break;
-    }
-    size_t at = out.size();
-    out.resize(at + count);
-    r.Raw(reinterpret_cast<uint8_t*>(out.data() + at), count * sizeof(float));
-  }
-  CAIRN_RETURN_IF_ERROR(r.status().WithContext("checkpoint"));
-  return out;
+Status RestoreModelFile(ByteView bytes, const ModelState& state, const std::string& source) {
+  auto decoded = proof::DecodeModelState(bytes);
+  if (!decoded.ok()) return InvalidArgument(source + ": " + decoded.status().message());
+  CAIRN_RETURN_IF_ERROR(CheckLayout(decoded->tensors, state, source, /*lenient_roles=*/true));
+  for (size_t i = 0; i < state.size(); ++i) CopyInto(state[i].tensor, decoded->tensors[i].data);
+  return Status::Ok();
 }
 
 }  // namespace cairn::train

@@ -1,37 +1,38 @@
-// Canonical checkpoint bytes (internal to train/; layout in docs/checkpoints.md):
-//
-//   "CAIRNCK1"  u64 step
-//   u32 parameter count, per parameter: string name, u32 rank, i64 dims..., f32 data (LE)
-//   u8 optimizer kind, u64 optimizer step count, u32 state tensors per parameter,
-//   per parameter, per state tensor: f32 data (LE), same shape as the parameter
-//
-// Weights come first so the final model hash covers exactly that prefix.
+// A model's state and training checkpoints as canonical bytes (internal to
+// train/): the torch side of proof/model_state.h, which defines the layout
+// (docs/checkpoints.md) and decodes it without libtorch.
 #pragma once
 
 #include <torch/torch.h>
 
 #include "cairn/bytes.h"
+#include "proof/model_state.h"
 #include "train/models.h"
 #include "train/optimizer.h"
 
 namespace cairn::train {
 
-Bytes EncodeSnapshot(uint64_t step, const NamedTensors& parameters, const Optimizer& optimizer,
+// The checkpoint dtype of a tensor's scalar type; fails for types
+// checkpoints cannot hold (complex, quantized).
+Result<proof::DType> DTypeOf(torch::ScalarType type);
+torch::ScalarType ScalarTypeOf(proof::DType dtype);
+
+// The model file: every tensor of the state (what `model.bin` holds and
+// final_model_hash covers).
+Bytes EncodeModelFile(const ModelState& state);
+
+Bytes EncodeSnapshot(uint64_t step, const ModelState& state, const Optimizer& optimizer,
                      const job::OptimizerSpec& spec);
 
-// The weights section alone (what `cairn job fetch` returns), and its hash.
-Bytes EncodeWeights(const NamedTensors& parameters);
-Hash256 ModelHash(ByteView weights);
-
-// Restores parameters and optimizer state; the names, shapes and optimizer
-// must match the model's exactly. Returns the snapshot's step.
-Result<uint64_t> RestoreSnapshot(ByteView bytes, const NamedTensors& parameters, Optimizer* optimizer,
+// Restores the whole state and the optimizer's, all or nothing: the bytes are
+// decoded and checked against the model (names, roles, dtypes, shapes) and
+// the optimizer configuration before any tensor changes. Returns the step.
+Result<uint64_t> RestoreSnapshot(ByteView bytes, const ModelState& state, Optimizer* optimizer,
                                  const job::OptimizerSpec& spec);
-// Loads a weights file (init = file) into parameters; names and shapes must match.
-Status RestoreWeights(ByteView bytes, const NamedTensors& parameters, const std::string& source);
 
-// The float32 weights of a snapshot, concatenated in parameter order (for
-// tolerance-mode distances).
-Result<std::vector<float>> SnapshotWeights(ByteView bytes);
+// Loads a model file (init = "file") into the state: the same tensors with
+// the same shapes and dtypes; a parameter may be trainable in one and frozen
+// in the other (fine-tuning freezes a backbone). All or nothing.
+Status RestoreModelFile(ByteView bytes, const ModelState& state, const std::string& source);
 
 }  // namespace cairn::train

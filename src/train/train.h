@@ -79,6 +79,10 @@ struct SegmentCheck {
   double l2_relative = 0;
   double linf = 0;
   double cosine_distance = 0;
+  // Largest relative difference of the replay's loss_mean and
+  // grad_norm_last from the signed ones (what tolerance mode bounds by
+  // l2_relative_max).
+  double metadata_relative = 0;
 };
 
 struct VerifyOptions {

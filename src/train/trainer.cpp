@@ -12,7 +12,9 @@
 
 #include "proof/checkpoint_store.h"
 #include "train/session.h"
+#include "proof/model_state.h"
 #include "train/snapshot.h"
+#include "train/torch_error.h"
 #include "util/codec.h"
 #include "util/file.h"
 
@@ -71,8 +73,12 @@ class CheckpointWriter {
         thread_([this] { Run(); }) {}
   ~CheckpointWriter() { Finish().ok(); }
 
+  // `previous` is the checkpoint the next enqueued segment starts from when
+  // it is not enqueued itself (the one a resumed run restored).
+  void SetPrevious(Bytes previous) { previous_ = std::move(previous); }
+
   // `segment` is the metadata of the segment that ends at this snapshot
-  // (nullopt for checkpoint 0).
+  // (nullopt for checkpoint 0); the writer fills in its update norm.
   void Enqueue(Bytes snapshot, std::optional<proof::SegmentMetadata> segment) {
     std::unique_lock<std::mutex> lock(mu_);
     space_.wait(lock, [&] {
@@ -144,7 +150,32 @@ class CheckpointWriter {
     }
   }
 
-  Status Persist(const std::vector<Item>& batch) {
+  // Update norms and the finiteness check run here, off the training
+  // thread, from the bytes of consecutive checkpoints (proof::UpdateNorm,
+  // the definition the verifier uses).
+  Status Measure(std::vector<Item>& batch) {
+    for (Item& item : batch) {
+      auto current = proof::DecodeCheckpoint(item.snapshot);
+      if (!current.ok()) return Internal("the solver's own checkpoint does not decode: " + current.status().message());
+      std::string bad;
+      if (!proof::AllFinite(current->model, &bad)) {
+        return FailedPrecondition("training diverged: tensor " + bad + " is not finite at step " +
+                                  std::to_string(current->step) +
+                                  "; lower the learning rate or check the data. No certificate was produced");
+      }
+      if (item.segment) {
+        CAIRN_ASSERT(!previous_.empty());
+        auto previous = proof::DecodeCheckpoint(previous_);
+        CAIRN_ASSERT(previous.ok());
+        CAIRN_ASSIGN_OR_RETURN(item.segment->update_norm, proof::UpdateNorm(*previous, *current));
+      }
+      previous_ = item.snapshot;
+    }
+    return Status::Ok();
+  }
+
+  Status Persist(std::vector<Item>& batch) {
+    CAIRN_RETURN_IF_ERROR(Measure(batch));
     std::vector<std::pair<Hash256, ByteView>> blobs;
     for (const Item& item : batch) blobs.emplace_back(proof::CheckpointHash(item.snapshot), ByteView(item.snapshot));
     // Durable before the journal names them.
@@ -159,6 +190,7 @@ class CheckpointWriter {
   proof::CheckpointStore* store_;
   std::string journal_path_;
   Journal journal_;  // Owned by the writer thread until Finish.
+  Bytes previous_;   // The last checkpoint measured (writer thread).
   std::mutex mu_;
   std::condition_variable work_, space_;
   std::deque<Item> queue_;
@@ -172,7 +204,10 @@ class CheckpointWriter {
 
 }  // namespace
 
-Result<TrainResult> TrainJob(const job::JobSpec& spec, const data::Dataset& dataset, const TrainOptions& options) {
+namespace {
+
+Result<TrainResult> TrainJobUnguarded(const job::JobSpec& spec, const data::Dataset& dataset,
+                                      const TrainOptions& options) {
   CAIRN_ASSERT(options.plain || options.solver_key != nullptr);
   const Hash256 job_id = job::JobId(spec);
   const uint64_t total = job::ResolvedSteps(spec, dataset.size());
@@ -183,6 +218,7 @@ Result<TrainResult> TrainJob(const job::JobSpec& spec, const data::Dataset& data
   spdlog::info("job {}: {} steps, checkpoint every {} steps, on {}", job_id.ToHex().substr(0, 16), total, k,
                DescribeDevice());
   CAIRN_ASSIGN_OR_RETURN(auto session, TrainingSession::Create(spec, dataset, total));
+  CAIRN_RETURN_IF_ERROR(session->CheckRandomnessIsControlled(/*step=*/0));
 
   TrainResult result;
   const auto started = Clock::now();
@@ -225,6 +261,7 @@ Result<TrainResult> TrainJob(const job::JobSpec& spec, const data::Dataset& data
   // damaged on disk since is skipped: resume from the one before it.
   Journal journal{job_id, {}, {}};
   uint64_t step = 0;
+  Bytes restored;
   if (options.resume && util::FileExists(journal_path)) {
     CAIRN_ASSIGN_OR_RETURN(Bytes raw, util::ReadFile(journal_path, kJournalBytesMax));
     CAIRN_ASSIGN_OR_RETURN(journal, DecodeJournal(raw));
@@ -233,6 +270,7 @@ Result<TrainResult> TrainJob(const job::JobSpec& spec, const data::Dataset& data
       auto last = store.Get(journal.checkpoints.back());
       if (last.ok()) {
         CAIRN_ASSIGN_OR_RETURN(step, session->Restore(*last));
+        restored = std::move(*last);
         break;
       }
       spdlog::warn("resuming: {}; falling back to the checkpoint before it", last.status().message());
@@ -246,9 +284,12 @@ Result<TrainResult> TrainJob(const job::JobSpec& spec, const data::Dataset& data
   }
   const bool fresh = journal.checkpoints.empty();
   CheckpointWriter writer(&store, journal_path, journal);
-  if (fresh) writer.Enqueue(session->Snapshot(0), std::nullopt);
+  if (fresh) {
+    writer.Enqueue(session->Snapshot(0), std::nullopt);
+  } else {
+    writer.SetPrevious(std::move(restored));
+  }
 
-  std::vector<torch::Tensor> segment_start = session->CloneWeights();
   while (step < total) {
     uint64_t end = std::min(total, step + k);
     if (options.stop_after_step != 0 && options.stop_after_step < end) end = options.stop_after_step;
@@ -269,13 +310,11 @@ Result<TrainResult> TrainJob(const job::JobSpec& spec, const data::Dataset& data
     meta.end_step = end;
     meta.loss_mean = acc.loss_sum / static_cast<double>(acc.steps);
     meta.grad_norm_last = acc.grad_norm_last;
-    meta.update_norm = session->DistanceFrom(segment_start);
     writer.Enqueue(session->Snapshot(end), meta);
     if (Status w = writer.CurrentStatus(); !w.ok()) {
       writer.Finish().ok();
       return w.WithContext("writing checkpoints");
     }
-    segment_start = session->CloneWeights();
     step = end;
     if (options.stop_after_step != 0 && step >= options.stop_after_step && step < total) {
       CAIRN_RETURN_IF_ERROR(writer.Finish());
@@ -294,8 +333,8 @@ Result<TrainResult> TrainJob(const job::JobSpec& spec, const data::Dataset& data
   cert.checkpoint_hashes = done.checkpoints;
   cert.checkpoint_root = proof::CheckpointRoot(done.checkpoints);
   cert.segments = done.segments;
-  Bytes weights = session->Weights();
-  cert.final_model_hash = ModelHash(weights);
+  Bytes weights = session->ModelFile();
+  cert.final_model_hash = proof::ModelHash(weights);
   proof::SignCertificate(&cert, *options.solver_key);
   CAIRN_RETURN_IF_ERROR(proof::CheckCertificate(cert));
 
@@ -309,6 +348,12 @@ Result<TrainResult> TrainJob(const job::JobSpec& spec, const data::Dataset& data
   result.finalize_seconds = std::chrono::duration<double>(finished - finalize_started).count();
   result.final_loss = last_loss;
   return result;
+}
+
+}  // namespace
+
+Result<TrainResult> TrainJob(const job::JobSpec& spec, const data::Dataset& dataset, const TrainOptions& options) {
+  return GuardTorch("training", [&] { return TrainJobUnguarded(spec, dataset, options); });
 }
 
 }  // namespace cairn::train

@@ -1,14 +1,22 @@
-// The verifier: checks a certificate against its job, then replays sampled
-// segments from the committed checkpoints and compares what it gets with
-// what the solver committed (exact: hash equality; tolerance: distances).
+// The verifier: checks a certificate against its job and against every
+// committed checkpoint, then replays sampled segments and compares what it
+// gets, state and metadata, with what the solver signed (exact: bit for bit;
+// tolerance: within the job's thresholds).
+//
+// Everything wrong with what the solver committed is a rejection (a report
+// with accepted = false, naming the segment and the defect). A Status error
+// means only that this verifier could not do its job: bad input, a profile
+// it cannot apply, running out of memory.
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <cmath>
 
 #include "proof/checkpoint_store.h"
+#include "proof/model_state.h"
 #include "train/session.h"
 #include "train/snapshot.h"
+#include "train/torch_error.h"
 
 namespace cairn::train {
 namespace {
@@ -17,30 +25,15 @@ using Clock = std::chrono::steady_clock;
 
 std::string Short(const Hash256& h) { return h.ToHex().substr(0, 16); }
 
-struct Distances {
-  double l2_relative = 0;
-  double linf = 0;
-  double cosine_distance = 0;
-};
+std::string Number(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.17g", v);
+  return buf;
+}
 
-Distances Compare(const std::vector<float>& replayed, const std::vector<float>& committed) {
-  Distances d;
-  if (replayed.size() != committed.size()) {
-    d.l2_relative = d.linf = d.cosine_distance = INFINITY;
-    return d;
-  }
-  double diff_sq = 0, ref_sq = 0, rep_sq = 0, dot = 0;
-  for (size_t i = 0; i < replayed.size(); ++i) {
-    const double a = replayed[i], b = committed[i];
-    diff_sq += (a - b) * (a - b);
-    ref_sq += b * b;
-    rep_sq += a * a;
-    dot += a * b;
-    d.linf = std::max(d.linf, std::fabs(a - b));
-  }
-  d.l2_relative = std::sqrt(diff_sq) / std::max(std::sqrt(ref_sq), 1e-30);
-  d.cosine_distance = 1.0 - dot / std::max(std::sqrt(ref_sq) * std::sqrt(rep_sq), 1e-30);
-  return d;
+std::string SegmentName(const proof::SegmentMetadata& seg, uint32_t i) {
+  return "segment " + std::to_string(i) + " (steps " + std::to_string(seg.start_step) + ".." +
+         std::to_string(seg.end_step) + ")";
 }
 
 // Rejections are reports, not errors: the verifier did its job.
@@ -48,6 +41,80 @@ VerifyReport Reject(VerifyReport report, std::string reason) {
   report.accepted = false;
   report.reason = std::move(reason);
   return report;
+}
+
+// Signed metadata must be numbers a real run can produce.
+std::string CheckMetadataIsFinite(const proof::Certificate& cert) {
+  for (uint32_t i = 0; i < cert.segments.size(); ++i) {
+    const proof::SegmentMetadata& s = cert.segments[i];
+    const std::pair<const char*, double> fields[] = {
+        {"loss_mean", s.loss_mean}, {"grad_norm_last", s.grad_norm_last}, {"update_norm", s.update_norm}};
+    for (const auto& [name, value] : fields) {
+      if (!std::isfinite(value) || value < 0) {
+        return SegmentName(s, i) + ": the certificate's " + name + " is " + Number(value) +
+               ", which no finished training run produces";
+      }
+    }
+  }
+  return "";
+}
+
+// A committed checkpoint, fetched, decoded and checked against the job's
+// model (its layout is that of checkpoint 0, which the verifier computed).
+struct Committed {
+  Bytes bytes;
+  proof::CheckpointView view;  // Points into `bytes`.
+};
+
+// Fetches checkpoint `i`; returns "" or the defect in words.
+std::string LoadCommitted(const proof::CheckpointStore& store, const proof::Certificate& cert, uint32_t i,
+                          const proof::CheckpointView& initial, uint64_t expected_step, Committed* out) {
+  const std::string name = "checkpoint " + std::to_string(i) + " (" + Short(cert.checkpoint_hashes[i]) + ")";
+  auto bytes = store.Get(cert.checkpoint_hashes[i]);
+  if (!bytes.ok()) return name + ", which the certificate names, is missing or damaged: " + bytes.status().message();
+  out->bytes = std::move(*bytes);
+  auto view = proof::DecodeCheckpoint(out->bytes);
+  if (!view.ok()) return name + " does not decode: " + view.status().message();
+  out->view = std::move(*view);
+  if (out->view.step != expected_step) {
+    return name + " is for step " + std::to_string(out->view.step) + ", the certificate places it at step " +
+           std::to_string(expected_step);
+  }
+  if (Status s = proof::CheckSameLayout(out->view.model, initial.model); !s.ok()) {
+    return name + " does not hold this job's model: " + s.message();
+  }
+  if (out->view.optimizer_kind != initial.optimizer_kind ||
+      out->view.state_per_parameter != initial.state_per_parameter) {
+    return name + " holds the state of another optimizer";
+  }
+  std::string bad;
+  if (!proof::AllFinite(out->view.model, &bad)) return name + " holds non-finite values in tensor " + bad;
+  return "";
+}
+
+// In tolerance mode, scalars must agree to within the job's relative L2
+// threshold (ProfileTolerance measures their drift alongside the weights').
+bool CloseEnough(double replayed, double claimed, double relative_max) {
+  return std::fabs(replayed - claimed) <= relative_max * std::max(std::fabs(replayed), 1e-12);
+}
+
+// Compares the replay's metadata with the certificate's; "" or the mismatch.
+std::string CompareMetadata(const proof::SegmentMetadata& claimed, const SegmentAccumulator& acc,
+                            const job::VerificationSpec& verification) {
+  const double loss_mean = acc.loss_sum / static_cast<double>(acc.steps);
+  const std::pair<const char*, std::pair<double, double>> fields[] = {
+      {"loss_mean", {loss_mean, claimed.loss_mean}}, {"grad_norm_last", {acc.grad_norm_last, claimed.grad_norm_last}}};
+  for (const auto& [name, values] : fields) {
+    const auto [replayed, signed_value] = values;
+    const bool ok = verification.mode == job::VerificationMode::kExact
+                        ? replayed == signed_value
+                        : CloseEnough(replayed, signed_value, verification.l2_relative_max);
+    if (!ok) {
+      return std::string("the certificate's ") + name + " is " + Number(signed_value) + ", the replay gives " +
+             Number(replayed);
+    }
+  }
+  return "";
 }
 
 // Replays one segment and fills `check`. Returns a Status only when the
@@ -61,7 +128,7 @@ Status ReplaySegment(TrainingSession* session, const proof::Certificate& cert, c
   check->end_step = seg.end_step;
   auto start = store.Get(cert.checkpoint_hashes[i]);
   if (!start.ok()) {
-    check->detail = "checkpoint " + std::to_string(i) + " is unavailable or damaged: " + start.status().message();
+    check->detail = "checkpoint " + std::to_string(i) + " is missing or damaged: " + start.status().message();
     return Status::Ok();
   }
   auto restored = session->Restore(*start);
@@ -72,60 +139,78 @@ Status ReplaySegment(TrainingSession* session, const proof::Certificate& cert, c
     return Status::Ok();
   }
   SegmentAccumulator acc;
-  CAIRN_RETURN_IF_ERROR(session->RunSteps(seg.start_step, seg.end_step, &acc, CheatHooks{}, nullptr));
-  *steps_replayed += seg.end_step - seg.start_step;
+  Status ran = GuardTorch("replay", [&] { return session->RunSteps(seg.start_step, seg.end_step, &acc, CheatHooks{}, nullptr); });
+  *steps_replayed += acc.steps;
+  if (!ran.ok()) {
+    // Out of memory is this verifier's problem; anything else (a non-finite
+    // loss, the model failing on this state) is what the solver committed.
+    if (ran.code() == StatusCode::kResourceExhausted) return ran;
+    check->detail = "replaying from checkpoint " + std::to_string(i) + " fails: " + ran.message();
+    return Status::Ok();
+  }
   Bytes replayed = session->Snapshot(seg.end_step);
   const Hash256 replayed_hash = proof::CheckpointHash(replayed);
   const Hash256& committed_hash = cert.checkpoint_hashes[i + 1];
-
-  // Exact mode only needs the committed checkpoint to explain a mismatch.
-  if (verification.mode == job::VerificationMode::kExact && replayed_hash == committed_hash) {
-    check->passed = true;
+  auto replayed_view = proof::DecodeCheckpoint(replayed);
+  CAIRN_RETURN_IF_ERROR(replayed_view.status().WithContext("the verifier's own replay"));
+  std::string bad;
+  if (!proof::AllFinite(replayed_view->model, &bad)) {
+    check->detail = "replaying from checkpoint " + std::to_string(i) + " makes tensor " + bad + " non-finite";
     return Status::Ok();
   }
+
   auto committed = store.Get(committed_hash);
   if (committed.ok()) {
-    auto a = SnapshotWeights(replayed);
-    auto b = SnapshotWeights(*committed);
-    if (a.ok() && b.ok()) {
-      Distances d = Compare(*a, *b);
-      check->l2_relative = d.l2_relative;
-      check->linf = d.linf;
-      check->cosine_distance = d.cosine_distance;
+    auto committed_view = proof::DecodeCheckpoint(*committed);
+    if (committed_view.ok()) {
+      auto d = proof::CompareStates(replayed_view->model, committed_view->model);
+      if (d.ok()) {
+        check->l2_relative = d->l2_relative;
+        check->linf = d->linf;
+        check->cosine_distance = d->cosine_distance;
+      }
     }
   }
   if (verification.mode == job::VerificationMode::kExact) {
-    char buf[256];
-    std::snprintf(buf, sizeof(buf),
-                  "replaying steps %llu..%llu gives checkpoint %s, the solver committed %s "
-                  "(weights differ: relative L2 %.3g, max abs %.3g)",
-                  static_cast<unsigned long long>(seg.start_step), static_cast<unsigned long long>(seg.end_step),
-                  Short(replayed_hash).c_str(), Short(committed_hash).c_str(), check->l2_relative, check->linf);
-    check->detail = buf;
-    return Status::Ok();
+    if (replayed_hash != committed_hash) {
+      char buf[256];
+      std::snprintf(buf, sizeof(buf),
+                    "replaying steps %llu..%llu gives checkpoint %s, the solver committed %s "
+                    "(state differs: relative L2 %.3g, max abs %.3g)",
+                    static_cast<unsigned long long>(seg.start_step), static_cast<unsigned long long>(seg.end_step),
+                    Short(replayed_hash).c_str(), Short(committed_hash).c_str(), check->l2_relative, check->linf);
+      check->detail = buf;
+      return Status::Ok();
+    }
+  } else {
+    if (!committed.ok()) {
+      check->detail = "checkpoint " + std::to_string(i + 1) + " is missing or damaged: " + committed.status().message();
+      return Status::Ok();
+    }
+    const bool close = check->l2_relative <= verification.l2_relative_max && check->linf <= verification.linf_max &&
+                       check->cosine_distance <= verification.cosine_distance_max;
+    if (!close) {
+      char buf[256];
+      std::snprintf(buf, sizeof(buf),
+                    "replayed state is too far from the committed one: relative L2 %.3g (max %.3g), "
+                    "max abs %.3g (max %.3g), cosine distance %.3g (max %.3g)",
+                    check->l2_relative, verification.l2_relative_max, check->linf, verification.linf_max,
+                    check->cosine_distance, verification.cosine_distance_max);
+      check->detail = buf;
+      return Status::Ok();
+    }
   }
-  if (!committed.ok()) {
-    check->detail = "checkpoint " + std::to_string(i + 1) + " is unavailable or damaged: " + committed.status().message();
-    return Status::Ok();
-  }
-  check->passed = check->l2_relative <= verification.l2_relative_max && check->linf <= verification.linf_max &&
-                  check->cosine_distance <= verification.cosine_distance_max;
-  if (!check->passed) {
-    char buf[256];
-    std::snprintf(buf, sizeof(buf),
-                  "replayed weights are too far from the committed ones: relative L2 %.3g (max %.3g), "
-                  "max abs %.3g (max %.3g), cosine distance %.3g (max %.3g)",
-                  check->l2_relative, verification.l2_relative_max, check->linf, verification.linf_max,
-                  check->cosine_distance, verification.cosine_distance_max);
-    check->detail = buf;
-  }
+  const double loss_mean = acc.loss_sum / static_cast<double>(acc.steps);
+  auto relative = [](double a, double b) { return std::fabs(a - b) / std::max(std::fabs(a), 1e-12); };
+  check->metadata_relative =
+      std::max(relative(loss_mean, seg.loss_mean), relative(acc.grad_norm_last, seg.grad_norm_last));
+  check->detail = CompareMetadata(seg, acc, verification);
+  check->passed = check->detail.empty();
   return Status::Ok();
 }
 
-}  // namespace
-
-Result<VerifyReport> VerifyJob(const job::JobSpec& spec, const data::Dataset& dataset,
-                               const proof::Certificate& cert, const VerifyOptions& options) {
+Result<VerifyReport> VerifyJobUnguarded(const job::JobSpec& spec, const data::Dataset& dataset,
+                                        const proof::Certificate& cert, const VerifyOptions& options) {
   CAIRN_ASSERT(options.verifier_key != nullptr);
   const auto started = Clock::now();
   VerifyReport report;
@@ -134,6 +219,7 @@ Result<VerifyReport> VerifyJob(const job::JobSpec& spec, const data::Dataset& da
     return Reject(report, "the certificate is for job " + Short(cert.job_id) + ", not this job (" + Short(job_id) + ")");
   }
   if (Status s = proof::CheckCertificate(cert); !s.ok()) return Reject(report, s.message());
+  if (std::string bad = CheckMetadataIsFinite(cert); !bad.empty()) return Reject(report, bad);
   if (options.expected_solver && cert.solver != *options.expected_solver) {
     return Reject(report, "the certificate is signed by " + cert.solver.ToHex().substr(0, 16) +
                               ", not by the solver that claimed the job (" +
@@ -173,25 +259,46 @@ Result<VerifyReport> VerifyJob(const job::JobSpec& spec, const data::Dataset& da
   CAIRN_ASSIGN_OR_RETURN(auto store, proof::CheckpointStore::Open(options.checkpoint_dir));
   CAIRN_ASSIGN_OR_RETURN(auto session, TrainingSession::Create(spec, dataset, total));
 
+  // Checkpoint 0 must be the job's initial state, computed here.
+  const Bytes initial = session->Snapshot(0);
+  if (proof::CheckpointHash(initial) != cert.checkpoint_hashes.front()) {
+    return Reject(report, "checkpoint 0 is not the job's initial state (weights from the job seed or the weights file)");
+  }
+  auto initial_view = proof::DecodeCheckpoint(initial);
+  CAIRN_RETURN_IF_ERROR(initial_view.status().WithContext("the verifier's own initial state"));
+
+  // Every committed checkpoint must decode into this job's model, and every
+  // signed update norm must be the distance between consecutive committed
+  // checkpoints. This pass needs no training, and it is what makes top-Q
+  // sampling safe: a solver cannot hide a segment from it by understating
+  // its update norm (docs/certificates.md).
+  {
+    Committed previous, current;
+    previous.view = *initial_view;
+    for (uint32_t i = 1; i < cert.checkpoint_hashes.size(); ++i) {
+      const proof::SegmentMetadata& seg = cert.segments[i - 1];
+      std::string defect = LoadCommitted(store, cert, i, *initial_view, seg.end_step, &current);
+      if (!defect.empty()) return Reject(report, defect);
+      CAIRN_ASSIGN_OR_RETURN(double norm, proof::UpdateNorm(previous.view, current.view));
+      if (norm != seg.update_norm) {
+        return Reject(report, SegmentName(seg, i - 1) + ": the certificate's update_norm is " +
+                                  Number(seg.update_norm) + ", the committed checkpoints are " + Number(norm) +
+                                  " apart");
+      }
+      if (i + 1 == cert.checkpoint_hashes.size() &&
+          proof::ModelHash(current.view.model.encoded) != cert.final_model_hash) {
+        return Reject(report, "the final model hash is not the hash of the last checkpoint's model state");
+      }
+      std::swap(previous, current);
+    }
+  }
+
   const Hash256 cert_hash = proof::CertificateHash(cert);
   if (options.all_segments) {
     for (uint32_t i = 0; i < cert.segments.size(); ++i) report.sampled.push_back(i);
   } else {
     crypto::Signature sig = proof::SamplingSignature(*options.verifier_key, cert_hash);
     report.sampled = proof::SampleSegments(cert, sig, spec.verification.top_q, spec.verification.uniform);
-  }
-
-  // The initial checkpoint must be the job's initial state (computed here,
-  // no download needed), and the final model must be the last checkpoint's
-  // weights: checked on every run, sampled or not.
-  if (proof::CheckpointHash(session->Snapshot(0)) != cert.checkpoint_hashes.front()) {
-    return Reject(report, "checkpoint 0 is not the job's initial state (weights from the job seed or the weights file)");
-  }
-  auto last = store.Get(cert.checkpoint_hashes.back());
-  if (!last.ok()) return Reject(report, "the final checkpoint is unavailable or damaged: " + last.status().message());
-  CAIRN_RETURN_IF_ERROR(session->Restore(*last).status());
-  if (ModelHash(session->Weights()) != cert.final_model_hash) {
-    return Reject(report, "the final model hash is not the hash of the last checkpoint's weights");
   }
 
   report.accepted = true;
@@ -201,8 +308,7 @@ Result<VerifyReport> VerifyJob(const job::JobSpec& spec, const data::Dataset& da
     spdlog::debug("segment {}: {}", i, check.passed ? "ok" : check.detail);
     if (!check.passed && report.accepted) {
       report.accepted = false;
-      report.reason = "segment " + std::to_string(i) + " (steps " + std::to_string(check.start_step) + ".." +
-                      std::to_string(check.end_step) + "): " + check.detail;
+      report.reason = SegmentName(cert.segments[i], i) + ": " + check.detail;
     }
     report.checks.push_back(std::move(check));
   }
@@ -210,9 +316,9 @@ Result<VerifyReport> VerifyJob(const job::JobSpec& spec, const data::Dataset& da
   return report;
 }
 
-Result<ToleranceProfile> ProfileTolerance(const job::JobSpec& spec, const data::Dataset& dataset,
-                                          const proof::Certificate& cert, const std::string& checkpoint_dir,
-                                          const std::vector<uint32_t>& segments) {
+Result<ToleranceProfile> ProfileToleranceUnguarded(const job::JobSpec& spec, const data::Dataset& dataset,
+                                                   const proof::Certificate& cert, const std::string& checkpoint_dir,
+                                                   const std::vector<uint32_t>& segments) {
   // Floors keep a bitwise-reproducible platform (distance 0) from producing
   // thresholds that reject the tiniest legitimate difference elsewhere.
   constexpr double kSafetyFactor = 10.0;
@@ -236,8 +342,8 @@ Result<ToleranceProfile> ProfileTolerance(const job::JobSpec& spec, const data::
       SegmentCheck check;
       uint64_t replayed = 0;
       CAIRN_RETURN_IF_ERROR(ReplaySegment(session.get(), cert, store, measure, i, &check, &replayed));
-      if (!check.detail.empty()) return FailedPrecondition("cannot profile segment " + std::to_string(i) + ": " + check.detail);
-      out.l2_relative_max = std::max(out.l2_relative_max, check.l2_relative);
+      if (!check.passed) return FailedPrecondition("cannot profile segment " + std::to_string(i) + ": " + check.detail);
+      out.l2_relative_max = std::max({out.l2_relative_max, check.l2_relative, check.metadata_relative});
       out.linf_max = std::max(out.linf_max, check.linf);
       out.cosine_distance_max = std::max(out.cosine_distance_max, check.cosine_distance);
       out.observations.push_back(check);
@@ -248,6 +354,20 @@ Result<ToleranceProfile> ProfileTolerance(const job::JobSpec& spec, const data::
   out.linf_max = std::max(out.linf_max * kSafetyFactor, kLinfFloor);
   out.cosine_distance_max = std::max(out.cosine_distance_max * kSafetyFactor, kCosineFloor);
   return out;
+}
+
+}  // namespace
+
+Result<VerifyReport> VerifyJob(const job::JobSpec& spec, const data::Dataset& dataset, const proof::Certificate& cert,
+                               const VerifyOptions& options) {
+  return GuardTorch("verification", [&] { return VerifyJobUnguarded(spec, dataset, cert, options); });
+}
+
+Result<ToleranceProfile> ProfileTolerance(const job::JobSpec& spec, const data::Dataset& dataset,
+                                          const proof::Certificate& cert, const std::string& checkpoint_dir,
+                                          const std::vector<uint32_t>& segments) {
+  return GuardTorch("tolerance profiling",
+                    [&] { return ProfileToleranceUnguarded(spec, dataset, cert, checkpoint_dir, segments); });
 }
 
 }  // namespace cairn::train

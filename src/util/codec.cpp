@@ -90,6 +90,10 @@ void Reader::Raw(uint8_t* out, size_t n) {
   offset_ += n;
 }
 
+void Reader::Skip(size_t n) {
+  if (Need(n, "fixed-size field")) offset_ += n;
+}
+
 Hash256 Reader::Hash() {
   Hash256 h;
   Raw(h.bytes.data(), h.bytes.size());

@@ -50,6 +50,8 @@ class Reader {
   bool Bool();  // Only 0 or 1 is canonical.
   double F64();
   void Raw(uint8_t* out, size_t n);
+  // Advances past n bytes (read in place by the caller through offset()).
+  void Skip(size_t n);
   Hash256 Hash();
   // REQUIRES: bytes_max is the largest length this field may legally have.
   Bytes LengthPrefixed(size_t bytes_max);

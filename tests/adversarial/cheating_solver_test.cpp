@@ -7,6 +7,7 @@
 #include "../train/train_fixture.h"
 #include "data/batch_order.h"
 #include "proof/checkpoint_store.h"
+#include "proof/model_state.h"
 #include "util/codec.h"
 #include "util/file.h"
 
@@ -65,41 +66,39 @@ TEST_F(CheatingSolver, FlippedByteInACheckpointIsCaught) {
   ExpectRejected(honest_, "damaged");
 }
 
-// Rewrites every float of a snapshot as a + t * (b - a): weights and optimizer
-// state, keeping names and shapes (the layout of docs/checkpoints.md).
+// Rewrites every float32 of a snapshot as a + t * (b - a): the model state
+// and the optimizer state, keeping names and shapes, and sets its step.
 Bytes Interpolate(const Bytes& a, const Bytes& b, float t, uint64_t step) {
+  auto va = proof::DecodeCheckpoint(a).value();
+  auto vb = proof::DecodeCheckpoint(b).value();
   Bytes out = a;
-  util::Reader r{ByteView(a)};
-  uint8_t magic[8];
-  r.Raw(magic, 8);
-  size_t step_at = r.offset();
-  r.U64();
-  uint32_t n = r.U32();
-  std::vector<std::pair<size_t, size_t>> float_ranges;
-  for (uint32_t i = 0; i < n; ++i) {
-    r.String(1024);
-    uint32_t rank = r.U32();
-    uint64_t count = 1;
-    for (uint32_t d = 0; d < rank; ++d) count *= static_cast<uint64_t>(r.I64());
-    float_ranges.emplace_back(r.offset(), count);
-    std::vector<uint8_t> skip(count * 4);
-    r.Raw(skip.data(), skip.size());
-  }
-  r.U8();
-  r.U64();
-  r.U32();
-  float_ranges.emplace_back(r.offset(), r.remaining() / 4);
-  for (auto [at, count] : float_ranges) {
-    for (size_t i = 0; i < count; ++i) {
-      float x, y;
-      std::memcpy(&x, a.data() + at + 4 * i, 4);
-      std::memcpy(&y, b.data() + at + 4 * i, 4);
-      float z = x + t * (y - x);
+  auto blend = [&](ByteView x, ByteView y) {
+    const size_t at = static_cast<size_t>(x.data - a.data());
+    for (size_t i = 0; i < x.size / 4; ++i) {
+      float p, q;
+      std::memcpy(&p, x.data + 4 * i, 4);
+      std::memcpy(&q, y.data + 4 * i, 4);
+      float z = p + t * (q - p);
       std::memcpy(out.data() + at + 4 * i, &z, 4);
     }
+  };
+  for (size_t i = 0; i < va.model.tensors.size(); ++i) {
+    if (va.model.tensors[i].dtype == proof::DType::kFloat32) blend(va.model.tensors[i].data, vb.model.tensors[i].data);
   }
-  for (int i = 0; i < 8; ++i) out[step_at + i] = static_cast<uint8_t>(step >> (8 * i));
+  for (size_t i = 0; i < va.optimizer_state.size(); ++i) blend(va.optimizer_state[i], vb.optimizer_state[i]);
+  for (int i = 0; i < 8; ++i) out[8 + i] = static_cast<uint8_t>(step >> (8 * i));
   return out;
+}
+
+// The update norms a careful forger signs: the true distances between its
+// (forged) committed checkpoints, so that only a replay can catch it.
+void RecomputeUpdateNorms(proof::Certificate* cert, const proof::CheckpointStore& store) {
+  for (size_t i = 0; i + 1 < cert->checkpoint_hashes.size(); ++i) {
+    Bytes x = store.Get(cert->checkpoint_hashes[i]).value();
+    Bytes y = store.Get(cert->checkpoint_hashes[i + 1]).value();
+    cert->segments[i].update_norm =
+        proof::UpdateNorm(proof::DecodeCheckpoint(x).value(), proof::DecodeCheckpoint(y).value()).value();
+  }
 }
 
 TEST_F(CheatingSolver, SkippedSegmentFilledByInterpolationIsCaught) {
@@ -112,8 +111,51 @@ TEST_F(CheatingSolver, SkippedSegmentFilledByInterpolationIsCaught) {
   ASSERT_TRUE(store.Put(fake_hash, fake).ok());
   proof::Certificate cheat = honest_;
   cheat.checkpoint_hashes[j] = fake_hash;
+  RecomputeUpdateNorms(&cheat, store);
   Resign(&cheat, solver_);
-  ExpectRejected(cheat, "segment " + std::to_string(j - 1));
+  ExpectRejected(cheat, "segment " + std::to_string(j - 1) + " (steps");
+  ExpectRejected(cheat, "replaying steps");
+}
+
+// The same forgery with the update norms around it signed as 0, to steer
+// top-Q sampling away: the verifier measures every update norm from the
+// committed checkpoints before sampling, so the lie itself is the reject.
+TEST_F(CheatingSolver, UnderstatedUpdateNormIsCaughtWhateverTheSample) {
+  auto store = Store();
+  const size_t j = 4;
+  Bytes fake = Interpolate(store.Get(honest_.checkpoint_hashes[j - 1]).value(),
+                           store.Get(honest_.checkpoint_hashes[j + 1]).value(), 0.5f, honest_.segments[j - 1].end_step);
+  ASSERT_TRUE(store.Put(proof::CheckpointHash(fake), fake).ok());
+  proof::Certificate cheat = honest_;
+  cheat.checkpoint_hashes[j] = proof::CheckpointHash(fake);
+  RecomputeUpdateNorms(&cheat, store);
+  cheat.segments[j - 1].update_norm = 0;
+  cheat.segments[j].update_norm = 0;
+  Resign(&cheat, solver_);
+  for (uint8_t verifier = 10; verifier < 30; ++verifier) {
+    VerifyOptions options;
+    options.checkpoint_dir = dir_ / "checkpoints";
+    crypto::KeyPair key = Key(verifier);
+    options.verifier_key = &key;
+    auto report = VerifyJob(spec_, dataset_, cheat, options);
+    ASSERT_TRUE(report.ok()) << report.status().ToString();
+    EXPECT_FALSE(report->accepted);
+    EXPECT_NE(report->reason.find("segment 3 (steps 15..20): the certificate's update_norm is 0"), std::string::npos)
+        << report->reason;
+  }
+}
+
+// Every signed number a replay recomputes is checked, not only the state.
+TEST_F(CheatingSolver, FalseLossOrGradientNormIsCaughtNamingTheField) {
+  for (const char* field : {"loss_mean", "grad_norm_last"}) {
+    proof::Certificate cheat = honest_;
+    for (auto& seg : cheat.segments) {
+      double& value = std::string(field) == "loss_mean" ? seg.loss_mean : seg.grad_norm_last;
+      value *= 0.9;
+    }
+    Resign(&cheat, solver_);
+    ExpectRejected(cheat, std::string("the certificate's ") + field + " is");
+  }
 }
 
 TEST_F(CheatingSolver, TrainingOnADifferentDataOrderIsCaught) {

@@ -149,6 +149,7 @@ TEST_F(Training, WeightsFileOfAnotherModelIsRefused) {
   other.model.hidden_sizes = {16};
   other.model.init = job::WeightInit::kFile;
   other.model.weights_path = dir_ / "base/jobs/" + job::JobId(spec_).ToHex() + "/model.bin";
+  other.model.weights_hash = crypto::Blake2b256(util::ReadFile(other.model.weights_path, 1 << 30).value());
   auto r = Train(dir_ / "other", other);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("the model has"), std::string::npos) << r.status().message();
