@@ -6,13 +6,11 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <condition_variable>
-#include <deque>
-#include <thread>
 
 #include "proof/checkpoint_store.h"
-#include "train/session.h"
+#include "proof/checkpoint_writer.h"
 #include "proof/model_state.h"
+#include "train/session.h"
 #include "train/snapshot.h"
 #include "train/torch_error.h"
 #include "util/codec.h"
@@ -23,188 +21,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr size_t kJournalBytesMax = 512u << 20;
-// Snapshots in flight; training waits beyond either bound (backpressure).
-constexpr size_t kWriterQueueDepthMax = 64;
-constexpr size_t kWriterQueueBytesMax = size_t{512} << 20;
-
 std::string JobDir(const std::string& work_dir, const Hash256& job_id) {
   return work_dir + "/jobs/" + job_id.ToHex();
 }
-
-// What the journal remembers: every durable checkpoint and the metadata of
-// the segments between them.
-struct Journal {
-  Hash256 job_id;
-  std::vector<Hash256> checkpoints;
-  std::vector<proof::SegmentMetadata> segments;
-};
-
-Bytes EncodeJournal(const Journal& j) {
-  util::Writer w;
-  w.String("cairn-journal-v1");
-  w.Hash(j.job_id);
-  w.U32(static_cast<uint32_t>(j.checkpoints.size()));
-  for (const auto& h : j.checkpoints) w.Hash(h);
-  w.U32(static_cast<uint32_t>(j.segments.size()));
-  for (const auto& s : j.segments) proof::WriteSegmentMetadata(w, s);
-  return w.Take();
-}
-
-Result<Journal> DecodeJournal(ByteView bytes) {
-  util::Reader r(bytes);
-  Journal j;
-  if (r.String(32) != "cairn-journal-v1" && r.ok()) r.Fail("not a cairn journal");
-  j.job_id = r.Hash();
-  uint32_t n = r.ListLength(proof::kCheckpointsPerJobMax);
-  for (uint32_t i = 0; i < n && r.ok(); ++i) j.checkpoints.push_back(r.Hash());
-  uint32_t m = r.ListLength(proof::kCheckpointsPerJobMax);
-  for (uint32_t i = 0; i < m && r.ok(); ++i) j.segments.push_back(proof::ReadSegmentMetadata(r));
-  CAIRN_RETURN_IF_ERROR(r.Finish().WithContext("training journal"));
-  if (j.segments.size() + 1 != j.checkpoints.size()) return Corruption("training journal: counts disagree");
-  return j;
-}
-
-// Hashes and persists snapshots in order, off the training thread.
-class CheckpointWriter {
- public:
-  CheckpointWriter(proof::CheckpointStore* store, std::string journal_path, Journal journal)
-      : store_(store), journal_path_(std::move(journal_path)), journal_(std::move(journal)),
-        thread_([this] { Run(); }) {}
-  ~CheckpointWriter() { Finish().ok(); }
-
-  // `previous` is the checkpoint the next enqueued segment starts from when
-  // it is not enqueued itself (the one a resumed run restored).
-  void SetPrevious(Bytes previous) { previous_ = std::move(previous); }
-
-  // `segment` is the metadata of the segment that ends at this snapshot
-  // (nullopt for checkpoint 0); the writer fills in its update norm.
-  void Enqueue(Bytes snapshot, std::optional<proof::SegmentMetadata> segment) {
-    std::unique_lock<std::mutex> lock(mu_);
-    space_.wait(lock, [&] {
-      // Counts snapshots being written too, not just queued ones.
-      return in_flight_ == 0 ||
-             (in_flight_ < kWriterQueueDepthMax && queued_bytes_ + snapshot.size() <= kWriterQueueBytesMax);
-    });
-    queued_bytes_ += snapshot.size();
-    in_flight_++;
-    queue_.push_back({std::move(snapshot), segment});
-    work_.notify_one();
-  }
-
-  // Waits for everything queued; returns the first error.
-  Status Finish() {
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      if (done_) return status_;
-      closing_ = true;
-      work_.notify_one();
-    }
-    if (thread_.joinable()) thread_.join();
-    std::lock_guard<std::mutex> lock(mu_);
-    done_ = true;
-    return status_;
-  }
-
-  const Journal& journal() const { return journal_; }  // After Finish.
-
-  // The first write error so far (a full disk stops training early).
-  Status CurrentStatus() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return status_;
-  }
-
- private:
-  struct Item {
-    Bytes snapshot;
-    std::optional<proof::SegmentMetadata> segment;
-  };
-
-  // Takes everything queued as one batch: a slow disk flush then covers
-  // many checkpoints (group commit) instead of stalling training.
-  void Run() {
-    for (;;) {
-      std::vector<Item> batch;
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        work_.wait(lock, [&] { return !queue_.empty() || closing_; });
-        if (queue_.empty()) return;
-        while (!queue_.empty()) {
-          batch.push_back(std::move(queue_.front()));
-          queue_.pop_front();
-        }
-        if (!status_.ok()) {  // Drain without writing after a failure.
-          for (const Item& item : batch) queued_bytes_ -= item.snapshot.size();
-          in_flight_ -= batch.size();
-          batch.clear();
-          space_.notify_all();
-          continue;
-        }
-      }
-      Status s = batch.empty() ? Status::Ok() : Persist(batch);
-      std::lock_guard<std::mutex> lock(mu_);
-      for (const Item& item : batch) queued_bytes_ -= item.snapshot.size();
-      in_flight_ -= batch.size();
-      if (!s.ok() && status_.ok()) status_ = s;
-      space_.notify_all();
-    }
-  }
-
-  // Update norms and the finiteness check run here, off the training
-  // thread, from the bytes of consecutive checkpoints (proof::UpdateNorm,
-  // the definition the verifier uses).
-  Status Measure(std::vector<Item>& batch) {
-    for (Item& item : batch) {
-      auto current = proof::DecodeCheckpoint(item.snapshot);
-      if (!current.ok()) return Internal("the solver's own checkpoint does not decode: " + current.status().message());
-      std::string bad;
-      if (!proof::AllFinite(current->model, &bad)) {
-        return FailedPrecondition("training diverged: tensor " + bad + " is not finite at step " +
-                                  std::to_string(current->step) +
-                                  "; lower the learning rate or check the data. No certificate was produced");
-      }
-      if (item.segment) {
-        CAIRN_ASSERT(!previous_.empty());
-        auto previous = proof::DecodeCheckpoint(previous_);
-        CAIRN_ASSERT(previous.ok());
-        CAIRN_ASSIGN_OR_RETURN(item.segment->update_norm, proof::UpdateNorm(*previous, *current));
-      }
-      previous_ = item.snapshot;
-    }
-    return Status::Ok();
-  }
-
-  Status Persist(std::vector<Item>& batch) {
-    CAIRN_RETURN_IF_ERROR(Measure(batch));
-    std::vector<std::pair<Hash256, ByteView>> blobs;
-    for (const Item& item : batch) blobs.emplace_back(proof::CheckpointHash(item.snapshot), ByteView(item.snapshot));
-    // Durable before the journal names them.
-    CAIRN_RETURN_IF_ERROR(store_->PutAll(blobs));
-    for (size_t i = 0; i < batch.size(); ++i) {
-      journal_.checkpoints.push_back(blobs[i].first);
-      if (batch[i].segment) journal_.segments.push_back(*batch[i].segment);
-    }
-    return util::WriteFileAtomic(journal_path_, EncodeJournal(journal_));
-  }
-
-  proof::CheckpointStore* store_;
-  std::string journal_path_;
-  Journal journal_;  // Owned by the writer thread until Finish.
-  Bytes previous_;   // The last checkpoint measured (writer thread).
-  std::mutex mu_;
-  std::condition_variable work_, space_;
-  std::deque<Item> queue_;
-  size_t queued_bytes_ = 0;  // Of snapshots queued or being written.
-  size_t in_flight_ = 0;
-  bool closing_ = false;
-  bool done_ = false;
-  Status status_;
-  std::thread thread_;
-};
-
-}  // namespace
-
-namespace {
 
 Result<TrainResult> TrainJobUnguarded(const job::JobSpec& spec, const data::Dataset& dataset,
                                       const TrainOptions& options) {
@@ -259,12 +78,12 @@ Result<TrainResult> TrainJobUnguarded(const job::JobSpec& spec, const data::Data
 
   // Resume from the last durable checkpoint, if any. A checkpoint that was
   // damaged on disk since is skipped: resume from the one before it.
-  Journal journal{job_id, {}, {}};
+  proof::Journal journal{job_id, {}, {}};
   uint64_t step = 0;
   Bytes restored;
   if (options.resume && util::FileExists(journal_path)) {
-    CAIRN_ASSIGN_OR_RETURN(Bytes raw, util::ReadFile(journal_path, kJournalBytesMax));
-    CAIRN_ASSIGN_OR_RETURN(journal, DecodeJournal(raw));
+    CAIRN_ASSIGN_OR_RETURN(Bytes raw, util::ReadFile(journal_path, proof::kJournalBytesMax));
+    CAIRN_ASSIGN_OR_RETURN(journal, proof::DecodeJournal(raw));
     if (journal.job_id != job_id) return Corruption(journal_path + " belongs to another job");
     while (!journal.checkpoints.empty()) {
       auto last = store.Get(journal.checkpoints.back());
@@ -283,7 +102,7 @@ Result<TrainResult> TrainJobUnguarded(const job::JobSpec& spec, const data::Data
     }
   }
   const bool fresh = journal.checkpoints.empty();
-  CheckpointWriter writer(&store, journal_path, journal);
+  proof::CheckpointWriter writer(&store, journal_path, journal);
   if (fresh) {
     writer.Enqueue(session->Snapshot(0), std::nullopt);
   } else {
@@ -323,7 +142,7 @@ Result<TrainResult> TrainJobUnguarded(const job::JobSpec& spec, const data::Data
   }
   const auto finalize_started = Clock::now();
   CAIRN_RETURN_IF_ERROR(writer.Finish());
-  const Journal& done = writer.journal();
+  const proof::Journal& done = writer.journal();
 
   proof::Certificate cert;
   cert.job_id = job_id;

@@ -1,0 +1,93 @@
+// The solver's durable record of a run (internal to the solver; torch-free):
+// the journal of checkpoints written so far, and the background writer that
+// measures, hashes and persists checkpoints off the training thread.
+// docs/checkpoints.md, "Checkpoint store and journal".
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cairn/bytes.h"
+#include "cairn/status.h"
+#include "proof/certificate.h"
+#include "proof/checkpoint_store.h"
+
+namespace cairn::proof {
+
+inline constexpr size_t kJournalBytesMax = 512u << 20;
+// Snapshots in flight; training waits beyond either bound (backpressure).
+inline constexpr size_t kWriterQueueDepthMax = 64;
+inline constexpr size_t kWriterQueueBytesMax = size_t{512} << 20;
+
+// What the journal remembers: every durable checkpoint and the metadata of
+// the segments between them.
+struct Journal {
+  Hash256 job_id;
+  std::vector<Hash256> checkpoints;
+  std::vector<SegmentMetadata> segments;
+};
+
+Bytes EncodeJournal(const Journal& j);
+Result<Journal> DecodeJournal(ByteView bytes);
+
+// Measures, hashes and persists snapshots in order on its own thread, and
+// rewrites the journal after each batch is durable. Enqueue, Finish and
+// CurrentStatus may be called from one producer thread; the journal belongs
+// to the writer thread until Finish returns.
+class CheckpointWriter {
+ public:
+  CheckpointWriter(CheckpointStore* store, std::string journal_path, Journal journal);
+  ~CheckpointWriter();
+  CheckpointWriter(const CheckpointWriter&) = delete;
+  CheckpointWriter& operator=(const CheckpointWriter&) = delete;
+
+  // `previous` is the checkpoint the next enqueued segment starts from when
+  // it is not enqueued itself (the one a resumed run restored).
+  // REQUIRES: called before the first Enqueue.
+  void SetPrevious(Bytes previous) { previous_ = std::move(previous); }
+
+  // `segment` is the metadata of the segment that ends at this snapshot
+  // (nullopt for checkpoint 0); the writer fills in its update norm. Blocks
+  // while kWriterQueueDepthMax snapshots or kWriterQueueBytesMax bytes are
+  // in flight (backpressure).
+  void Enqueue(Bytes snapshot, std::optional<SegmentMetadata> segment);
+
+  // Waits for everything queued; returns the first error.
+  Status Finish();
+
+  const Journal& journal() const { return journal_; }  // After Finish.
+
+  // The first error so far (a full disk, a diverged state): training stops early.
+  Status CurrentStatus();
+
+ private:
+  struct Item {
+    Bytes snapshot;
+    std::optional<SegmentMetadata> segment;
+  };
+
+  void Run();
+  Status Measure(std::vector<Item>& batch);
+  Status Persist(std::vector<Item>& batch);
+
+  CheckpointStore* store_;
+  std::string journal_path_;
+  Journal journal_;  // Owned by the writer thread until Finish.
+  Bytes previous_;   // The last checkpoint measured (writer thread).
+  std::mutex mu_;
+  std::condition_variable work_, space_;
+  std::deque<Item> queue_;
+  size_t queued_bytes_ = 0;  // Of snapshots queued or being written.
+  size_t in_flight_ = 0;
+  bool closing_ = false;
+  bool done_ = false;
+  Status status_;
+  std::thread thread_;
+};
+
+}  // namespace cairn::proof
