@@ -164,6 +164,10 @@ bool InputsResolved(const JobSpec& spec);
 // REQUIRES: ValidateJobSpec(spec).ok(). Compute the id after ResolveJobInputs
 // (InputsResolved): a zero input hash would give an id no resolved job has.
 Bytes EncodeJobSpec(const JobSpec& spec);
+// The inverse of EncodeJobSpec for specs that arrive as bytes (from a peer,
+// or from the node to its training worker): strict and canonical (re-encoding
+// gives the same bytes), validated with ValidateJobSpec. Paths are empty.
+Result<JobSpec> DecodeJobSpec(ByteView bytes);
 // The profile's canonical fields, shared by the job encoding and certificates.
 void WriteExecutionProfile(util::Writer& w, const ExecutionProfile& profile);
 ExecutionProfile ReadExecutionProfile(util::Reader& r);

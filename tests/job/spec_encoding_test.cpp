@@ -432,3 +432,50 @@ TEST(JobSpecEncoding, NamesKindsAsTomlSpellsThem) {
 
 }  // namespace
 }  // namespace cairn::job
+
+namespace cairn::job {
+namespace {
+
+// Specs that travel as bytes (to a training worker, from a peer) come back
+// exactly: same encoding, same id; malformed and non-canonical bytes are refused.
+TEST(JobSpecDecoding, RoundTripsEveryKindToTheSameId) {
+  std::vector<JobSpec> specs;
+  specs.push_back(BaseSpec());
+  JobSpec ts = BaseSpec();
+  MakeTorchScript(&ts, 5);
+  ts.model.init = WeightInit::kFile;
+  ts.model.weights_path = "/w.pt";
+  ts.model.weights_hash = HashOf(9);
+  MakeAdam(&ts);
+  MakeCosine(&ts);
+  MakeExact(&ts);
+  specs.push_back(ts);
+  for (const JobSpec& s : specs) {
+    ASSERT_TRUE(ValidateJobSpec(s).ok());
+    Bytes encoded = EncodeJobSpec(s);
+    auto decoded = DecodeJobSpec(encoded);
+    ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+    EXPECT_EQ(EncodeJobSpec(*decoded), encoded);
+    EXPECT_EQ(JobId(*decoded), JobId(s));
+    EXPECT_TRUE(decoded->dataset.source.features_path.empty());  // Paths never travel in the spec.
+    EXPECT_TRUE(decoded->model.weights_path.empty());
+  }
+}
+
+TEST(JobSpecDecoding, RefusesTruncatedTrailingAndInvalidBytes) {
+  Bytes encoded = EncodeJobSpec(BaseSpec());
+  for (size_t cut = 0; cut < encoded.size(); cut += 7) {
+    EXPECT_FALSE(DecodeJobSpec(ByteView(encoded.data(), cut)).ok()) << cut;
+  }
+  Bytes trailing = encoded;
+  trailing.push_back(0);
+  EXPECT_FALSE(DecodeJobSpec(trailing).ok());
+  JobSpec bad = BaseSpec();
+  bad.batch_size = 0;  // Encodes, but is not a valid job.
+  auto r = DecodeJobSpec(EncodeJobSpec(bad));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("batch_size"), std::string::npos) << r.status().message();
+}
+
+}  // namespace
+}  // namespace cairn::job
