@@ -44,7 +44,8 @@ double ForwardMacsPerExample(const job::JobSpec& spec, const std::vector<int64_t
 }  // namespace
 
 Result<Estimate> EstimateJob(const job::JobSpec& spec, const data::Dataset& dataset) {
-  CAIRN_ASSIGN_OR_RETURN(auto model, BuildModel(spec, dataset.feature_shape, dataset.num_classes));
+  CAIRN_ASSIGN_OR_RETURN(ModelFiles files, ReadModelFiles(spec));
+  CAIRN_ASSIGN_OR_RETURN(auto model, BuildModel(spec, dataset.feature_shape, dataset.num_classes, files));
   Estimate e;
   e.steps = job::ResolvedSteps(spec, dataset.size());
   size_t state_per_param = 0;

@@ -209,15 +209,7 @@ Status CheckAllStateIsCheckpointed(const torch::jit::Module& root, const std::st
   return Status::Ok();
 }
 
-Result<std::unique_ptr<Model>> LoadTorchScript(const job::ModelSpec& m) {
-  // Read once, hash, and load from exactly these bytes: a file swapped
-  // between hashing and loading cannot slip in.
-  CAIRN_ASSIGN_OR_RETURN(Bytes bytes, util::ReadFile(m.torchscript_path, job::kModelFileBytesMax));
-  const Hash256 hash = crypto::Blake2b256(bytes);
-  if (hash != m.torchscript_hash) {
-    return InvalidArgument("model file " + m.torchscript_path + " has hash " + hash.ToHex() +
-                           ", the job names " + m.torchscript_hash.ToHex() + " (the file changed?)");
-  }
+Result<std::unique_ptr<Model>> LoadTorchScript(const job::ModelSpec& m, const Bytes& bytes) {
   const std::string what = "TorchScript model " + m.torchscript_path;
   std::unique_ptr<TorchScriptModel> model;
   try {
@@ -253,7 +245,32 @@ Status CheckForward(Model* model, const std::vector<int64_t>& feature_shape, uin
   return Status::Ok();
 }
 
+// Reads a file the job names and checks it against the job's hash.
+Result<Bytes> ReadHashedFile(const std::string& what, const std::string& path, const Hash256& expected) {
+  auto bytes = util::ReadFile(path, job::kModelFileBytesMax);
+  if (!bytes.ok()) return bytes.status().WithContext(what);
+  const Hash256 hash = crypto::Blake2b256(*bytes);
+  if (hash != expected) {
+    return InvalidArgument(what + " " + path + " has hash " + hash.ToHex() + ", the job names " + expected.ToHex() +
+                           " (the file changed since the job was written?)");
+  }
+  return bytes;
+}
+
 }  // namespace
+
+Result<ModelFiles> ReadModelFiles(const job::JobSpec& spec) {
+  ModelFiles files;
+  if (spec.model.kind == job::ModelKind::kTorchScript) {
+    CAIRN_ASSIGN_OR_RETURN(files.torchscript,
+                           ReadHashedFile("model file", spec.model.torchscript_path, spec.model.torchscript_hash));
+  }
+  if (spec.model.init == job::WeightInit::kFile) {
+    CAIRN_ASSIGN_OR_RETURN(files.weights,
+                           ReadHashedFile("weights file", spec.model.weights_path, spec.model.weights_hash));
+  }
+  return files;
+}
 
 NamedTensors Model::Parameters() {
   NamedTensors out;
@@ -285,7 +302,7 @@ void InitializeFromSeed(const NamedTensors& parameters, uint64_t seed) {
 }
 
 Result<std::unique_ptr<Model>> BuildModel(const job::JobSpec& spec, const std::vector<int64_t>& feature_shape,
-                                          uint32_t num_classes) {
+                                          uint32_t num_classes, const ModelFiles& files) {
   const job::ModelSpec& m = spec.model;
   const int64_t classes = num_classes;
   std::unique_ptr<Model> model;
@@ -310,7 +327,7 @@ Result<std::unique_ptr<Model>> BuildModel(const job::JobSpec& spec, const std::v
       model = std::make_unique<NativeModel<TransformerImpl>>(std::make_shared<TransformerImpl>(feature_shape, m, classes));
       break;
     case job::ModelKind::kTorchScript: {
-      CAIRN_ASSIGN_OR_RETURN(model, LoadTorchScript(m));
+      CAIRN_ASSIGN_OR_RETURN(model, LoadTorchScript(m, files.torchscript));
       what = "TorchScript model " + m.torchscript_path;
       break;
     }
@@ -330,7 +347,11 @@ Result<std::unique_ptr<Model>> BuildModel(const job::JobSpec& spec, const std::v
                              ", a dtype checkpoints cannot hold (float32/64/16, bfloat16, int64/32/16/8, uint8, bool)");
     }
   }
-  if (m.init == job::WeightInit::kSeed) InitializeFromSeed(params, spec.seed);
+  if (m.init == job::WeightInit::kSeed) {
+    InitializeFromSeed(params, spec.seed);
+  } else {
+    CAIRN_RETURN_IF_ERROR(RestoreModelFile(files.weights, model->State(), "weights file " + m.weights_path));
+  }
   // In evaluation mode, so the check neither draws random numbers nor moves
   // BatchNorm statistics: the initial state stays exactly the seeded one.
   model->SetTraining(false);

@@ -44,17 +44,25 @@ class Model {
   virtual void SetTraining(bool training) = 0;
 };
 
+// The model files a job names, read once into memory and checked against
+// the spec's hashes: the bytes BuildModel loads are the bytes the job id
+// covers (a file swapped after hashing cannot slip in). Empty when unused.
+struct ModelFiles {
+  Bytes torchscript;
+  Bytes weights;
+};
+Result<ModelFiles> ReadModelFiles(const job::JobSpec& spec);
+
 // Builds the model of `spec` for examples of `feature_shape` and
 // `num_classes` classes, with initial weights from the job seed or the
-// fine-tuning weights file. A TorchScript module is loaded from the bytes
-// read once from its file and checked against the spec's hash. Refuses (with
+// fine-tuning weights file, from `files` (ReadModelFiles). Refuses (with
 // the reason) a file that does not load or match its hash, a model without
 // trainable parameters, one whose trainable parameters are not float32, one
 // whose forward changes an attribute that is not a parameter or buffer (that
 // state would escape checkpoints), or whose forward does not produce
 // [batch, num_classes] logits for this data.
 Result<std::unique_ptr<Model>> BuildModel(const job::JobSpec& spec, const std::vector<int64_t>& feature_shape,
-                                          uint32_t num_classes);
+                                          uint32_t num_classes, const ModelFiles& files);
 
 // Seeded initialisation (docs/checkpoints.md): for each parameter in order,
 // weights of rank >= 2 are uniform in [-1/sqrt(fan_in), 1/sqrt(fan_in)] from

@@ -15,22 +15,18 @@ TrainingSession::TrainingSession(const job::JobSpec& spec, const data::Dataset& 
 
 Result<std::unique_ptr<TrainingSession>> TrainingSession::Create(const job::JobSpec& spec, const data::Dataset& dataset,
                                                                  uint64_t total_steps) {
+  CAIRN_ASSIGN_OR_RETURN(ModelFiles files, ReadModelFiles(spec));
+  return Create(spec, dataset, total_steps, files);
+}
+
+Result<std::unique_ptr<TrainingSession>> TrainingSession::Create(const job::JobSpec& spec, const data::Dataset& dataset,
+                                                                 uint64_t total_steps, const ModelFiles& files) {
   if (dataset.size() == 0) return InvalidArgument("the dataset is empty");
-  CAIRN_ASSIGN_OR_RETURN(auto model, BuildModel(spec, dataset.feature_shape, dataset.num_classes));
+  CAIRN_ASSIGN_OR_RETURN(auto model, BuildModel(spec, dataset.feature_shape, dataset.num_classes, files));
   torch::Device device = spec.profile.device == job::Device::kCuda ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
   std::unique_ptr<TrainingSession> s(new TrainingSession(spec, dataset, total_steps, std::move(model), device));
   s->model_->MoveTo(device);
   s->parameters_ = s->model_->Parameters();
-  if (spec.model.init == job::WeightInit::kFile) {
-    // Read once and checked against the job's hash: the bytes loaded are
-    // the bytes the job id covers.
-    CAIRN_ASSIGN_OR_RETURN(Bytes weights, util::ReadFile(spec.model.weights_path, job::kModelFileBytesMax));
-    if (crypto::Blake2b256(weights) != spec.model.weights_hash) {
-      return InvalidArgument("weights file " + spec.model.weights_path + " does not have the hash the job names (" +
-                             spec.model.weights_hash.ToHex() + "); the file changed?");
-    }
-    CAIRN_RETURN_IF_ERROR(RestoreModelFile(weights, s->model_->State(), "weights file " + spec.model.weights_path));
-  }
   s->optimizer_ = std::make_unique<Optimizer>(spec.optimizer, s->parameters_);
   std::vector<int64_t> shape = {static_cast<int64_t>(dataset.size())};
   shape.insert(shape.end(), dataset.feature_shape.begin(), dataset.feature_shape.end());

@@ -28,6 +28,10 @@ struct SegmentAccumulator {
 class TrainingSession {
  public:
   // REQUIRES: `dataset` outlives the session (its features are used in place).
+  // `files`: the job's model files (ReadModelFiles).
+  static Result<std::unique_ptr<TrainingSession>> Create(const job::JobSpec& spec, const data::Dataset& dataset,
+                                                         uint64_t total_steps, const ModelFiles& files);
+  // Reads the model files itself (for callers that may open files).
   static Result<std::unique_ptr<TrainingSession>> Create(const job::JobSpec& spec, const data::Dataset& dataset,
                                                          uint64_t total_steps);
 

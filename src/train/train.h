@@ -12,6 +12,7 @@
 #include "data/dataset.h"
 #include "job/spec.h"
 #include "proof/certificate.h"
+#include "sandbox/limits.h"
 
 namespace cairn::train {
 
@@ -41,6 +42,17 @@ struct CheatHooks {
   std::function<std::vector<uint32_t>(uint64_t)> batch_indices;
 };
 
+// Where training and replay run: in a sandboxed worker process (`cairn
+// worker`, docs/sandbox.md; the default for anything that runs submitted
+// code) or in this process (tests with cheat hooks, benchmarks).
+struct WorkerOptions {
+  bool isolated = true;
+  // The cairn binary to run as `BINARY worker`; "" = this process's own
+  // executable (/proc/self/exe). Test binaries point it at the built cairn.
+  std::string binary;
+  sandbox::Limits limits;
+};
+
 struct TrainOptions {
   std::string work_dir;  // checkpoints/ (content-addressed) and jobs/<job id>/.
   const crypto::KeyPair* solver_key = nullptr;
@@ -49,9 +61,11 @@ struct TrainOptions {
   double progress_interval_seconds = 0.5;
   // Stop (as if killed) after this step; for tests of resume. 0 = run to the end.
   uint64_t stop_after_step = 0;
-  // Plain training without checkpoints or certificate (benchmark baseline).
+  // Plain training without checkpoints or certificate (benchmark baseline,
+  // in this process).
   bool plain = false;
-  CheatHooks cheat;
+  WorkerOptions worker;
+  CheatHooks cheat;  // Requires worker.isolated = false.
 };
 
 struct TrainResult {
@@ -91,6 +105,7 @@ struct VerifyOptions {
   bool all_segments = false;
   // The key the certificate must be signed by; unset = any (reported).
   std::optional<crypto::PublicKey> expected_solver;
+  WorkerOptions worker;
 };
 
 struct VerifyReport {
@@ -118,7 +133,7 @@ struct ToleranceProfile {
 };
 Result<ToleranceProfile> ProfileTolerance(const job::JobSpec& spec, const data::Dataset& dataset,
                                           const proof::Certificate& certificate, const std::string& checkpoint_dir,
-                                          const std::vector<uint32_t>& segments);
+                                          const std::vector<uint32_t>& segments, const WorkerOptions& worker = {});
 
 struct Estimate {
   uint64_t steps = 0;

@@ -10,6 +10,7 @@
 #include "proof/checkpoint_store.h"
 #include "proof/checkpoint_writer.h"
 #include "proof/model_state.h"
+#include "train/engine.h"
 #include "train/session.h"
 #include "train/snapshot.h"
 #include "train/torch_error.h"
@@ -33,12 +34,6 @@ Result<TrainResult> TrainJobUnguarded(const job::JobSpec& spec, const data::Data
   const uint64_t k = spec.checkpoint_interval;
   if (total == 0) return InvalidArgument("the job has no steps to run");
 
-  CAIRN_ASSIGN_OR_RETURN(proof::Environment env, ApplyProfile(spec.profile));
-  spdlog::info("job {}: {} steps, checkpoint every {} steps, on {}", job_id.ToHex().substr(0, 16), total, k,
-               DescribeDevice());
-  CAIRN_ASSIGN_OR_RETURN(auto session, TrainingSession::Create(spec, dataset, total));
-  CAIRN_RETURN_IF_ERROR(session->CheckRandomnessIsControlled(/*step=*/0));
-
   TrainResult result;
   const auto started = Clock::now();
   auto last_report = started;
@@ -58,6 +53,8 @@ Result<TrainResult> TrainJobUnguarded(const job::JobSpec& spec, const data::Data
   };
 
   if (options.plain) {
+    CAIRN_RETURN_IF_ERROR(ApplyProfile(spec.profile).status());
+    CAIRN_ASSIGN_OR_RETURN(auto session, TrainingSession::Create(spec, dataset, total));
     CAIRN_RETURN_IF_ERROR(session->RunSteps(0, total, nullptr, options.cheat, after_step));
     result.steps_run = total;
     result.seconds = std::chrono::duration<double>(Clock::now() - started).count();
@@ -76,6 +73,14 @@ Result<TrainResult> TrainJobUnguarded(const job::JobSpec& spec, const data::Data
                        options.work_dir);
   }
 
+  EngineOptions engine_options;
+  engine_options.worker = options.worker;
+  engine_options.check_randomness = true;
+  engine_options.cheat = options.cheat;
+  CAIRN_ASSIGN_OR_RETURN(auto engine, StartEngine(spec, dataset, engine_options));
+  spdlog::info("job {}: {} steps, checkpoint every {} steps, on {}{}", job_id.ToHex().substr(0, 16), total, k,
+               engine->environment().description, options.worker.isolated ? " (sandboxed worker)" : "");
+
   // Resume from the last durable checkpoint, if any. A checkpoint that was
   // damaged on disk since is skipped: resume from the one before it.
   proof::Journal journal{job_id, {}, {}};
@@ -88,7 +93,7 @@ Result<TrainResult> TrainJobUnguarded(const job::JobSpec& spec, const data::Data
     while (!journal.checkpoints.empty()) {
       auto last = store.Get(journal.checkpoints.back());
       if (last.ok()) {
-        CAIRN_ASSIGN_OR_RETURN(step, session->Restore(*last));
+        CAIRN_ASSIGN_OR_RETURN(step, engine->Restore(*last));
         restored = std::move(*last);
         break;
       }
@@ -104,20 +109,25 @@ Result<TrainResult> TrainJobUnguarded(const job::JobSpec& spec, const data::Data
   const bool fresh = journal.checkpoints.empty();
   proof::CheckpointWriter writer(&store, journal_path, journal);
   if (fresh) {
-    writer.Enqueue(session->Snapshot(0), std::nullopt);
+    auto initial = engine->InitialCheckpoint();
+    if (!initial.ok()) {
+      writer.Finish().ok();
+      return initial.status();
+    }
+    writer.Enqueue(std::move(*initial), std::nullopt);
   } else {
-    writer.SetPrevious(std::move(restored));
+    writer.SetPrevious(restored);
   }
 
+  Bytes last_checkpoint = restored;  // The model file is its middle section.
   while (step < total) {
     uint64_t end = std::min(total, step + k);
     if (options.stop_after_step != 0 && options.stop_after_step < end) end = options.stop_after_step;
     if (end <= step) break;
-    SegmentAccumulator acc;
-    Status s = session->RunSteps(step, end, &acc, options.cheat, after_step);
-    if (!s.ok()) {
+    auto run = engine->RunSegment(step, end, after_step);
+    if (!run.ok()) {
       writer.Finish().ok();
-      return s;
+      return run.status();
     }
     result.steps_run += end - step;
     if (end % k != 0 && end != total) {  // Stopped early on request: as if killed here.
@@ -127,9 +137,10 @@ Result<TrainResult> TrainJobUnguarded(const job::JobSpec& spec, const data::Data
     proof::SegmentMetadata meta;
     meta.start_step = step;
     meta.end_step = end;
-    meta.loss_mean = acc.loss_sum / static_cast<double>(acc.steps);
-    meta.grad_norm_last = acc.grad_norm_last;
-    writer.Enqueue(session->Snapshot(end), meta);
+    meta.loss_mean = run->loss_sum / static_cast<double>(run->steps);
+    meta.grad_norm_last = run->grad_norm_last;
+    last_checkpoint = run->checkpoint;
+    writer.Enqueue(std::move(run->checkpoint), meta);
     if (Status w = writer.CurrentStatus(); !w.ok()) {
       writer.Finish().ok();
       return w.WithContext("writing checkpoints");
@@ -148,11 +159,13 @@ Result<TrainResult> TrainJobUnguarded(const job::JobSpec& spec, const data::Data
   cert.job_id = job_id;
   cert.total_steps = total;
   cert.checkpoint_interval = static_cast<uint32_t>(k);
-  cert.environment = env;
+  cert.environment = engine->environment().applied;
   cert.checkpoint_hashes = done.checkpoints;
   cert.checkpoint_root = proof::CheckpointRoot(done.checkpoints);
   cert.segments = done.segments;
-  Bytes weights = session->ModelFile();
+  // The final model is the last checkpoint's model section, byte for byte.
+  CAIRN_ASSIGN_OR_RETURN(proof::CheckpointView final_view, proof::DecodeCheckpoint(last_checkpoint));
+  const Bytes weights(final_view.model.encoded.data, final_view.model.encoded.data + final_view.model.encoded.size);
   cert.final_model_hash = proof::ModelHash(weights);
   proof::SignCertificate(&cert, *options.solver_key);
   CAIRN_RETURN_IF_ERROR(proof::CheckCertificate(cert));

@@ -14,6 +14,7 @@
 
 #include "proof/checkpoint_store.h"
 #include "proof/model_state.h"
+#include "train/engine.h"
 #include "train/session.h"
 #include "train/snapshot.h"
 #include "train/torch_error.h"
@@ -57,6 +58,12 @@ std::string CheckMetadataIsFinite(const proof::Certificate& cert) {
     }
   }
   return "";
+}
+
+// Whether an engine error replaying committed state is the solver's doing
+// (a rejection) rather than this verifier's inability (limits, crashes).
+bool IsCommittedStatesFault(const Status& s) {
+  return s.code() == StatusCode::kFailedPrecondition || s.code() == StatusCode::kInvalidArgument;
 }
 
 // A committed checkpoint, fetched, decoded and checked against the job's
@@ -119,7 +126,7 @@ std::string CompareMetadata(const proof::SegmentMetadata& claimed, const Segment
 
 // Replays one segment and fills `check`. Returns a Status only when the
 // verifier itself cannot proceed.
-Status ReplaySegment(TrainingSession* session, const proof::Certificate& cert, const proof::CheckpointStore& store,
+Status ReplaySegment(Engine* engine, const proof::Certificate& cert, const proof::CheckpointStore& store,
                      const job::VerificationSpec& verification, uint32_t i, SegmentCheck* check,
                      uint64_t* steps_replayed) {
   const proof::SegmentMetadata& seg = cert.segments[i];
@@ -131,24 +138,29 @@ Status ReplaySegment(TrainingSession* session, const proof::Certificate& cert, c
     check->detail = "checkpoint " + std::to_string(i) + " is missing or damaged: " + start.status().message();
     return Status::Ok();
   }
-  auto restored = session->Restore(*start);
+  auto restored = engine->Restore(*start);
+  if (!restored.ok() && !IsCommittedStatesFault(restored.status())) return restored.status();
   if (!restored.ok() || *restored != seg.start_step) {
     check->detail = "checkpoint " + std::to_string(i) + " does not hold the model at step " +
                     std::to_string(seg.start_step) +
                     (restored.ok() ? "" : std::string(": ") + restored.status().message());
     return Status::Ok();
   }
-  SegmentAccumulator acc;
-  Status ran = GuardTorch("replay", [&] { return session->RunSteps(seg.start_step, seg.end_step, &acc, CheatHooks{}, nullptr); });
-  *steps_replayed += acc.steps;
-  if (!ran.ok()) {
-    // Out of memory is this verifier's problem; anything else (a non-finite
-    // loss, the model failing on this state) is what the solver committed.
-    if (ran.code() == StatusCode::kResourceExhausted) return ran;
-    check->detail = "replaying from checkpoint " + std::to_string(i) + " fails: " + ran.message();
+  auto run = engine->RunSegment(seg.start_step, seg.end_step, nullptr);
+  if (!run.ok()) {
+    // A limit or a crash is this verifier's problem (never held against the
+    // solver); a non-finite loss or the model failing on this state is what
+    // the solver committed.
+    if (!IsCommittedStatesFault(run.status())) return run.status().WithContext("replaying segment " + std::to_string(i));
+    check->detail = "replaying from checkpoint " + std::to_string(i) + " fails: " + run.status().message();
     return Status::Ok();
   }
-  Bytes replayed = session->Snapshot(seg.end_step);
+  *steps_replayed += run->steps;
+  SegmentAccumulator acc;
+  acc.loss_sum = run->loss_sum;
+  acc.steps = run->steps;
+  acc.grad_norm_last = run->grad_norm_last;
+  const Bytes& replayed = run->checkpoint;
   const Hash256 replayed_hash = proof::CheckpointHash(replayed);
   const Hash256& committed_hash = cert.checkpoint_hashes[i + 1];
   auto replayed_view = proof::DecodeCheckpoint(replayed);
@@ -241,9 +253,13 @@ Result<VerifyReport> VerifyJobUnguarded(const job::JobSpec& spec, const data::Da
   }
 
   // Run under the certificate's environment, or say why we cannot.
-  job::ExecutionProfile apply = wanted;
-  apply.openblas_coretype = used.openblas_coretype;
-  CAIRN_ASSIGN_OR_RETURN(proof::Environment local, ApplyProfile(apply));
+  job::JobSpec replay_spec = spec;
+  replay_spec.profile.openblas_coretype = used.openblas_coretype;
+  CAIRN_ASSIGN_OR_RETURN(auto store, proof::CheckpointStore::Open(options.checkpoint_dir));
+  EngineOptions engine_options;
+  engine_options.worker = options.worker;
+  CAIRN_ASSIGN_OR_RETURN(auto engine, StartEngine(replay_spec, dataset, engine_options));
+  const proof::Environment& local = engine->environment().applied;
   if (spec.verification.mode == job::VerificationMode::kExact &&
       (local.torch_version != cert.environment.torch_version)) {
     return FailedPrecondition("exact verification needs libtorch " + cert.environment.torch_version +
@@ -256,11 +272,8 @@ Result<VerifyReport> VerifyJobUnguarded(const job::JobSpec& spec, const data::Da
     return FailedPrecondition("tolerance mode needs thresholds; profile them with `cairn verify --profile-tolerance`");
   }
 
-  CAIRN_ASSIGN_OR_RETURN(auto store, proof::CheckpointStore::Open(options.checkpoint_dir));
-  CAIRN_ASSIGN_OR_RETURN(auto session, TrainingSession::Create(spec, dataset, total));
-
   // Checkpoint 0 must be the job's initial state, computed here.
-  const Bytes initial = session->Snapshot(0);
+  CAIRN_ASSIGN_OR_RETURN(const Bytes initial, engine->InitialCheckpoint());
   if (proof::CheckpointHash(initial) != cert.checkpoint_hashes.front()) {
     return Reject(report, "checkpoint 0 is not the job's initial state (weights from the job seed or the weights file)");
   }
@@ -304,7 +317,7 @@ Result<VerifyReport> VerifyJobUnguarded(const job::JobSpec& spec, const data::Da
   report.accepted = true;
   for (uint32_t i : report.sampled) {
     SegmentCheck check;
-    CAIRN_RETURN_IF_ERROR(ReplaySegment(session.get(), cert, store, spec.verification, i, &check, &report.steps_replayed));
+    CAIRN_RETURN_IF_ERROR(ReplaySegment(engine.get(), cert, store, spec.verification, i, &check, &report.steps_replayed));
     spdlog::debug("segment {}: {}", i, check.passed ? "ok" : check.detail);
     if (!check.passed && report.accepted) {
       report.accepted = false;
@@ -318,7 +331,7 @@ Result<VerifyReport> VerifyJobUnguarded(const job::JobSpec& spec, const data::Da
 
 Result<ToleranceProfile> ProfileToleranceUnguarded(const job::JobSpec& spec, const data::Dataset& dataset,
                                                    const proof::Certificate& cert, const std::string& checkpoint_dir,
-                                                   const std::vector<uint32_t>& segments) {
+                                                   const std::vector<uint32_t>& segments, const WorkerOptions& worker) {
   // Floors keep a bitwise-reproducible platform (distance 0) from producing
   // thresholds that reject the tiniest legitimate difference elsewhere.
   constexpr double kSafetyFactor = 10.0;
@@ -326,22 +339,23 @@ Result<ToleranceProfile> ProfileToleranceUnguarded(const job::JobSpec& spec, con
   constexpr double kLinfFloor = 1e-6;
   constexpr double kCosineFloor = 1e-9;
   ToleranceProfile out;
-  CAIRN_RETURN_IF_ERROR(ApplyProfile(spec.profile).status());
   CAIRN_ASSIGN_OR_RETURN(auto store, proof::CheckpointStore::Open(checkpoint_dir));
-  const uint64_t total = job::ResolvedSteps(spec, dataset.size());
-  CAIRN_ASSIGN_OR_RETURN(auto session, TrainingSession::Create(spec, dataset, total));
   job::VerificationSpec measure = spec.verification;
   measure.mode = job::VerificationMode::kTolerance;
   measure.l2_relative_max = measure.linf_max = measure.cosine_distance_max = INFINITY;
-  const int base_threads = static_cast<int>(spec.profile.threads);
-  for (int threads : {1, 2, 3, 4}) {
-    if (threads == base_threads) continue;
-    at::set_num_threads(threads);  // The perturbation: a different reduction split.
+  for (uint32_t threads : {1u, 2u, 3u, 4u}) {
+    if (threads == spec.profile.threads) continue;
+    // The perturbation: another thread count splits reductions differently.
+    job::JobSpec perturbed = spec;
+    perturbed.profile.threads = threads;
+    EngineOptions engine_options;
+    engine_options.worker = worker;
+    CAIRN_ASSIGN_OR_RETURN(auto engine, StartEngine(perturbed, dataset, engine_options));
     for (uint32_t i : segments) {
       if (i >= cert.segments.size()) continue;
       SegmentCheck check;
       uint64_t replayed = 0;
-      CAIRN_RETURN_IF_ERROR(ReplaySegment(session.get(), cert, store, measure, i, &check, &replayed));
+      CAIRN_RETURN_IF_ERROR(ReplaySegment(engine.get(), cert, store, measure, i, &check, &replayed));
       if (!check.passed) return FailedPrecondition("cannot profile segment " + std::to_string(i) + ": " + check.detail);
       out.l2_relative_max = std::max({out.l2_relative_max, check.l2_relative, check.metadata_relative});
       out.linf_max = std::max(out.linf_max, check.linf);
@@ -349,7 +363,6 @@ Result<ToleranceProfile> ProfileToleranceUnguarded(const job::JobSpec& spec, con
       out.observations.push_back(check);
     }
   }
-  at::set_num_threads(base_threads);
   out.l2_relative_max = std::max(out.l2_relative_max * kSafetyFactor, kL2RelativeFloor);
   out.linf_max = std::max(out.linf_max * kSafetyFactor, kLinfFloor);
   out.cosine_distance_max = std::max(out.cosine_distance_max * kSafetyFactor, kCosineFloor);
@@ -365,9 +378,9 @@ Result<VerifyReport> VerifyJob(const job::JobSpec& spec, const data::Dataset& da
 
 Result<ToleranceProfile> ProfileTolerance(const job::JobSpec& spec, const data::Dataset& dataset,
                                           const proof::Certificate& cert, const std::string& checkpoint_dir,
-                                          const std::vector<uint32_t>& segments) {
+                                          const std::vector<uint32_t>& segments, const WorkerOptions& worker) {
   return GuardTorch("tolerance profiling",
-                    [&] { return ProfileToleranceUnguarded(spec, dataset, cert, checkpoint_dir, segments); });
+                    [&] { return ProfileToleranceUnguarded(spec, dataset, cert, checkpoint_dir, segments, worker); });
 }
 
 }  // namespace cairn::train

@@ -1,0 +1,78 @@
+// Engine: the computation of one job (its model, optimizer and data), behind
+// a torch-free interface, so that the solver and the verifier drive training
+// the same way whether it runs in this process or in a sandboxed worker
+// process (docs/sandbox.md). The solver and verifier keep everything that
+// needs trust (keys, files, the checkpoint store, verdicts) on their side;
+// the engine only computes.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "cairn/bytes.h"
+#include "cairn/status.h"
+#include "data/dataset.h"
+#include "job/spec.h"
+#include "train/train.h"
+
+namespace cairn::train {
+
+// What one segment of training produced.
+struct SegmentResult {
+  Bytes checkpoint;  // Canonical checkpoint bytes at the segment's end.
+  double loss_sum = 0;
+  uint64_t steps = 0;
+  double grad_norm_last = 0;  // Gradient norm at the segment's last step.
+  double last_loss = 0;
+};
+
+// Called after each step with (step, loss); may be rate-limited by a worker.
+using StepCallback = std::function<void(uint64_t step, double loss)>;
+
+// Errors an engine returns: FailedPrecondition for what the job or the
+// state it was given causes (a non-finite loss, the model failing),
+// ResourceExhausted for a limit hit (memory, CPU time, wall time), Internal
+// when a worker crashed, InvalidArgument for inputs that do not load.
+// Where an engine runs, as applied (recorded in certificates) and in words.
+struct EngineEnvironment {
+  proof::Environment applied;
+  std::string description;  // "cpu (libtorch 1.13.0, 1 thread(s), OpenBLAS Haswell)".
+};
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  virtual const EngineEnvironment& environment() const = 0;
+  // The job's initial state (checkpoint 0), computed from the spec.
+  virtual Result<Bytes> InitialCheckpoint() = 0;
+  // Restores a checkpoint, all or nothing; returns its step.
+  virtual Result<uint64_t> Restore(ByteView checkpoint) = 0;
+  // Trains steps [begin, end) from the current state.
+  virtual Result<SegmentResult> RunSegment(uint64_t begin, uint64_t end, const StepCallback& on_step) = 0;
+};
+
+struct EngineOptions {
+  WorkerOptions worker;
+  // Refuse, before training, a model whose step is not a function of its
+  // state and seed (TrainingSession::CheckRandomnessIsControlled). Solvers do.
+  bool check_randomness = false;
+  // In-process only: adversarial test hooks.
+  CheatHooks cheat;
+};
+
+// Applies the job's profile and builds the model (in the worker, when
+// isolated: the worker reads its own inputs and then can open no file).
+// REQUIRES: the spec's inputs are resolved (job::ResolveJobInputs) and
+// `dataset` is its training set; for an isolated engine the spec's paths must
+// name the files the worker will read.
+Result<std::unique_ptr<Engine>> StartEngine(const job::JobSpec& spec, const data::Dataset& dataset,
+                                            const EngineOptions& options);
+
+// The worker's side: `cairn worker` calls this with nothing else done; it
+// speaks the worker protocol on the descriptors Child::Spawn installed and
+// returns the process exit code.
+int RunWorker();
+
+}  // namespace cairn::train

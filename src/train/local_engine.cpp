@@ -1,0 +1,63 @@
+// The in-process Engine: a TrainingSession driven directly. Used for tests
+// with cheat hooks and benchmarks; everything that runs submitted code uses
+// the worker engine (worker_engine.cpp), which runs this same code in a
+// sandboxed child.
+#include "train/local_engine.h"
+
+#include "train/snapshot.h"
+#include "train/torch_error.h"
+
+namespace cairn::train {
+namespace {
+
+class LocalEngine final : public Engine {
+ public:
+  LocalEngine(std::unique_ptr<TrainingSession> session, CheatHooks cheat, EngineEnvironment environment)
+      : session_(std::move(session)), cheat_(std::move(cheat)), environment_(std::move(environment)) {}
+
+  const EngineEnvironment& environment() const override { return environment_; }
+
+  Result<Bytes> InitialCheckpoint() override {
+    return GuardTorch("computing the initial state", [&]() -> Result<Bytes> { return session_->Snapshot(0); });
+  }
+
+  Result<uint64_t> Restore(ByteView checkpoint) override {
+    return GuardTorch("restoring a checkpoint", [&] { return session_->Restore(checkpoint); });
+  }
+
+  Result<SegmentResult> RunSegment(uint64_t begin, uint64_t end, const StepCallback& on_step) override {
+    return GuardTorch("training", [&]() -> Result<SegmentResult> {
+      SegmentAccumulator acc;
+      CAIRN_RETURN_IF_ERROR(session_->RunSteps(begin, end, &acc, cheat_, on_step));
+      SegmentResult r;
+      r.loss_sum = acc.loss_sum;
+      r.steps = acc.steps;
+      r.grad_norm_last = acc.grad_norm_last;
+      r.last_loss = acc.last_loss;
+      r.checkpoint = session_->Snapshot(end);
+      return r;
+    });
+  }
+
+ private:
+  std::unique_ptr<TrainingSession> session_;
+  CheatHooks cheat_;
+  EngineEnvironment environment_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Engine>> StartLocalEngine(const job::JobSpec& spec, const data::Dataset& dataset,
+                                                 const ModelFiles& files, const EngineOptions& options) {
+  return GuardTorch("starting training", [&]() -> Result<std::unique_ptr<Engine>> {
+    EngineEnvironment environment;
+    CAIRN_ASSIGN_OR_RETURN(environment.applied, ApplyProfile(spec.profile));
+    environment.description = DescribeDevice();
+    const uint64_t total = job::ResolvedSteps(spec, dataset.size());
+    CAIRN_ASSIGN_OR_RETURN(auto session, TrainingSession::Create(spec, dataset, total, files));
+    if (options.check_randomness) CAIRN_RETURN_IF_ERROR(session->CheckRandomnessIsControlled(/*step=*/0));
+    return std::unique_ptr<Engine>(new LocalEngine(std::move(session), options.cheat, std::move(environment)));
+  });
+}
+
+}  // namespace cairn::train

@@ -1,0 +1,159 @@
+// The parent's side of a sandboxed training worker: an Engine whose every
+// call is a request over the channel to `cairn worker` (worker_main.cpp).
+// The worker reads its inputs, then can open no file; the parent keeps the
+// keys, the checkpoint store and every verdict. A worker that dies, hangs
+// past its wall limit or exceeds a resource limit is reported with the
+// cause and the end of what it wrote to stderr.
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cmath>
+
+#include "sandbox/process.h"
+#include "train/engine.h"
+#include "train/worker_protocol.h"
+
+namespace cairn::train {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// How long a worker that was asked to stop may take before it is killed.
+constexpr double kShutdownSeconds = 5.0;
+
+class WorkerEngine final : public Engine {
+ public:
+  explicit WorkerEngine(sandbox::Child child, double wall_seconds)
+      : child_(std::move(child)), started_(Clock::now()), wall_seconds_(wall_seconds) {}
+
+  ~WorkerEngine() override {
+    if (!failed_) child_.channel().Send({static_cast<uint32_t>(worker::Type::kShutdown), {}}, kShutdownSeconds).ok();
+    child_.channel().CloseSend();
+    auto exit = child_.Wait(kShutdownSeconds);
+    if (exit.ok() && !exit->ok() && !failed_) spdlog::warn("training worker: {}", exit->ToString());
+  }
+
+  Status Handshake(const job::JobSpec& spec, bool check_randomness) {
+    CAIRN_ASSIGN_OR_RETURN(sandbox::Message reply,
+                           Call(worker::Type::kStart, worker::EncodeStart(spec, check_randomness), nullptr));
+    CAIRN_RETURN_IF_ERROR(Expect(reply, worker::Type::kReady));
+    CAIRN_ASSIGN_OR_RETURN(environment_, worker::DecodeEnvironment(reply.payload));
+    return Status::Ok();
+  }
+
+  const EngineEnvironment& environment() const override { return environment_; }
+
+  Result<Bytes> InitialCheckpoint() override {
+    CAIRN_ASSIGN_OR_RETURN(sandbox::Message reply, Call(worker::Type::kInitialCheckpoint, {}, nullptr));
+    CAIRN_RETURN_IF_ERROR(Expect(reply, worker::Type::kCheckpoint));
+    return std::move(reply.payload);
+  }
+
+  Result<uint64_t> Restore(ByteView checkpoint) override {
+    CAIRN_ASSIGN_OR_RETURN(sandbox::Message reply,
+                           Call(worker::Type::kRestore, Bytes(checkpoint.data, checkpoint.data + checkpoint.size), nullptr));
+    CAIRN_RETURN_IF_ERROR(Expect(reply, worker::Type::kRestored));
+    return worker::DecodeU64(reply.payload);
+  }
+
+  Result<SegmentResult> RunSegment(uint64_t begin, uint64_t end, const StepCallback& on_step) override {
+    CAIRN_ASSIGN_OR_RETURN(sandbox::Message reply,
+                           Call(worker::Type::kRunSegment, worker::EncodeSegment(begin, end), &on_step));
+    CAIRN_RETURN_IF_ERROR(Expect(reply, worker::Type::kSegmentDone));
+    return worker::DecodeSegmentResult(reply.payload);
+  }
+
+ private:
+  double SecondsLeft() const {
+    if (wall_seconds_ <= 0) return sandbox::kForever;
+    const double used = std::chrono::duration<double>(Clock::now() - started_).count();
+    return std::max(0.0, wall_seconds_ - used);
+  }
+
+  // Sends a request and reads until its answer, passing progress on. A
+  // worker error message becomes its Status; a worker that stops answering
+  // becomes the cause of its death.
+  Result<sandbox::Message> Call(worker::Type type, Bytes payload, const StepCallback* on_step) {
+    if (failed_) return failure_;
+    if (Status s = child_.channel().Send({static_cast<uint32_t>(type), std::move(payload)}, SecondsLeft()); !s.ok()) {
+      return Died();
+    }
+    for (;;) {
+      auto message = child_.channel().Receive(SecondsLeft());
+      if (!message.ok()) return Died();
+      if (message->type == static_cast<uint32_t>(worker::Type::kProgress)) {
+        auto progress = worker::DecodeProgress(message->payload);
+        if (!progress.ok()) return Broken(progress.status());
+        if (on_step != nullptr && *on_step) (*on_step)(progress->first, progress->second);
+        continue;
+      }
+      if (message->type == static_cast<uint32_t>(worker::Type::kError)) return worker::DecodeError(message->payload);
+      return std::move(*message);
+    }
+  }
+
+  Status Expect(const sandbox::Message& reply, worker::Type type) {
+    if (reply.type == static_cast<uint32_t>(type)) return Status::Ok();
+    return Broken(Internal("unexpected message type " + std::to_string(reply.type)));
+  }
+
+  // The worker closed its channel, stalled past the wall limit, or failed
+  // to answer: kill it if needed and report why it ended.
+  Status Died() {
+    child_.Kill();
+    auto exit = child_.Wait(kShutdownSeconds);
+    std::string why = exit.ok() ? exit->ToString() : exit.status().message();
+    Status s;
+    if (!exit.ok()) {
+      s = Internal("the training worker stopped answering: " + why);
+    } else {
+      switch (exit->kind) {
+        case sandbox::ExitKind::kCpuLimit:
+        case sandbox::ExitKind::kWallLimit:
+        case sandbox::ExitKind::kFileSizeLimit:
+        case sandbox::ExitKind::kKilled:
+          s = ResourceExhausted("the training worker " + why);
+          break;
+        default:
+          s = Internal("the training worker " + why);
+          break;
+      }
+    }
+    failed_ = true;
+    failure_ = s;
+    return s;
+  }
+
+  Status Broken(const Status& why) {
+    failed_ = true;
+    failure_ = Internal("the training worker broke the protocol: " + why.message());
+    child_.Kill();
+    return failure_;
+  }
+
+  sandbox::Child child_;
+  Clock::time_point started_;
+  double wall_seconds_;
+  EngineEnvironment environment_;
+  bool failed_ = false;
+  Status failure_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Engine>> StartWorkerEngine(const job::JobSpec& spec, const EngineOptions& options) {
+  if (options.cheat.learning_rate || options.cheat.batch_indices) {
+    return InvalidArgument("cheat hooks run only in-process (worker.isolated = false)");
+  }
+  sandbox::SpawnOptions spawn;
+  spawn.argv = {options.worker.binary.empty() ? std::string("/proc/self/exe") : options.worker.binary, "worker"};
+  spawn.limits = options.worker.limits;
+  // The worker applies the job's profile itself, first thing.
+  spawn.env_overrides = {"ATEN_CPU_CAPABILITY"};
+  CAIRN_ASSIGN_OR_RETURN(sandbox::Child child, sandbox::Child::Spawn(spawn));
+  auto engine = std::make_unique<WorkerEngine>(std::move(child), options.worker.limits.wall_seconds);
+  CAIRN_RETURN_IF_ERROR(engine->Handshake(spec, options.check_randomness));
+  return std::unique_ptr<Engine>(std::move(engine));
+}
+
+}  // namespace cairn::train

@@ -1,0 +1,169 @@
+// `cairn worker`: the sandboxed side of a training engine. It locks itself
+// down in two phases (docs/sandbox.md): first no network and no new
+// processes; then, once it has read its inputs into memory and started its
+// thread pools, it can open no file at all. Only then does it load the
+// submitted TorchScript (whose loading may already run its code) and train,
+// answering the parent's requests over the channel. It never holds a key and
+// never writes a file: checkpoints go to the parent, which stores them.
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "job/spec.h"
+#include "sandbox/channel.h"
+#include "sandbox/process.h"
+#include "sandbox/seccomp.h"
+#include "train/local_engine.h"
+#include "train/torch_error.h"
+#include "train/worker_protocol.h"
+
+namespace cairn::train {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Progress is sent at most this often (each message costs a pipe write).
+constexpr double kProgressIntervalSeconds = 0.2;
+constexpr int kExitProtocolError = 3;
+
+// Everything the worker needs, read before the second lockdown phase.
+struct Inputs {
+  job::JobSpec spec;
+  bool check_randomness = false;
+  data::Dataset dataset;
+  ModelFiles files;
+  EngineEnvironment environment;
+};
+
+// Starts the thread pools (OpenMP's and ATen's) and touches the kernels a
+// step will use, so that nothing they open lazily (/proc, /sys) is needed
+// after ForbidOpeningFiles.
+void WarmUp() {
+  torch::Tensor a = torch::rand({64, 64});
+  torch::Tensor b = torch::mm(a, a).relu().sum();
+  at::parallel_for(0, 1 << 16, 1, [](int64_t, int64_t) {});
+  (void)b.item<float>();
+}
+
+Result<Inputs> ReadInputs(const sandbox::Message& start) {
+  if (start.type != static_cast<uint32_t>(worker::Type::kStart)) {
+    return InvalidArgument("the first request must be kStart");
+  }
+  Inputs in;
+  CAIRN_ASSIGN_OR_RETURN(auto decoded, worker::DecodeStart(start.payload));
+  in.spec = std::move(decoded.first);
+  in.check_randomness = decoded.second;
+  // The profile first: ATen reads its CPU capability at its first kernel.
+  CAIRN_ASSIGN_OR_RETURN(in.environment.applied, ApplyProfile(in.spec.profile));
+  in.environment.description = DescribeDevice();
+  const Hash256 job_id = job::JobId(in.spec);
+  CAIRN_ASSIGN_OR_RETURN(in.dataset, job::ResolveJobInputs(&in.spec));
+  if (job::JobId(in.spec) != job_id) return Internal("the job's inputs resolved to another job");
+  CAIRN_ASSIGN_OR_RETURN(in.files, ReadModelFiles(in.spec));
+  WarmUp();
+  return in;
+}
+
+class Server {
+ public:
+  Server(sandbox::Channel* channel, Engine* engine) : channel_(channel), engine_(engine) {}
+
+  // Serves requests until kShutdown or the parent goes away.
+  int Serve() {
+    for (;;) {
+      auto request = channel_->Receive(sandbox::kForever);
+      if (!request.ok()) return sandbox::IsPeerClosed(request.status()) ? 0 : kExitProtocolError;
+      if (request->type == static_cast<uint32_t>(worker::Type::kShutdown)) return 0;
+      Status sent = Handle(*request);
+      if (!sent.ok()) return kExitProtocolError;
+    }
+  }
+
+ private:
+  Status Reply(worker::Type type, Bytes payload) { return channel_->Send({static_cast<uint32_t>(type), std::move(payload)}); }
+  Status ReplyError(const Status& s) { return Reply(worker::Type::kError, worker::EncodeError(s)); }
+
+  Status Handle(const sandbox::Message& request) {
+    switch (static_cast<worker::Type>(request.type)) {
+      case worker::Type::kInitialCheckpoint: {
+        auto c = engine_->InitialCheckpoint();
+        return c.ok() ? Reply(worker::Type::kCheckpoint, std::move(*c)) : ReplyError(c.status());
+      }
+      case worker::Type::kRestore: {
+        auto step = engine_->Restore(request.payload);
+        return step.ok() ? Reply(worker::Type::kRestored, worker::EncodeU64(*step)) : ReplyError(step.status());
+      }
+      case worker::Type::kRunSegment: {
+        auto range = worker::DecodeSegment(request.payload);
+        if (!range.ok()) return ReplyError(range.status());
+        auto last_sent = Clock::now();
+        Status progress_error;
+        auto on_step = [&](uint64_t step, double loss) {
+          auto now = Clock::now();
+          if (std::chrono::duration<double>(now - last_sent).count() < kProgressIntervalSeconds &&
+              step + 1 != range->second) {
+            return;
+          }
+          last_sent = now;
+          if (progress_error.ok()) progress_error = Reply(worker::Type::kProgress, worker::EncodeProgress(step, loss));
+        };
+        auto result = engine_->RunSegment(range->first, range->second, on_step);
+        CAIRN_RETURN_IF_ERROR(progress_error);
+        if (!result.ok()) return ReplyError(result.status());
+        return Reply(worker::Type::kSegmentDone, worker::EncodeSegmentResult(*result));
+      }
+      default:
+        return ReplyError(InvalidArgument("unknown request type " + std::to_string(request.type)));
+    }
+  }
+
+  sandbox::Channel* channel_;
+  Engine* engine_;
+};
+
+int Run() {
+  auto channel = sandbox::ChannelToParent();
+  if (!channel.ok()) {
+    std::fprintf(stderr, "cairn worker: %s (it is started by the node, not by hand)\n",
+                 channel.status().message().c_str());
+    return 2;
+  }
+  auto fail = [&](const Status& s) {
+    channel->Send({static_cast<uint32_t>(worker::Type::kError), worker::EncodeError(s)}).ok();
+    return 1;
+  };
+  if (Status s = sandbox::RestrictProcess(); !s.ok()) return fail(s.WithContext("sandbox"));
+  auto start = channel->Receive(sandbox::kForever);
+  if (!start.ok()) return kExitProtocolError;
+  auto inputs = GuardTorch("worker", [&] { return ReadInputs(*start); });
+  if (!inputs.ok()) return fail(inputs.status());
+  // From here on no path can be opened: nothing outside the inputs already
+  // in memory can reach the model or its weights.
+  if (Status s = sandbox::ForbidOpeningFiles(); !s.ok()) return fail(s.WithContext("sandbox"));
+
+  EngineOptions options;
+  options.worker.isolated = false;
+  options.check_randomness = inputs->check_randomness;
+  auto engine = StartLocalEngine(inputs->spec, inputs->dataset, inputs->files, options);
+  if (!engine.ok()) return fail(engine.status());
+  if (!channel->Send({static_cast<uint32_t>(worker::Type::kReady), worker::EncodeEnvironment(inputs->environment)}).ok()) {
+    return kExitProtocolError;
+  }
+  Server server(&*channel, engine->get());
+  return server.Serve();
+}
+
+}  // namespace
+
+int RunWorker() {
+  try {
+    return Run();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cairn worker: %s\n", TorchErrorText(e).c_str());
+    return 1;
+  }
+}
+
+}  // namespace cairn::train

@@ -1,0 +1,146 @@
+#include "train/worker_protocol.h"
+
+#include "util/codec.h"
+
+namespace cairn::train::worker {
+namespace {
+
+constexpr size_t kPathBytesMax = 4096;
+constexpr size_t kErrorMessageBytesMax = 1 << 20;
+constexpr size_t kEnvironmentStringBytesMax = 4096;
+constexpr uint8_t kStatusCodeMax = static_cast<uint8_t>(StatusCode::kInternal);
+
+}  // namespace
+
+Bytes EncodeStart(const job::JobSpec& spec, bool check_randomness) {
+  util::Writer w;
+  w.LengthPrefixed(job::EncodeJobSpec(spec));
+  w.String(spec.dataset.source.features_path);
+  w.String(spec.dataset.source.labels_path);
+  w.String(spec.model.torchscript_path);
+  w.String(spec.model.weights_path);
+  w.Bool(check_randomness);
+  return w.Take();
+}
+
+Result<std::pair<job::JobSpec, bool>> DecodeStart(ByteView payload) {
+  util::Reader r(payload);
+  Bytes encoded = r.LengthPrefixed(job::kJobFileBytesMax);
+  std::string features = r.String(kPathBytesMax);
+  std::string labels = r.String(kPathBytesMax);
+  std::string torchscript = r.String(kPathBytesMax);
+  std::string weights = r.String(kPathBytesMax);
+  bool check_randomness = r.Bool();
+  CAIRN_RETURN_IF_ERROR(r.Finish().WithContext("worker start request"));
+  CAIRN_ASSIGN_OR_RETURN(job::JobSpec spec, job::DecodeJobSpec(encoded));
+  spec.dataset.source.features_path = features;
+  spec.dataset.source.labels_path = labels;
+  spec.model.torchscript_path = torchscript;
+  spec.model.weights_path = weights;
+  return std::make_pair(std::move(spec), check_randomness);
+}
+
+Bytes EncodeEnvironment(const EngineEnvironment& env) {
+  util::Writer w;
+  job::WriteExecutionProfile(w, env.applied.profile);
+  w.String(env.applied.torch_version);
+  w.String(env.applied.blas_library);
+  w.String(env.description);
+  return w.Take();
+}
+
+Result<EngineEnvironment> DecodeEnvironment(ByteView payload) {
+  util::Reader r(payload);
+  EngineEnvironment env;
+  env.applied.profile = job::ReadExecutionProfile(r);
+  env.applied.torch_version = r.String(kEnvironmentStringBytesMax);
+  env.applied.blas_library = r.String(kEnvironmentStringBytesMax);
+  env.description = r.String(kEnvironmentStringBytesMax);
+  CAIRN_RETURN_IF_ERROR(r.Finish().WithContext("worker environment"));
+  return env;
+}
+
+Bytes EncodeSegment(uint64_t begin, uint64_t end) {
+  util::Writer w;
+  w.U64(begin);
+  w.U64(end);
+  return w.Take();
+}
+
+Result<std::pair<uint64_t, uint64_t>> DecodeSegment(ByteView payload) {
+  util::Reader r(payload);
+  uint64_t begin = r.U64();
+  uint64_t end = r.U64();
+  CAIRN_RETURN_IF_ERROR(r.Finish().WithContext("worker segment request"));
+  if (end < begin) return InvalidArgument("worker segment request: end before begin");
+  return std::make_pair(begin, end);
+}
+
+Bytes EncodeProgress(uint64_t step, double loss) {
+  util::Writer w;
+  w.U64(step);
+  w.F64(loss);
+  return w.Take();
+}
+
+Result<std::pair<uint64_t, double>> DecodeProgress(ByteView payload) {
+  util::Reader r(payload);
+  uint64_t step = r.U64();
+  double loss = r.F64();
+  CAIRN_RETURN_IF_ERROR(r.Finish().WithContext("worker progress"));
+  return std::make_pair(step, loss);
+}
+
+Bytes EncodeSegmentResult(const SegmentResult& s) {
+  util::Writer w;
+  w.F64(s.loss_sum);
+  w.U64(s.steps);
+  w.F64(s.grad_norm_last);
+  w.F64(s.last_loss);
+  w.Raw(s.checkpoint);  // The rest of the message.
+  return w.Take();
+}
+
+Result<SegmentResult> DecodeSegmentResult(ByteView payload) {
+  util::Reader r(payload);
+  SegmentResult s;
+  s.loss_sum = r.F64();
+  s.steps = r.U64();
+  s.grad_norm_last = r.F64();
+  s.last_loss = r.F64();
+  CAIRN_RETURN_IF_ERROR(r.status().WithContext("worker segment result"));
+  s.checkpoint.assign(payload.data + r.offset(), payload.data + payload.size);
+  return s;
+}
+
+Bytes EncodeU64(uint64_t v) {
+  util::Writer w;
+  w.U64(v);
+  return w.Take();
+}
+
+Result<uint64_t> DecodeU64(ByteView payload) {
+  util::Reader r(payload);
+  uint64_t v = r.U64();
+  CAIRN_RETURN_IF_ERROR(r.Finish().WithContext("worker answer"));
+  return v;
+}
+
+Bytes EncodeError(const Status& status) {
+  util::Writer w;
+  w.U8(static_cast<uint8_t>(status.code()));
+  w.String(status.message().substr(0, kErrorMessageBytesMax));
+  return w.Take();
+}
+
+Status DecodeError(ByteView payload) {
+  util::Reader r(payload);
+  uint8_t code = r.U8();
+  std::string message = r.String(kErrorMessageBytesMax);
+  if (!r.Finish().ok() || code == 0 || code > kStatusCodeMax) {
+    return Internal("the training worker sent a malformed error message");
+  }
+  return Status(static_cast<StatusCode>(code), message);
+}
+
+}  // namespace cairn::train::worker

@@ -1,0 +1,56 @@
+// The messages between the node and its training worker (internal to
+// train/; torch-free). Each is a sandbox::Message whose payload is a
+// canonical encoding (util/codec.h); docs/sandbox.md lists them. The parent
+// sends one request at a time and reads until its answer: progress messages
+// may come first; an error message answers any request.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "cairn/bytes.h"
+#include "cairn/status.h"
+#include "job/spec.h"
+#include "train/engine.h"
+
+namespace cairn::train::worker {
+
+enum class Type : uint32_t {
+  kStart = 1,              // parent: StartRequest. Answer: kReady.
+  kReady = 2,              // worker: EngineEnvironment.
+  kInitialCheckpoint = 3,  // parent: empty. Answer: kCheckpoint.
+  kCheckpoint = 4,         // worker: checkpoint bytes.
+  kRestore = 5,            // parent: checkpoint bytes. Answer: kRestored.
+  kRestored = 6,           // worker: u64 step.
+  kRunSegment = 7,         // parent: u64 begin, u64 end. Answer: kProgress..., kSegmentDone.
+  kProgress = 8,           // worker: u64 step, f64 loss.
+  kSegmentDone = 9,        // worker: SegmentResult.
+  kError = 10,             // worker: u8 status code, string message.
+  kShutdown = 11,          // parent: empty; the worker exits 0.
+};
+
+// kStart: the canonical spec plus where this machine keeps the job's inputs
+// (paths are not part of the spec), and whether to run the randomness check.
+Bytes EncodeStart(const job::JobSpec& spec, bool check_randomness);
+// The spec with this machine's paths filled in.
+Result<std::pair<job::JobSpec, bool>> DecodeStart(ByteView payload);
+
+Bytes EncodeEnvironment(const EngineEnvironment& env);
+Result<EngineEnvironment> DecodeEnvironment(ByteView payload);
+
+Bytes EncodeSegment(uint64_t begin, uint64_t end);
+Result<std::pair<uint64_t, uint64_t>> DecodeSegment(ByteView payload);
+
+Bytes EncodeProgress(uint64_t step, double loss);
+Result<std::pair<uint64_t, double>> DecodeProgress(ByteView payload);
+
+Bytes EncodeSegmentResult(const SegmentResult& r);
+Result<SegmentResult> DecodeSegmentResult(ByteView payload);
+
+Bytes EncodeU64(uint64_t v);
+Result<uint64_t> DecodeU64(ByteView payload);
+
+Bytes EncodeError(const Status& status);
+Status DecodeError(ByteView payload);
+
+}  // namespace cairn::train::worker
