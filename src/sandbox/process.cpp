@@ -213,12 +213,19 @@ class OutputCapture {
     if (flags < 0 || ::fcntl(fd_.get(), F_SETFL, flags | O_NONBLOCK) != 0) return IoError(Errno("sandbox: fcntl"));
     stop_.Reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!stop_.valid()) return ResourceExhausted(Errno("sandbox: eventfd"));
+    // The thread starts with every signal blocked, so that it never runs the
+    // node's signal handlers (they belong to the node's own threads).
+    sigset_t all, old_mask;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old_mask);
+    Status status;
     try {
       thread_ = std::thread([this] { Run(); });
     } catch (const std::system_error& e) {
-      return ResourceExhausted(std::string("sandbox: cannot start the output capture thread: ") + e.what());
+      status = ResourceExhausted(std::string("sandbox: cannot start the output capture thread: ") + e.what());
     }
-    return Status::Ok();
+    pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+    return status;
   }
 
   // Takes whatever is still in the pipe and stops. Call once the child (and
@@ -538,8 +545,8 @@ Result<Child> Child::Spawn(const SpawnOptions& options) {
 
   auto impl = std::make_unique<Impl>(
       pid, options, Channel(from_child_read.Release(), to_child_write.Release(), options.message_bytes_max));
+  // Close-on-exec by construction; -1 before Linux 5.3 (Wait then polls).
   impl->pidfd.Reset(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-  if (impl->pidfd.valid()) ::fcntl(impl->pidfd.get(), F_SETFD, FD_CLOEXEC);
   // On failure the Impl destructor kills and reaps the child.
   CAIRN_RETURN_IF_ERROR(impl->capture.Start(std::move(output_read)));
   return Child(std::move(impl));
