@@ -11,6 +11,7 @@
 #include "crypto/keys.h"
 #include "job/spec.h"
 #include "proof/certificate.h"
+#include "train/engine.h"
 #include "train/train.h"
 #include "util/file.h"
 
@@ -179,6 +180,12 @@ void RegisterTrainCommands(CLI::App* app, Command* command) {
   train_cmd->add_option("--key", train_args->key, "Solver key file (cairn keys new)")->required();
   train_cmd->add_flag("--no-resume", train_args->no_resume, "Start over even if an earlier run left checkpoints");
   train_cmd->callback([command, train_args] { command->action = [train_args] { return Train(*train_args); }; });
+
+  // The sandboxed training worker the node starts for every job
+  // (docs/sandbox.md); hidden from --help, useless by hand.
+  CLI::App* worker = app->add_subcommand("worker", "Run as a sandboxed training worker (started by cairn itself)");
+  worker->group("");
+  worker->callback([command] { command->action = [] { return train::RunWorker(); }; });
 
   auto verify_args = std::make_shared<VerifyArgs>();
   CLI::App* verify = app->add_subcommand(

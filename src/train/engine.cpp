@@ -1,6 +1,7 @@
 #include "train/engine.h"
 
 #include "train/local_engine.h"
+#include "train/torch_error.h"
 
 namespace cairn::train {
 

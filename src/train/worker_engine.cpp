@@ -148,8 +148,10 @@ Result<std::unique_ptr<Engine>> StartWorkerEngine(const job::JobSpec& spec, cons
   sandbox::SpawnOptions spawn;
   spawn.argv = {options.worker.binary.empty() ? std::string("/proc/self/exe") : options.worker.binary, "worker"};
   spawn.limits = options.worker.limits;
-  // The worker applies the job's profile itself, first thing.
-  spawn.env_overrides = {"ATEN_CPU_CAPABILITY"};
+  // The worker applies the job's profile itself, first thing. glog (linked
+  // by libtorch) would log to files in /tmp, which the worker cannot open;
+  // two malloc arenas keep RLIMIT_AS about memory, not per-thread reservations.
+  spawn.env_overrides = {"ATEN_CPU_CAPABILITY", "GLOG_logtostderr=1", "MALLOC_ARENA_MAX=2"};
   CAIRN_ASSIGN_OR_RETURN(sandbox::Child child, sandbox::Child::Spawn(spawn));
   auto engine = std::make_unique<WorkerEngine>(std::move(child), options.worker.limits.wall_seconds);
   CAIRN_RETURN_IF_ERROR(engine->Handshake(spec, options.check_randomness));

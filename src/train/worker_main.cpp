@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 
 #include "job/spec.h"
 #include "sandbox/channel.h"
@@ -41,6 +42,9 @@ struct Inputs {
 // step will use, so that nothing they open lazily (/proc, /sys) is needed
 // after ForbidOpeningFiles.
 void WarmUp() {
+  // libtorch seeds its default generator from /dev/urandom when first used.
+  (void)at::detail::getDefaultCPUGenerator();
+  ::tzset();
   torch::Tensor a = torch::rand({64, 64});
   torch::Tensor b = torch::mm(a, a).relu().sum();
   at::parallel_for(0, 1 << 16, 1, [](int64_t, int64_t) {});

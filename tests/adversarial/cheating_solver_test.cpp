@@ -134,6 +134,7 @@ TEST_F(CheatingSolver, UnderstatedUpdateNormIsCaughtWhateverTheSample) {
   Resign(&cheat, solver_);
   for (uint8_t verifier = 10; verifier < 30; ++verifier) {
     VerifyOptions options;
+    options.worker.isolated = false;
     options.checkpoint_dir = dir_ / "checkpoints";
     crypto::KeyPair key = Key(verifier);
     options.verifier_key = &key;
@@ -187,6 +188,7 @@ TEST_F(CheatingSolver, CertificateSignedByAnotherKeyIsCaught) {
   crypto::KeyPair thief = Key(9);
   proof::SignCertificate(&stolen, thief);  // Valid signature, wrong signer.
   VerifyOptions options;
+  options.worker.isolated = false;
   options.checkpoint_dir = dir_ / "checkpoints";
   options.verifier_key = &verifier_;
   options.expected_solver = solver_.public_key();
@@ -215,7 +217,9 @@ TEST_F(CheatingSolver, TamperedSegmentMetadataBreaksTheSignature) {
 TEST_F(CheatingSolver, ToleranceModeAcceptsHonestAndRejectsALowerLearningRate) {
   job::JobSpec tolerant = spec_;
   tolerant.verification.mode = job::VerificationMode::kTolerance;
-  auto profile = ProfileTolerance(spec_, dataset_, honest_, dir_ / "checkpoints", {0, 3});
+  WorkerOptions worker;  // Each thread count is replayed in a sandboxed worker of its own.
+  worker.binary = CAIRN_BINARY;
+  auto profile = ProfileTolerance(spec_, dataset_, honest_, dir_ / "checkpoints", {0, 3}, worker);
   ASSERT_TRUE(profile.ok()) << profile.status().ToString();
   EXPECT_GT(profile->l2_relative_max, 0);
   tolerant.verification.l2_relative_max = profile->l2_relative_max;

@@ -77,15 +77,22 @@ class TrainFixture : public ::testing::Test {
     spec_ = SmallJob(dataset_);
   }
 
-  Result<TrainResult> Train(const std::string& work_dir, const job::JobSpec& spec, TrainOptions options = {}) {
+  // In this process unless a test asks for the sandboxed worker (the cheat
+  // hooks of tests/adversarial need this process).
+  Result<TrainResult> Train(const std::string& work_dir, const job::JobSpec& spec, TrainOptions options = {},
+                            bool isolated = false) {
     options.work_dir = work_dir;
+    options.worker.isolated = isolated;
+    options.worker.binary = CAIRN_BINARY;
     if (options.solver_key == nullptr) options.solver_key = &solver_;
     return TrainJob(spec, dataset_, options);
   }
 
   Result<VerifyReport> Verify(const job::JobSpec& spec, const proof::Certificate& cert, const std::string& work_dir,
-                              bool all = true) {
+                              bool all = true, bool isolated = false) {
     VerifyOptions options;
+    options.worker.isolated = isolated;
+    options.worker.binary = CAIRN_BINARY;
     options.checkpoint_dir = work_dir + "/checkpoints";
     options.verifier_key = &verifier_;
     options.all_segments = all;

@@ -186,6 +186,7 @@ TEST_F(Training, CnnRefusesNonImageData) {
   TrainOptions options;
   options.work_dir = dir_.path();
   options.solver_key = &solver_;
+  options.worker.isolated = false;
   auto r = TrainJob(spec_, flat, options);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("cnn needs image data"), std::string::npos) << r.status().message();
