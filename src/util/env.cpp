@@ -88,8 +88,8 @@ class PosixEnv final : public Env {
     }
     if (static_cast<uint64_t>(st.st_size) > bytes_max) {
       ::close(fd);
-      return ResourceExhausted(path + " is " + std::to_string(st.st_size) +
-                               " bytes, more than the limit of " + std::to_string(bytes_max));
+      return ResourceExhausted(path + " is " + std::to_string(st.st_size) + " bytes, more than the limit of " +
+                               std::to_string(bytes_max));
     }
     Bytes out(static_cast<size_t>(st.st_size));
     size_t done = 0;

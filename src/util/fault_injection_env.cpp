@@ -12,8 +12,8 @@ namespace cairn::util {
 // the same node under a new name, as on a real file system.
 struct FaultInjectionEnv::Node {
   bool is_dir = false;
-  Bytes data;          // Files: what reads see now.
-  Bytes durable_data;  // Files: the bytes as of the last Sync.
+  Bytes data;                                                    // Files: what reads see now.
+  Bytes durable_data;                                            // Files: the bytes as of the last Sync.
   std::map<std::string, std::shared_ptr<Node>> entries;          // Directories: names now.
   std::map<std::string, std::shared_ptr<Node>> durable_entries;  // As of the last SyncDir.
 };
@@ -98,15 +98,24 @@ Status NoSuchDirectory(const std::string& what, const std::string& path) {
 
 const char* FileOpName(FileOp op) {
   switch (op) {
-    case FileOp::kCreateFile: return "create";
-    case FileOp::kAppend: return "write";
-    case FileOp::kSyncFile: return "fsync";
-    case FileOp::kCloseFile: return "close";
-    case FileOp::kRename: return "rename";
-    case FileOp::kRemove: return "remove";
-    case FileOp::kCreateDir: return "create directory";
-    case FileOp::kSyncDir: return "fsync directory";
-    case FileOp::kRead: return "read";
+    case FileOp::kCreateFile:
+      return "create";
+    case FileOp::kAppend:
+      return "write";
+    case FileOp::kSyncFile:
+      return "fsync";
+    case FileOp::kCloseFile:
+      return "close";
+    case FileOp::kRename:
+      return "rename";
+    case FileOp::kRemove:
+      return "remove";
+    case FileOp::kCreateDir:
+      return "create directory";
+    case FileOp::kSyncDir:
+      return "fsync directory";
+    case FileOp::kRead:
+      return "read";
   }
   return "?";
 }

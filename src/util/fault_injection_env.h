@@ -81,8 +81,7 @@ class FaultInjectionEnv final : public Env {
   // Every later `op` on a path for which `matches(path)` holds fails with
   // `error` and has no effect, after the first `skip` such operations
   // succeed. For a rename both paths are offered to `matches`.
-  void InjectError(FileOp op, std::function<bool(const std::string& path)> matches, Status error,
-                   uint64_t skip = 0);
+  void InjectError(FileOp op, std::function<bool(const std::string& path)> matches, Status error, uint64_t skip = 0);
   void ClearInjectedErrors();
 
   // Called (without the env's lock held, on the calling thread) after every
@@ -110,13 +109,13 @@ class FaultInjectionEnv final : public Env {
   void Notify(FileOp op, const std::string& path);
 
   mutable std::mutex mu_;
-  std::shared_ptr<Node> root_;               // GUARDED_BY(mu_)
-  uint64_t generation_ = 0;                  // GUARDED_BY(mu_); bumped by each power loss.
-  uint64_t mutating_operations_ = 0;         // GUARDED_BY(mu_)
-  bool crash_armed_ = false;                 // GUARDED_BY(mu_)
-  uint64_t crash_at_operation_ = 0;          // GUARDED_BY(mu_)
-  bool crashed_ = false;                     // GUARDED_BY(mu_)
-  std::vector<InjectedError> errors_;        // GUARDED_BY(mu_)
+  std::shared_ptr<Node> root_;                                // GUARDED_BY(mu_)
+  uint64_t generation_ = 0;                                   // GUARDED_BY(mu_); bumped by each power loss.
+  uint64_t mutating_operations_ = 0;                          // GUARDED_BY(mu_)
+  bool crash_armed_ = false;                                  // GUARDED_BY(mu_)
+  uint64_t crash_at_operation_ = 0;                           // GUARDED_BY(mu_)
+  bool crashed_ = false;                                      // GUARDED_BY(mu_)
+  std::vector<InjectedError> errors_;                         // GUARDED_BY(mu_)
   std::function<void(FileOp, const std::string&)> observer_;  // GUARDED_BY(mu_)
 };
 

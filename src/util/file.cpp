@@ -27,9 +27,7 @@ void RemoveQuietly(Env* env, const std::string& path) { env->RemoveFile(path).ok
 
 }  // namespace
 
-Result<Bytes> ReadFile(const std::string& path, size_t bytes_max) {
-  return Env::Default()->ReadFile(path, bytes_max);
-}
+Result<Bytes> ReadFile(const std::string& path, size_t bytes_max) { return Env::Default()->ReadFile(path, bytes_max); }
 
 std::string TemporaryPathFor(const std::string& path) {
   // Process-wide on purpose: uniqueness must hold across every writer in the process.

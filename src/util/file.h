@@ -43,8 +43,7 @@ Status WriteFileAtomic(const std::string& path, ByteView contents, unsigned mode
 // fsyncs them all, renames them all and fsyncs each directory once. Costs
 // about one disk flush for the batch instead of two per file; after a crash
 // each file is old or new, never torn.
-Status WriteFilesAtomic(Env* env, const std::vector<std::pair<std::string, ByteView>>& files,
-                        unsigned mode = 0644);
+Status WriteFilesAtomic(Env* env, const std::vector<std::pair<std::string, ByteView>>& files, unsigned mode = 0644);
 Status WriteFilesAtomic(const std::vector<std::pair<std::string, ByteView>>& files, unsigned mode = 0644);
 
 // Creates a directory and its parents (like `mkdir -p`) durably: the parent

@@ -38,8 +38,8 @@ constexpr char kWorkDir[] = "/node";
 
 struct Reference {
   Journal journal;
-  Bytes encoded;               // The journal file's bytes at the end.
-  uint64_t operations = 0;     // Mutating file operations of the whole run.
+  Bytes encoded;            // The journal file's bytes at the end.
+  uint64_t operations = 0;  // Mutating file operations of the whole run.
 };
 
 Reference RunUninterrupted(const SyntheticRun& run, Pacing pacing) {
@@ -80,8 +80,8 @@ class PromiseTracker {
 };
 
 // Checks what a restarted solver finds after a power loss.
-void ExpectDurableState(FaultInjectionEnv* env, const SyntheticRun& run, const Reference& reference,
-                        size_t promised, bool finished_ok, const std::string& context) {
+void ExpectDurableState(FaultInjectionEnv* env, const SyntheticRun& run, const Reference& reference, size_t promised,
+                        bool finished_ok, const std::string& context) {
   const SolverPaths paths = PathsFor(kWorkDir, run.job_id);
   for (const std::string& file : env->AllFiles()) {
     EXPECT_FALSE(util::IsTemporaryName(file)) << context << ": a temporary survived: " << file;
@@ -113,8 +113,8 @@ void ExpectDurableState(FaultInjectionEnv* env, const SyntheticRun& run, const R
 }
 
 // Resumes after a power loss and checks that the run ends exactly as the uninterrupted one.
-void ExpectResumeMatches(FaultInjectionEnv* env, const SyntheticRun& run, const Reference& reference,
-                         Pacing pacing, const std::string& context) {
+void ExpectResumeMatches(FaultInjectionEnv* env, const SyntheticRun& run, const Reference& reference, Pacing pacing,
+                         const std::string& context) {
   SolverOutcome resumed = RunSolver(env, kWorkDir, run, pacing);
   ASSERT_TRUE(resumed.status.ok()) << context << ": resuming failed: " << resumed.status.ToString();
   EXPECT_EQ(EncodeJournal(resumed.journal), reference.encoded) << context;
@@ -142,8 +142,8 @@ TEST_P(PowerLossSweep, EveryPointResumesToTheSameJournal) {
   const Reference reference = RunUninterrupted(run, Pacing::kLockstep);
   uint64_t points = 0;
   for (uint64_t crash_after = 0; crash_after <= reference.operations + 2; ++crash_after) {
-    const std::string context = "seed " + std::to_string(param.seed) + ", power lost after " +
-                                std::to_string(crash_after) + " operations";
+    const std::string context =
+        "seed " + std::to_string(param.seed) + ", power lost after " + std::to_string(crash_after) + " operations";
     FaultInjectionEnv env;
     size_t promised = 0;
     SolverOutcome interrupted;

@@ -139,8 +139,8 @@ void ExpectFailsCleanly(const FailureCase& failure, Pacing pacing, uint64_t skip
   ASSERT_TRUE(reopened.ok());
   for (size_t i = 0; i < named.size(); ++i) {
     EXPECT_EQ(named[i], CheckpointHash(run.checkpoints[i])) << context;
-    EXPECT_TRUE(reopened->Get(named[i]).ok()) << context << ": the journal named checkpoint " << i
-                                              << ", which a power loss then took";
+    EXPECT_TRUE(reopened->Get(named[i]).ok())
+        << context << ": the journal named checkpoint " << i << ", which a power loss then took";
   }
   // A power loss may undo the last journal rewrite (when the failure hit its
   // directory fsync), never more: what survives is a prefix of what was named.

@@ -162,8 +162,8 @@ TEST_F(FaultInjectionEnvTest, ObserverSeesEachSuccessfulOperation) {
   Write(&env_, "/d/f", "x", /*sync=*/true);
   ASSERT_TRUE(env_.SyncDir("/d").ok());
   EXPECT_FALSE(env_.RemoveFile("/d/missing").ok());
-  EXPECT_EQ(seen, (std::vector<std::string>{"create /d/f", "write /d/f", "fsync /d/f", "close /d/f",
-                                            "fsync directory /d"}));
+  EXPECT_EQ(seen,
+            (std::vector<std::string>{"create /d/f", "write /d/f", "fsync /d/f", "close /d/f", "fsync directory /d"}));
 }
 
 TEST_F(FaultInjectionEnvTest, ReportsErrorsAsThePosixEnvDoes) {

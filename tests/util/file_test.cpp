@@ -133,8 +133,7 @@ TEST(ReadFile, RefusesFilesLargerThanTheLimit) {
   auto read = ReadFile(path, 1000);
   ASSERT_FALSE(read.ok());
   EXPECT_EQ(read.status().code(), StatusCode::kResourceExhausted);
-  EXPECT_NE(read.status().message().find("1001 bytes"), std::string::npos)
-      << read.status().message();
+  EXPECT_NE(read.status().message().find("1001 bytes"), std::string::npos) << read.status().message();
   EXPECT_EQ(ReadFile(path, 0).status().code(), StatusCode::kResourceExhausted);
 }
 
@@ -202,7 +201,8 @@ void HammerOnePath(bool group_commit) {
   std::atomic<int> failures{0};
   auto writer = [&](const std::string& contents) {
     for (int i = 0; i < kWritesPerThread; ++i) {
-      Status s = group_commit ? WriteFilesAtomic({{path, ByteView(contents)}}) : WriteFileAtomic(path, ByteView(contents));
+      Status s =
+          group_commit ? WriteFilesAtomic({{path, ByteView(contents)}}) : WriteFileAtomic(path, ByteView(contents));
       if (!s.ok()) failures++;
     }
   };
