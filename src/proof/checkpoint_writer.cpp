@@ -32,7 +32,14 @@ Result<Journal> DecodeJournal(ByteView bytes) {
 }
 
 CheckpointWriter::CheckpointWriter(CheckpointStore* store, std::string journal_path, Journal journal)
-    : store_(store), journal_path_(std::move(journal_path)), journal_(std::move(journal)), thread_([this] { Run(); }) {}
+    : CheckpointWriter(store->env(), store, std::move(journal_path), std::move(journal)) {}
+
+CheckpointWriter::CheckpointWriter(util::Env* env, CheckpointStore* store, std::string journal_path, Journal journal)
+    : env_(env),
+      store_(store),
+      journal_path_(std::move(journal_path)),
+      journal_(std::move(journal)),
+      thread_([this] { Run(); }) {}
 
 CheckpointWriter::~CheckpointWriter() { Finish().ok(); }
 
@@ -125,13 +132,13 @@ Status CheckpointWriter::Persist(std::vector<Item>& batch) {
   CAIRN_RETURN_IF_ERROR(Measure(batch));
   std::vector<std::pair<Hash256, ByteView>> blobs;
   for (const Item& item : batch) blobs.emplace_back(CheckpointHash(item.snapshot), ByteView(item.snapshot));
-  // Durable before the journal names them.
+  // Durable (blobs, shard directories) before the journal names them.
   CAIRN_RETURN_IF_ERROR(store_->PutAll(blobs));
   for (size_t i = 0; i < batch.size(); ++i) {
     journal_.checkpoints.push_back(blobs[i].first);
     if (batch[i].segment) journal_.segments.push_back(*batch[i].segment);
   }
-  return util::WriteFileAtomic(journal_path_, EncodeJournal(journal_));
+  return util::WriteFileAtomic(env_, journal_path_, EncodeJournal(journal_));
 }
 
 }  // namespace cairn::proof

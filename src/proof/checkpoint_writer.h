@@ -16,6 +16,7 @@
 #include "cairn/status.h"
 #include "proof/certificate.h"
 #include "proof/checkpoint_store.h"
+#include "util/env.h"
 
 namespace cairn::proof {
 
@@ -36,12 +37,18 @@ Bytes EncodeJournal(const Journal& j);
 Result<Journal> DecodeJournal(ByteView bytes);
 
 // Measures, hashes and persists snapshots in order on its own thread, and
-// rewrites the journal after each batch is durable. Enqueue, Finish and
-// CurrentStatus may be called from one producer thread; the journal belongs
-// to the writer thread until Finish returns.
+// rewrites the journal (util::WriteFileAtomic) only after every checkpoint it
+// names is durable, so after any crash the journal names only checkpoints
+// that are present and intact. Owns its thread; `store` and the Env are
+// borrowed and must outlive it. Enqueue, Finish and CurrentStatus may be
+// called from one producer thread; the journal belongs to the writer thread
+// until Finish returns.
+// REQUIRES: the journal's directory is durable (util::MakeDirsDurable).
 class CheckpointWriter {
  public:
+  // The journal is written through the store's Env.
   CheckpointWriter(CheckpointStore* store, std::string journal_path, Journal journal);
+  CheckpointWriter(util::Env* env, CheckpointStore* store, std::string journal_path, Journal journal);
   ~CheckpointWriter();
   CheckpointWriter(const CheckpointWriter&) = delete;
   CheckpointWriter& operator=(const CheckpointWriter&) = delete;
@@ -75,6 +82,7 @@ class CheckpointWriter {
   Status Measure(std::vector<Item>& batch);
   Status Persist(std::vector<Item>& batch);
 
+  util::Env* env_;
   CheckpointStore* store_;
   std::string journal_path_;
   Journal journal_;  // Owned by the writer thread until Finish.

@@ -2,192 +2,147 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 
 namespace cairn::util {
 namespace {
 
-Status Errno(const std::string& what, const std::string& path) {
-  return IoError(what + " " + path + ": " + std::strerror(errno));
-}
+constexpr std::string_view kTemporaryInfix = ".tmp.";
 
 std::string DirName(const std::string& path) {
   auto parent = std::filesystem::path(path).parent_path();
   return parent.empty() ? std::string(".") : parent.string();
 }
 
-Status FsyncDir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Errno("cannot open directory", dir);
-  int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return Errno("cannot fsync directory", dir);
-  return Status::Ok();
-}
+// Removes what a failed write left behind; the write's own error is what the
+// caller reports, so a failure to clean up is ignored.
+void RemoveQuietly(Env* env, const std::string& path) { env->RemoveFile(path).ok(); }
 
 }  // namespace
 
-Result<Bytes> ReadFile(const std::string& path, size_t bytes_max) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return NotFound("no such file: " + path);
-    return Errno("cannot open", path);
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    Status s = Errno("cannot stat", path);
-    ::close(fd);
+Result<Bytes> ReadFile(const std::string& path, size_t bytes_max) { return Env::Default()->ReadFile(path, bytes_max); }
+
+std::string TemporaryPathFor(const std::string& path) {
+  // Process-wide on purpose: uniqueness must hold across every writer in the process.
+  static std::atomic<uint64_t> next_temporary{0};
+  uint64_t n = next_temporary.fetch_add(1, std::memory_order_relaxed);
+  return path + std::string(kTemporaryInfix) + std::to_string(::getpid()) + "." + std::to_string(n);
+}
+
+bool IsTemporaryName(std::string_view name) { return name.find(kTemporaryInfix) != std::string_view::npos; }
+
+Status WriteFileAtomic(Env* env, const std::string& path, ByteView contents, unsigned mode) {
+  std::string tmp = TemporaryPathFor(path);
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file, env->NewWritableFile(tmp, mode));
+  Status s = file->Append(contents);
+  if (s.ok()) s = file->Sync();
+  Status closed = file->Close();
+  if (s.ok()) s = closed;
+  if (s.ok()) s = env->RenameFile(tmp, path);
+  if (!s.ok()) {
+    RemoveQuietly(env, tmp);
     return s;
   }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return InvalidArgument(path + " is not a regular file");
-  }
-  if (static_cast<uint64_t>(st.st_size) > bytes_max) {
-    ::close(fd);
-    return ResourceExhausted(path + " is " + std::to_string(st.st_size) +
-                             " bytes, more than the limit of " + std::to_string(bytes_max));
-  }
-  Bytes out(static_cast<size_t>(st.st_size));
-  size_t done = 0;
-  while (done < out.size()) {
-    ssize_t n = ::read(fd, out.data() + done, out.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      Status s = n < 0 ? Errno("cannot read", path) : IoError(path + " shrank while reading");
-      ::close(fd);
-      return s;
-    }
-    done += static_cast<size_t>(n);
-  }
-  ::close(fd);
-  return out;
+  return env->SyncDir(DirName(path));
 }
 
 Status WriteFileAtomic(const std::string& path, ByteView contents, unsigned mode) {
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return Errno("cannot create", tmp);
-  // open() honours the umask; fchmod makes the mode exact before any byte lands.
-  if (::fchmod(fd, mode) != 0) {
-    Status s = Errno("cannot chmod", tmp);
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  size_t done = 0;
-  while (done < contents.size) {
-    ssize_t n = ::write(fd, contents.data + done, contents.size - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      Status s = Errno("cannot write", tmp);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return s;
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    Status s = Errno("cannot fsync", tmp);
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    Status s = Errno("cannot rename into place", path);
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  return FsyncDir(DirName(path));
+  return WriteFileAtomic(Env::Default(), path, contents, mode);
 }
 
-Status WriteFilesAtomic(const std::vector<std::pair<std::string, ByteView>>& files, unsigned mode) {
+Status WriteFilesAtomic(Env* env, const std::vector<std::pair<std::string, ByteView>>& files, unsigned mode) {
   struct Pending {
     std::string tmp;
     std::string path;
-    int fd;
+    std::unique_ptr<WritableFile> file;
   };
   std::vector<Pending> pending;
-  Status status;
-  auto cleanup = [&] {
+  auto fail = [&](Status s) {
     for (auto& p : pending) {
-      if (p.fd >= 0) ::close(p.fd);
-      ::unlink(p.tmp.c_str());
+      p.file.reset();
+      RemoveQuietly(env, p.tmp);  // NotFound for those already renamed.
     }
+    return s;
   };
   for (const auto& [path, contents] : files) {
-    std::string tmp = path + ".tmp." + std::to_string(::getpid());
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    if (fd < 0) {
-      status = Errno("cannot create", tmp);
-      break;
-    }
-    pending.push_back({tmp, path, fd});
-    if (::fchmod(fd, mode) != 0) {
-      status = Errno("cannot chmod", tmp);
-      break;
-    }
-    size_t done = 0;
-    while (done < contents.size && status.ok()) {
-      ssize_t n = ::write(fd, contents.data + done, contents.size - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) status = Errno("cannot write", tmp);
-      else done += static_cast<size_t>(n);
-    }
-    if (!status.ok()) break;
+    std::string tmp = TemporaryPathFor(path);
+    auto file = env->NewWritableFile(tmp, mode);
+    if (!file.ok()) return fail(file.status());
+    pending.push_back({tmp, path, std::move(file).value()});
+    if (Status s = pending.back().file->Append(contents); !s.ok()) return fail(s);
   }
   for (auto& p : pending) {
-    if (!status.ok()) break;
-    if (::fsync(p.fd) != 0) status = Errno("cannot fsync", p.tmp);
+    if (Status s = p.file->Sync(); !s.ok()) return fail(s);
   }
-  if (!status.ok()) {
-    cleanup();
-    return status;
+  for (auto& p : pending) {
+    Status s = p.file->Close();
+    p.file.reset();
+    if (!s.ok()) return fail(s);
   }
   std::vector<std::string> dirs;
   for (auto& p : pending) {
-    ::close(p.fd);
-    p.fd = -1;
-    if (::rename(p.tmp.c_str(), p.path.c_str()) != 0) {
-      status = Errno("cannot rename into place", p.path);
-      cleanup();
-      return status;
-    }
+    if (Status s = env->RenameFile(p.tmp, p.path); !s.ok()) return fail(s);
     std::string dir = DirName(p.path);
     if (std::find(dirs.begin(), dirs.end(), dir) == dirs.end()) dirs.push_back(dir);
   }
-  for (const auto& dir : dirs) CAIRN_RETURN_IF_ERROR(FsyncDir(dir));
+  for (const auto& dir : dirs) CAIRN_RETURN_IF_ERROR(env->SyncDir(dir));
   return Status::Ok();
 }
 
-Status MakeDirs(const std::string& path) {
-  std::error_code ec;
-  std::filesystem::create_directories(path, ec);
-  if (ec) return IoError("cannot create directory " + path + ": " + ec.message());
+Status WriteFilesAtomic(const std::vector<std::pair<std::string, ByteView>>& files, unsigned mode) {
+  return WriteFilesAtomic(Env::Default(), files, mode);
+}
+
+Status MakeDirsDurable(Env* env, const std::string& path) {
+  if (path.empty()) return InvalidArgument("cannot create a directory with an empty name");
+  std::string target = std::filesystem::path(path).lexically_normal().string();
+  while (target.size() > 1 && target.back() == '/') target.pop_back();
+  // The levels that do not exist yet, deepest first.
+  std::vector<std::string> missing;
+  for (std::string level = target; !env->FileExists(level);) {
+    missing.push_back(level);
+    std::string parent = DirName(level);
+    if (parent == level) break;
+    level = parent;
+  }
+  if (missing.empty()) missing.push_back(target);  // Checks that it is a directory.
+  for (auto level = missing.rbegin(); level != missing.rend(); ++level) {
+    // AlreadyExists: another creator raced us; syncing its parent below still covers it.
+    Status s = env->CreateDir(*level);
+    if (!s.ok() && s.code() != StatusCode::kAlreadyExists) return s;
+  }
+  // Top-down, each parent once; missing.front() is the target itself.
+  std::vector<std::string> synced;
+  for (auto level = missing.rbegin(); level != missing.rend(); ++level) {
+    std::string parent = DirName(*level);
+    if (std::find(synced.begin(), synced.end(), parent) != synced.end()) continue;
+    CAIRN_RETURN_IF_ERROR(env->SyncDir(parent));
+    synced.push_back(parent);
+  }
   return Status::Ok();
 }
 
-bool FileExists(const std::string& path) {
-  std::error_code ec;
-  return std::filesystem::exists(path, ec);
-}
+Status MakeDirsDurable(const std::string& path) { return MakeDirsDurable(Env::Default(), path); }
 
+Status MakeDirs(const std::string& path) { return MakeDirsDurable(Env::Default(), path); }
 
+bool FileExists(const std::string& path) { return Env::Default()->FileExists(path); }
 
 Result<FileLock> FileLock::Acquire(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return Errno("cannot open lock file", path);
+  if (fd < 0) return IoError("cannot open lock file " + path + ": " + std::strerror(errno));
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int error = errno;
     ::close(fd);
-    if (errno == EWOULDBLOCK) return Unavailable(path + " is locked by another running process");
-    return Errno("cannot lock", path);
+    if (error == EWOULDBLOCK) return Unavailable(path + " is locked by another running process");
+    return IoError("cannot lock " + path + ": " + std::strerror(error));
   }
   return FileLock(fd);
 }
