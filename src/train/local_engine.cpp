@@ -48,11 +48,16 @@ class LocalEngine final : public Engine {
 }  // namespace
 
 Result<std::unique_ptr<Engine>> StartLocalEngine(const job::JobSpec& spec, const data::Dataset& dataset,
-                                                 const ModelFiles& files, const EngineOptions& options) {
+                                                 const ModelFiles& files, const EngineOptions& options,
+                                                 const EngineEnvironment* applied) {
   return GuardTorch("starting training", [&]() -> Result<std::unique_ptr<Engine>> {
     EngineEnvironment environment;
-    CAIRN_ASSIGN_OR_RETURN(environment.applied, ApplyProfile(spec.profile));
-    environment.description = DescribeDevice();
+    if (applied != nullptr) {
+      environment = *applied;
+    } else {
+      CAIRN_ASSIGN_OR_RETURN(environment.applied, ApplyProfile(spec.profile));
+      environment.description = DescribeDevice();
+    }
     const uint64_t total = job::ResolvedSteps(spec, dataset.size());
     CAIRN_ASSIGN_OR_RETURN(auto session, TrainingSession::Create(spec, dataset, total, files));
     if (options.check_randomness) CAIRN_RETURN_IF_ERROR(session->CheckRandomnessIsControlled(/*step=*/0));

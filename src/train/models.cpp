@@ -216,9 +216,10 @@ Result<std::unique_ptr<Model>> LoadTorchScript(const job::ModelSpec& m, const By
     std::istringstream stream(std::string(bytes.begin(), bytes.end()));
     model = std::make_unique<TorchScriptModel>(torch::jit::load(stream));
   } catch (const std::exception& e) {
-    return InvalidArgument("model file " + m.torchscript_path +
-                           " is not a loadable TorchScript module (save it with torch.jit.script(model).save(path)): " +
-                           TorchErrorText(e));
+    return TorchFailure(StatusCode::kInvalidArgument,
+                        "model file " + m.torchscript_path +
+                            " is not a loadable TorchScript module (save it with torch.jit.script(model).save(path))",
+                        e);
   }
   CAIRN_RETURN_IF_ERROR(CheckAllStateIsCheckpointed(model->module(), what));
   return std::unique_ptr<Model>(std::move(model));
@@ -239,8 +240,10 @@ Status CheckForward(Model* model, const std::vector<int64_t>& feature_shape, uin
                              std::to_string(num_classes) + "] logits for this dataset");
     }
   } catch (const std::exception& e) {
-    return InvalidArgument(what + ": forward fails on input of shape " + c10::str(torch::IntArrayRef(shape)) +
-                           " (this dataset's batches): " + TorchErrorText(e));
+    return TorchFailure(StatusCode::kInvalidArgument,
+                        what + ": forward fails on input of shape " + c10::str(torch::IntArrayRef(shape)) +
+                            " (this dataset's batches)",
+                        e);
   }
   return Status::Ok();
 }

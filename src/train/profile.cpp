@@ -1,5 +1,6 @@
 // Execution profiles: pinning what changes floating-point results.
 #include <dlfcn.h>
+#include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/torch.h>
 
 #include <cstdlib>
@@ -79,6 +80,11 @@ Result<proof::Environment> ApplyProfile(const job::ExecutionProfile& profile) {
   }
   at::globalContext().setUserEnabledMkldnn(profile.onednn);
   at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/false);
+  // TorchScript runs its graph exactly as loaded: the graph executor's
+  // optimizations (profiling, specialization, fusion) would otherwise kick
+  // in after a number of runs, so a solver 1,000 steps into a process and a
+  // verifier replaying from a fresh one could execute different graphs.
+  torch::jit::setGraphExecutorOptimize(false);
   at::globalContext().setDeterministicCuDNN(true);
   at::globalContext().setBenchmarkCuDNN(false);
 

@@ -29,6 +29,22 @@ inline std::string TorchErrorText(const std::exception& e) {
   return text;
 }
 
+// Whether a libtorch failure is an allocation failure (the CPU allocator's
+// message, or a std::bad_alloc the TorchScript interpreter rethrew as text).
+inline bool IsOutOfMemory(const std::string& text) {
+  return text.find("std::bad_alloc") != std::string::npos ||
+         text.find("can't allocate memory") != std::string::npos ||
+         text.find("CUDA out of memory") != std::string::npos;
+}
+
+// The Status for a libtorch exception: ResourceExhausted for an allocation
+// failure (a limit, not the input), else `code`.
+inline Status TorchFailure(StatusCode code, const std::string& context, const std::exception& e) {
+  const std::string text = TorchErrorText(e);
+  if (IsOutOfMemory(text)) return ResourceExhausted(context + ": out of memory: " + text);
+  return Status(code, context + ": " + text);
+}
+
 // Runs `body` (returning Status or Result<T>) and converts any exception it
 // throws into an error naming `context`.
 template <typename Body>
@@ -38,7 +54,7 @@ auto GuardTorch(const std::string& context, Body&& body) -> decltype(body()) {
   } catch (const std::bad_alloc&) {
     return ResourceExhausted(context + ": out of memory");
   } catch (const std::exception& e) {
-    return FailedPrecondition(context + ": " + TorchErrorText(e));
+    return TorchFailure(StatusCode::kFailedPrecondition, context, e);
   }
 }
 

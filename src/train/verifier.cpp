@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cctype>
 #include <cmath>
 
 #include "proof/checkpoint_store.h"
@@ -254,7 +255,10 @@ Result<VerifyReport> VerifyJobUnguarded(const job::JobSpec& spec, const data::Da
 
   // Run under the certificate's environment, or say why we cannot.
   job::JobSpec replay_spec = spec;
+  // OpenBLAS names cores in mixed case ("SkylakeX"); job specs spell them
+  // in capitals, and ApplyProfile compares without case.
   replay_spec.profile.openblas_coretype = used.openblas_coretype;
+  for (char& c : replay_spec.profile.openblas_coretype) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   CAIRN_ASSIGN_OR_RETURN(auto store, proof::CheckpointStore::Open(options.checkpoint_dir));
   EngineOptions engine_options;
   engine_options.worker = options.worker;

@@ -76,11 +76,11 @@ class WorkerEngine final : public Engine {
   Result<sandbox::Message> Call(worker::Type type, Bytes payload, const StepCallback* on_step) {
     if (failed_) return failure_;
     if (Status s = child_.channel().Send({static_cast<uint32_t>(type), std::move(payload)}, SecondsLeft()); !s.ok()) {
-      return Died();
+      return Died(s);
     }
     for (;;) {
       auto message = child_.channel().Receive(SecondsLeft());
-      if (!message.ok()) return Died();
+      if (!message.ok()) return Died(message.status());
       if (message->type == static_cast<uint32_t>(worker::Type::kProgress)) {
         auto progress = worker::DecodeProgress(message->payload);
         if (!progress.ok()) return Broken(progress.status());
@@ -99,9 +99,10 @@ class WorkerEngine final : public Engine {
 
   // The worker closed its channel, stalled past the wall limit, or failed
   // to answer: kill it if needed and report why it ended.
-  Status Died() {
-    child_.Kill();
-    auto exit = child_.Wait(kShutdownSeconds);
+  Status Died(const Status& channel_status) {
+    // Past the wall limit, Wait() kills it and says so; a worker that closed
+    // its channel is exiting and says why itself.
+    auto exit = sandbox::IsTimeout(channel_status) ? child_.Wait() : child_.Wait(kShutdownSeconds);
     std::string why = exit.ok() ? exit->ToString() : exit.status().message();
     Status s;
     if (!exit.ok()) {

@@ -150,7 +150,7 @@ int Run() {
   EngineOptions options;
   options.worker.isolated = false;
   options.check_randomness = inputs->check_randomness;
-  auto engine = StartLocalEngine(inputs->spec, inputs->dataset, inputs->files, options);
+  auto engine = StartLocalEngine(inputs->spec, inputs->dataset, inputs->files, options, &inputs->environment);
   if (!engine.ok()) return fail(engine.status());
   if (!channel->Send({static_cast<uint32_t>(worker::Type::kReady), worker::EncodeEnvironment(inputs->environment)}).ok()) {
     return kExitProtocolError;

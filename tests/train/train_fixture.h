@@ -11,16 +11,18 @@
 #include "job/spec.h"
 #include "support/process.h"
 #include "train/train.h"
+#include "util/file.h"
 
 namespace cairn::train::testing {
 
 // 8x8 single-channel "images" whose class is which quadrant is brightest,
-// plus noise: learnable in a few dozen steps.
-inline data::Dataset SyntheticImages(uint32_t n = 512, uint32_t classes = 4) {
-  data::Dataset d;
-  d.feature_shape = {1, 8, 8};
-  d.features.resize(static_cast<size_t>(n) * 64);
-  d.labels.resize(n);
+// plus noise: learnable in a few dozen steps. Written as IDX files under
+// `dir` (so a sandboxed worker can read them as it would a real dataset) and
+// loaded back with the real loader; `source` receives their paths.
+inline data::Dataset SyntheticImages(const std::string& dir, data::DatasetSource* source, uint32_t n = 512,
+                                     uint32_t classes = 4) {
+  std::vector<uint8_t> pixels(static_cast<size_t>(n) * 64);
+  std::vector<uint8_t> labels(n);
   uint64_t state = 12345;
   auto next = [&] {
     state = state * 6364136223846793005ull + 1442695040888963407ull;
@@ -28,21 +30,42 @@ inline data::Dataset SyntheticImages(uint32_t n = 512, uint32_t classes = 4) {
   };
   for (uint32_t i = 0; i < n; ++i) {
     uint32_t label = i % classes;
-    d.labels[i] = label;
+    labels[i] = static_cast<uint8_t>(label);
     for (int y = 0; y < 8; ++y) {
       for (int x = 0; x < 8; ++x) {
         uint32_t quadrant = (y / 4) * 2 + (x / 4);
-        d.features[i * 64 + y * 8 + x] = 0.3f * next() + (quadrant == label ? 0.7f : 0.0f);
+        float v = 0.3f * next() + (quadrant == label ? 0.7f : 0.0f);
+        pixels[i * 64 + y * 8 + x] = static_cast<uint8_t>(v * 255.0f);
       }
     }
   }
-  d.num_classes = classes;
-  d.content_hash = data::DatasetContentHash(d.feature_shape, d.features, d.labels);
-  return d;
+  auto header = [](uint32_t magic, std::vector<uint32_t> dims) {
+    Bytes out;
+    auto word = [&](uint32_t v) {
+      for (int b = 3; b >= 0; --b) out.push_back(static_cast<uint8_t>(v >> (8 * b)));
+    };
+    word(magic);
+    for (uint32_t d : dims) word(d);
+    return out;
+  };
+  Bytes images = header(0x00000803, {n, 8, 8});
+  images.insert(images.end(), pixels.begin(), pixels.end());
+  Bytes label_bytes = header(0x00000801, {n});
+  label_bytes.insert(label_bytes.end(), labels.begin(), labels.end());
+  source->format = data::DatasetFormat::kIdx;
+  source->features_path = dir + "/synthetic-images-idx3-ubyte";
+  source->labels_path = dir + "/synthetic-labels-idx1-ubyte";
+  CAIRN_ASSERT(util::WriteFileAtomic(source->features_path, images).ok());
+  CAIRN_ASSERT(util::WriteFileAtomic(source->labels_path, label_bytes).ok());
+  auto loaded = data::LoadDataset(*source);
+  CAIRN_ASSERT(loaded.ok());
+  return std::move(loaded).value();
 }
 
-inline job::JobSpec SmallJob(const data::Dataset& d, job::ModelKind kind = job::ModelKind::kMlp) {
+inline job::JobSpec SmallJob(const data::Dataset& d, const data::DatasetSource& source,
+                             job::ModelKind kind = job::ModelKind::kMlp) {
   job::JobSpec s;
+  s.dataset.source = source;
   s.name = "test job";
   s.model.kind = kind;
   if (kind == job::ModelKind::kMlp) s.model.hidden_sizes = {32};
@@ -53,7 +76,6 @@ inline job::JobSpec SmallJob(const data::Dataset& d, job::ModelKind kind = job::
     s.model.layers = 1;
     s.model.feedforward = 32;
   }
-  s.dataset.source.format = data::DatasetFormat::kIdx;
   s.dataset.content_hash = d.content_hash;
   s.optimizer.kind = job::OptimizerKind::kSgd;
   s.optimizer.learning_rate = 0.1;
@@ -73,8 +95,8 @@ inline job::JobSpec SmallJob(const data::Dataset& d, job::ModelKind kind = job::
 class TrainFixture : public ::testing::Test {
  protected:
   void SetUp() override {
-    dataset_ = SyntheticImages();
-    spec_ = SmallJob(dataset_);
+    dataset_ = SyntheticImages(dir_.path(), &source_);
+    spec_ = SmallJob(dataset_, source_);
   }
 
   // In this process unless a test asks for the sandboxed worker (the cheat
@@ -107,11 +129,12 @@ class TrainFixture : public ::testing::Test {
   }
 
  protected:
+  cairn::testing::TempDir dir_;
+  data::DatasetSource source_;
   data::Dataset dataset_;
   job::JobSpec spec_;
   crypto::KeyPair solver_ = Key(1);
   crypto::KeyPair verifier_ = Key(2);
-  cairn::testing::TempDir dir_;
 };
 
 }  // namespace cairn::train::testing

@@ -96,7 +96,7 @@ TEST_F(Training, EveryBuiltInModelAndOptimizerTrainsDeterministically) {
   int run = 0;
   for (auto kind : kinds) {
     for (auto opt : optimizers) {
-      job::JobSpec spec = SmallJob(dataset_, kind);
+      job::JobSpec spec = SmallJob(dataset_, source_, kind);
       spec.optimizer.kind = opt;
       spec.optimizer.learning_rate = opt == job::OptimizerKind::kSgd ? 0.05 : 0.003;
       spec.optimizer.weight_decay = opt == job::OptimizerKind::kSgd ? 1e-4 : 0.01;
@@ -170,8 +170,7 @@ TEST_F(Training, CsvDatasetTrains) {
   auto loaded = data::LoadDataset(source);
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
   dataset_ = std::move(loaded).value();
-  job::JobSpec spec = SmallJob(dataset_);
-  spec.dataset.source = source;
+  job::JobSpec spec = SmallJob(dataset_, source);
   auto r = Train(dir_.path(), spec);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_LT(r->final_loss, 0.8);
