@@ -1,6 +1,7 @@
 // Cheating solvers: each cheat a verifier must catch, built for real (a real
 // training run, then the cheat applied the way a lazy or dishonest solver
 // would), and verified with the real verifier.
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 
@@ -157,6 +158,70 @@ TEST_F(CheatingSolver, FalseLossOrGradientNormIsCaughtNamingTheField) {
     Resign(&cheat, solver_);
     ExpectRejected(cheat, std::string("the certificate's ") + field + " is");
   }
+}
+
+// A forged checkpoint full of huge (finite) weights, committed with honest
+// update norms: replaying from it overflows to a non-finite loss. That is a
+// rejection of the segment (the solver's doing), never "cannot verify".
+TEST_F(CheatingSolver, ForgedCheckpointWhoseReplayTurnsNaNIsRejected) {
+  auto store = Store();
+  const size_t j = 4;
+  Bytes base = store.Get(honest_.checkpoint_hashes[j]).value();
+  Bytes huge = Interpolate(base, base, 0.0f, honest_.segments[j - 1].end_step);
+  auto view = proof::DecodeCheckpoint(huge).value();
+  for (const auto& t : view.model.tensors) {
+    const size_t at = static_cast<size_t>(t.data.data - huge.data());
+    for (size_t i = 0; i < t.data.size / 4; ++i) {
+      const float big = 3e37f;
+      std::memcpy(huge.data() + at + 4 * i, &big, 4);
+    }
+  }
+  ASSERT_TRUE(store.Put(proof::CheckpointHash(huge), huge).ok());
+  proof::Certificate cheat = honest_;
+  cheat.checkpoint_hashes[j] = proof::CheckpointHash(huge);
+  RecomputeUpdateNorms(&cheat, store);
+  Resign(&cheat, solver_);
+  auto report = Verify(spec_, cheat, dir_.path(), /*all=*/true);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();  // A verdict, not exit 2.
+  EXPECT_FALSE(report->accepted);
+  bool found = false;
+  for (const auto& check : report->checks) {
+    if (check.segment != j) continue;
+    found = true;
+    EXPECT_FALSE(check.passed);
+    EXPECT_NE(check.detail.find("loss is"), std::string::npos) << check.detail;
+  }
+  EXPECT_TRUE(found);
+}
+
+// Checkpoints that do not decode, or whose sizes overflow, committed under
+// their true hashes and re-signed: rejections naming the checkpoint.
+TEST_F(CheatingSolver, UndecodableOrOverflowingCheckpointIsRejected) {
+  auto store = Store();
+  Bytes good = store.Get(honest_.checkpoint_hashes[2]).value();
+  Bytes truncated(good.begin(), good.begin() + static_cast<long>(good.size() / 2));
+  Bytes overflowing = good;
+  // The first tensor's first dimension (after magic, step, model magic,
+  // count, name, role, dtype, rank) set to 2^62.
+  auto first = proof::DecodeCheckpoint(good).value().model.tensors[0];
+  const size_t dims_at = 8 + 8 + 8 + 4 + 4 + first.name.size() + 1 + 1 + 4;
+  const uint64_t huge = uint64_t{1} << 62;
+  std::memcpy(overflowing.data() + dims_at, &huge, 8);
+  for (const Bytes& bad : {truncated, overflowing}) {
+    ASSERT_TRUE(store.Put(proof::CheckpointHash(bad), bad).ok());
+    proof::Certificate cheat = honest_;
+    cheat.checkpoint_hashes[2] = proof::CheckpointHash(bad);
+    Resign(&cheat, solver_);
+    ExpectRejected(cheat, "checkpoint 2 (");
+    ExpectRejected(cheat, "does not decode");
+  }
+}
+
+// A checkpoint the certificate names but the solver does not serve.
+TEST_F(CheatingSolver, MissingCheckpointIsRejected) {
+  ASSERT_EQ(std::remove(Store().PathOf(honest_.checkpoint_hashes[3]).c_str()), 0);
+  ExpectRejected(honest_, "checkpoint 3 (");
+  ExpectRejected(honest_, "missing");
 }
 
 TEST_F(CheatingSolver, TrainingOnADifferentDataOrderIsCaught) {

@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "ledger/block.h"
+#include "proof/certificate.h"
+#include "proof/model_state.h"
 
 namespace cairn::ledger {
 namespace {
@@ -48,6 +50,52 @@ bool WriteFile(const std::filesystem::path& path, const Bytes& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   return static_cast<bool>(out);
+}
+
+// Model files and checkpoints with every role and several dtypes, and a
+// signed certificate, under <dir>/model, <dir>/checkpoint, <dir>/certificate.
+bool WriteProofSeeds(const std::filesystem::path& dir) {
+  std::error_code ec;
+  for (const char* sub : {"model", "checkpoint", "certificate"}) std::filesystem::create_directories(dir / sub, ec);
+  if (ec) return false;
+  std::vector<float> weights = {0.5f, -1.0f, 2.0f, 0.25f, 1e-3f, -7.0f};
+  std::vector<int64_t> counter = {12};
+  std::vector<uint16_t> half = {0x3c00, 0xbc00};
+  auto view = [](const std::string& name, proof::TensorRole role, proof::DType dtype, std::vector<int64_t> dims,
+                 const void* data, uint64_t numel) {
+    proof::TensorView t;
+    t.name = name;
+    t.role = role;
+    t.dtype = dtype;
+    t.dims = std::move(dims);
+    t.numel = numel;
+    t.data = ByteView(static_cast<const uint8_t*>(data), numel * proof::DTypeBytes(dtype));
+    return t;
+  };
+  std::vector<proof::TensorView> tensors = {
+      view("fc.weight", proof::TensorRole::kParameter, proof::DType::kFloat32, {2, 3}, weights.data(), 6),
+      view("backbone.bias", proof::TensorRole::kFrozenParameter, proof::DType::kFloat16, {2}, half.data(), 2),
+      view("bn.num_batches_tracked", proof::TensorRole::kBuffer, proof::DType::kInt64, {}, counter.data(), 1),
+  };
+  Bytes model = proof::EncodeModelState(tensors);
+  if (!WriteFile(dir / "model" / "three-tensors.bin", model)) return false;
+  if (!WriteFile(dir / "model" / "empty.bin", proof::EncodeModelState({}))) return false;
+  std::vector<float> momentum = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f};
+  Bytes ckpt = proof::EncodeCheckpoint(5, model, 1, 5, 1, {ByteView(reinterpret_cast<const uint8_t*>(momentum.data()), 24)});
+  if (!WriteFile(dir / "checkpoint" / "sgd-momentum.bin", ckpt)) return false;
+  if (!WriteFile(dir / "checkpoint" / "no-state.bin", proof::EncodeCheckpoint(0, model, 1, 0, 0, {}))) return false;
+
+  proof::Certificate cert;
+  cert.job_id = Filled(1);
+  cert.total_steps = 10;
+  cert.checkpoint_interval = 5;
+  cert.environment.torch_version = "1.13.0";
+  cert.checkpoint_hashes = {Filled(2), Filled(3), Filled(4)};
+  cert.checkpoint_root = proof::CheckpointRoot(cert.checkpoint_hashes);
+  cert.segments = {{0, 5, 1.5, 0.3, 0.7}, {5, 10, 1.1, 0.2, 0.4}};
+  cert.final_model_hash = Filled(5);
+  proof::SignCertificate(&cert, Key(4));
+  return WriteFile(dir / "certificate" / "two-segments.bin", proof::EncodeCertificate(cert));
 }
 
 int Run(const std::filesystem::path& dir) {
@@ -90,8 +138,9 @@ int Run(const std::filesystem::path& dir) {
     block.signature = sequencer.Sign(ByteView(hash.bytes));
     if (!WriteFile(dir / "block" / ("txs-" + std::to_string(n) + ".bin"), EncodeBlock(block))) return 1;
   }
-  std::printf("make_seed_corpus: wrote %zu transactions and %zu blocks under %s\n", txs.size(), sizes.size(),
-              dir.c_str());
+  if (!WriteProofSeeds(dir)) return 1;
+  std::printf("make_seed_corpus: wrote %zu transactions, %zu blocks and proof artifacts under %s\n", txs.size(),
+              sizes.size(), dir.c_str());
   return 0;
 }
 
