@@ -140,13 +140,16 @@ Result<Bytes> FileSource::ReadAll() {
     return rest;
   }
   // The gzip trailer's ISIZE (the last 4 bytes: decompressed size mod 2^32 of
-  // the last member) is only a hint, but right for ordinary files.
+  // the last member) is only a hint, but right for ordinary files. It is
+  // not trusted: a 100-byte file may claim 4 GiB, so the first allocation is
+  // also bounded by what deflate can expand the stored bytes to.
   size_t hint = 0;
   if (file_.size() >= 4) {
     const uint8_t* t = file_.data() + file_.size() - 4;
     hint = static_cast<size_t>(t[0]) | static_cast<size_t>(t[1]) << 8 | static_cast<size_t>(t[2]) << 16 |
            static_cast<size_t>(t[3]) << 24;
   }
+  hint = static_cast<size_t>(std::min<uint64_t>(hint, RemainingBytesBound()));
   // One byte more than expected, so that the end is seen without a resize.
   const size_t bytes_max = static_cast<size_t>(kDatasetFileBytesMax) + 1;
   Bytes out(std::min(std::max(hint, kScratchBytes) + 1, bytes_max));

@@ -4,6 +4,8 @@
 // sandboxed child.
 #include "train/local_engine.h"
 
+#include "job/limits.h"
+#include "proof/model_state.h"
 #include "train/snapshot.h"
 #include "train/torch_error.h"
 
@@ -45,6 +47,18 @@ class LocalEngine final : public Engine {
   EngineEnvironment environment_;
 };
 
+// The job's size limits (job/limits.h), from the model as built.
+Status CheckSize(const job::JobSpec& spec, const data::Dataset& dataset, const TrainingSession& session) {
+  const Bytes initial = session.Snapshot(0);
+  CAIRN_ASSIGN_OR_RETURN(proof::CheckpointView view, proof::DecodeCheckpoint(initial));
+  uint64_t trainable = 0;
+  for (const auto& t : view.model.tensors) {
+    if (t.role == proof::TensorRole::kParameter) trainable += t.numel;
+  }
+  return job::CheckModelSize(trainable, view.model.encoded.size,
+                             job::EstimateStepActivationBytes(spec, dataset.feature_shape, dataset.num_classes));
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Engine>> StartLocalEngine(const job::JobSpec& spec, const data::Dataset& dataset,
@@ -60,6 +74,7 @@ Result<std::unique_ptr<Engine>> StartLocalEngine(const job::JobSpec& spec, const
     }
     const uint64_t total = job::ResolvedSteps(spec, dataset.size());
     CAIRN_ASSIGN_OR_RETURN(auto session, TrainingSession::Create(spec, dataset, total, files));
+    CAIRN_RETURN_IF_ERROR(CheckSize(spec, dataset, *session));
     if (options.check_randomness) CAIRN_RETURN_IF_ERROR(session->CheckRandomnessIsControlled(/*step=*/0));
     return std::unique_ptr<Engine>(new LocalEngine(std::move(session), options.cheat, std::move(environment)));
   });

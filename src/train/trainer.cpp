@@ -7,6 +7,7 @@
 
 #include <chrono>
 
+#include "job/limits.h"
 #include "proof/checkpoint_store.h"
 #include "proof/checkpoint_writer.h"
 #include "proof/model_state.h"
@@ -33,6 +34,7 @@ Result<TrainResult> TrainJobUnguarded(const job::JobSpec& spec, const data::Data
   const uint64_t total = job::ResolvedSteps(spec, dataset.size());
   const uint64_t k = spec.checkpoint_interval;
   if (total == 0) return InvalidArgument("the job has no steps to run");
+  if (!options.plain) CAIRN_RETURN_IF_ERROR(job::CheckVerifiable(spec, total));
 
   TrainResult result;
   const auto started = Clock::now();
