@@ -1,0 +1,37 @@
+// The scalar CPU backend: the generic kernels (impl/*.inc) over ScalarOps.
+
+
+#include <cstdint>
+
+#include "cairn/assert.h"
+#include "kernels/cpu/table.h"
+
+#define CAIRN_HD inline
+namespace cairn::kernels::cpu::scalar {
+
+#include "kernels/detail/scalar_ops.inc"
+
+using S = ScalarOps;
+using V = ScalarOps;
+#include "kernels/detail/math.inc"
+#include "kernels/detail/formulas.inc"
+
+constexpr const char* kBackendName = "scalar";
+// Micro-tile 4 x 4 vectors; cache blocks for a 48 KiB L1 / 2 MiB L2 core.
+constexpr int kGemmMr = 4;
+constexpr int kGemmNv = 4;
+constexpr int64_t kGemmMc = 96, kGemmNc = 512, kGemmKc = 256;
+
+#include "kernels/cpu/impl/common.inc"
+#include "kernels/cpu/impl/gemm.inc"
+#include "kernels/cpu/impl/elementwise.inc"
+#include "kernels/cpu/impl/rows.inc"
+#include "kernels/cpu/impl/conv.inc"
+#include "kernels/cpu/impl/table.inc"
+
+}  // namespace cairn::kernels::cpu::scalar
+#undef CAIRN_HD
+
+namespace cairn::kernels::cpu {
+const KernelTable& ScalarTable() { return scalar::kTable; }
+}  // namespace cairn::kernels::cpu
