@@ -1,7 +1,7 @@
 #include "kernels/gemm.h"
 
 #include <algorithm>
-#include <memory>
+#include <vector>
 
 #include "cairn/assert.h"
 #include "kernels/cpu/parallel.h"
@@ -12,20 +12,20 @@ namespace {
 
 int64_t RoundUp(int64_t x, int64_t multiple) { return (x + multiple - 1) / multiple * multiple; }
 
-// The backend's cache blocks, cut down to the matrix and then halved until
-// every thread has about two tiles (a tiling never changes the bits).
-GemmTiling ChooseTiling(const cpu::KernelTable& t, const GemmArgs& g, int threads) {
+// The variant's cache blocks, cut down to the matrix and then halved until
+// every thread has about two tiles.
+GemmTiling ChooseTiling(const cpu::GemmVariant& v, const GemmArgs& g, int threads) {
   GemmTiling tiling;
-  tiling.kc = t.gemm_kc;
-  tiling.mc = std::min(t.gemm_mc, RoundUp(g.m, t.gemm_mr));
-  tiling.nc = std::min(t.gemm_nc, RoundUp(g.n, t.gemm_nr));
+  tiling.kc = std::min(v.kc, std::max<int64_t>(g.k, 1));
+  tiling.mc = std::min(v.mc, RoundUp(g.m, v.mr));
+  tiling.nc = std::min(v.nc, RoundUp(g.n, v.nr));
   auto count = [&] { return g.batch * ((g.m + tiling.mc - 1) / tiling.mc) * ((g.n + tiling.nc - 1) / tiling.nc); };
   constexpr int64_t kTilesPerThreadMin = 2;
   while (threads > 1 && count() < kTilesPerThreadMin * threads) {
-    if (tiling.nc > t.gemm_nr) {
-      tiling.nc = RoundUp(tiling.nc / 2, t.gemm_nr);
-    } else if (tiling.mc > t.gemm_mr) {
-      tiling.mc = RoundUp(tiling.mc / 2, t.gemm_mr);
+    if (tiling.nc > v.nr) {
+      tiling.nc = RoundUp(tiling.nc / 2, v.nr);
+    } else if (tiling.mc > v.mr) {
+      tiling.mc = RoundUp(tiling.mc / 2, v.mr);
     } else {
       break;
     }
@@ -35,19 +35,68 @@ GemmTiling ChooseTiling(const cpu::KernelTable& t, const GemmArgs& g, int thread
   return tiling;
 }
 
+// C^T = B^T A^T: the same products in the same k order for every element,
+// so the same bits; it lets a thin C (few columns) use full micro-tiles.
+GemmArgs Transposed(const GemmArgs& g) {
+  GemmArgs t = g;
+  t.m = g.n;
+  t.n = g.m;
+  t.a = g.b;
+  t.a_row_stride = g.b_col_stride;
+  t.a_col_stride = g.b_row_stride;
+  t.a_batch_stride = g.b_batch_stride;
+  t.b = g.a;
+  t.b_row_stride = g.a_col_stride;
+  t.b_col_stride = g.a_row_stride;
+  t.b_batch_stride = g.a_batch_stride;
+  t.c_row_stride = g.c_col_stride;
+  t.c_col_stride = g.c_row_stride;
+  return t;
+}
+
+// Relative cost of padded work: narrow tiles reuse each loaded vector less,
+// a transposed C is stored element by element.
+constexpr double kNarrowCost = 1.1;
+constexpr double kTransposedCost = 1.15;
+
+double PaddedCost(const cpu::GemmVariant& v, int64_t m, int64_t n) {
+  return static_cast<double>(RoundUp(m, v.mr)) * static_cast<double>(RoundUp(n, v.nr));
+}
+
+// Pack buffers kept per thread: a GEMM per layer per step must not pay for
+// mmap and page faults.
+float* ThreadPackBuffer(size_t floats) {
+  thread_local std::vector<float> buffer;
+  if (buffer.size() < floats) buffer.resize(floats);
+  return buffer.data();
+}
+
 }  // namespace
 
-void Gemm(const Exec& exec, const GemmArgs& g) {
-  CAIRN_ASSERT(g.m >= 0 && g.n >= 0 && g.k >= 0 && g.batch >= 1);
-  CAIRN_ASSERT(g.c != nullptr || g.m == 0 || g.n == 0);
-  if (g.m == 0 || g.n == 0) return;
+void Gemm(const Exec& exec, const GemmArgs& args) {
+  CAIRN_ASSERT(args.m >= 0 && args.n >= 0 && args.k >= 0 && args.batch >= 1);
+  CAIRN_ASSERT(args.c != nullptr || args.m == 0 || args.n == 0);
+  if (args.m == 0 || args.n == 0) return;
   const cpu::KernelTable& table = cpu::TableFor(exec);
-  const GemmTiling tiling = ChooseTiling(table, g, exec.threads);
+  // Pick the micro-kernel and orientation with the least padded work.
+  const cpu::GemmVariant* variant = &table.gemm[0];
+  bool transpose = false;
+  double best = PaddedCost(table.gemm[0], args.m, args.n);
+  for (int which = 0; which < 2; ++which) {
+    const cpu::GemmVariant& v = table.gemm[which];
+    const double scale = which == 1 ? kNarrowCost : 1.0;
+    const double normal = PaddedCost(v, args.m, args.n) * scale;
+    const double flipped = PaddedCost(v, args.n, args.m) * scale * kTransposedCost;
+    if (normal < best) best = normal, variant = &v, transpose = false;
+    if (flipped < best) best = flipped, variant = &v, transpose = true;
+  }
+  const GemmArgs g = transpose ? Transposed(args) : args;
+  const GemmTiling tiling = ChooseTiling(*variant, g, exec.threads);
+  const size_t pack_a_floats = static_cast<size_t>(tiling.mc * tiling.kc);
+  const size_t pack_b_floats = static_cast<size_t>(tiling.kc * tiling.nc);
   cpu::ParallelRanges(tiling.Tiles(g.batch), exec.threads, /*grain=*/1, [&](int64_t begin, int64_t end) {
-    // Uninitialised on purpose: packing writes every element it reads back.
-    std::unique_ptr<float[]> pack_a(new float[static_cast<size_t>(tiling.mc * tiling.kc)]);
-    std::unique_ptr<float[]> pack_b(new float[static_cast<size_t>(tiling.kc * tiling.nc)]);
-    table.gemm_tiles(g, tiling, begin, end, pack_a.get(), pack_b.get());
+    float* pack = ThreadPackBuffer(pack_a_floats + pack_b_floats);
+    variant->tiles(g, tiling, begin, end, pack, pack + pack_a_floats);
   });
 }
 

@@ -9,7 +9,7 @@ namespace cairn::kernels {
 // A (batched) matrix product C = A * B, or C += A * B with `accumulate`.
 // Element (i, p) of A is a[i * a_row_stride + p * a_col_stride], element
 // (p, j) of B is b[p * b_row_stride + j * b_col_stride], element (i, j) of C
-// is c[i * c_row_stride + j]; batch item t offsets a, b and c by t times
+// is c[i * c_row_stride + j * c_col_stride]; batch item t offsets a, b and c by t times
 // their batch strides. Strides express transposes and permuted views.
 //
 // Each C element is ONE chain of correctly rounded fused multiply-adds over
@@ -22,14 +22,15 @@ struct GemmArgs {
   const float* b = nullptr;
   int64_t b_row_stride = 0, b_col_stride = 1;
   float* c = nullptr;
-  int64_t c_row_stride = 0;
+  int64_t c_row_stride = 0, c_col_stride = 1;
   bool accumulate = false;
   int64_t batch = 1;
   int64_t a_batch_stride = 0, b_batch_stride = 0, c_batch_stride = 0;
 };
 
 // How a GEMM is cut into independent output tiles (mc x nc blocks of C,
-// k-blocked by kc). Any tiling gives the same bits; it only moves work.
+// k-blocked by kc). Any tiling, micro-kernel or orientation gives the same
+// bits; it only moves work.
 struct GemmTiling {
   int64_t mc = 0, nc = 0, kc = 0;
   int64_t tiles_m = 0, tiles_n = 0;

@@ -17,10 +17,11 @@ using V = ScalarOps;
 #include "kernels/detail/formulas.inc"
 
 constexpr const char* kBackendName = "scalar";
-// Micro-tile 4 x 4 vectors; cache blocks for a 48 KiB L1 / 2 MiB L2 core.
-constexpr int kGemmMr = 4;
-constexpr int kGemmNv = 4;
-constexpr int64_t kGemmMc = 96, kGemmNc = 512, kGemmKc = 256;
+// GEMM micro-tiles (rows x vectors): wide 4 x 4, narrow 8 x 2, sized to
+// the register file; cache blocks for a 48 KiB L1 / 2 MiB L2 core.
+constexpr int kGemmWideMr = 4, kGemmWideNv = 4;
+constexpr int kGemmNarrowMr = 8, kGemmNarrowNv = 2;
+constexpr int64_t kGemmWideMc = 96, kGemmNarrowMc = 96, kGemmNc = 512, kGemmKc = 256;
 
 #include "kernels/cpu/impl/common.inc"
 #include "kernels/cpu/impl/gemm.inc"

@@ -14,15 +14,20 @@
 
 namespace cairn::kernels::cpu {
 
+// One GEMM micro-kernel: micro-tile mr x nr and default cache blocks (mc,
+// nc multiples of mr, nr). tiles() computes tiles [begin, end) of `tiling`;
+// pack_a holds mc*kc floats and pack_b kc*nc floats (one pair per thread).
+struct GemmVariant {
+  int64_t mr, nr, mc, nc, kc;
+  void (*tiles)(const GemmArgs& g, const GemmTiling& t, int64_t begin, int64_t end, float* pack_a, float* pack_b);
+};
+
 struct KernelTable {
   const char* name;
 
-  // GEMM micro-tile (mr x nr) and default cache blocks (mc, nc multiples of
-  // mr, nr). gemm_tiles computes tiles [begin, end) of `tiling`; pack_a holds
-  // mc*kc floats and pack_b kc*nc floats (one pair per thread).
-  int64_t gemm_mr, gemm_nr, gemm_mc, gemm_nc, gemm_kc;
-  void (*gemm_tiles)(const GemmArgs& g, const GemmTiling& t, int64_t begin, int64_t end, float* pack_a,
-                     float* pack_b);
+  // GEMM micro-kernels: [0] wide (few rows, many columns), [1] narrow
+  // (more rows, one vector of columns) for thin matrices.
+  GemmVariant gemm[2];
 
   // Elements [begin, end).
   void (*add)(const float* a, const float* b, float* out, int64_t begin, int64_t end);

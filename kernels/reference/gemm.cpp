@@ -12,11 +12,11 @@ void Gemm(const GemmArgs& g) {
     float* c = g.c + t * g.c_batch_stride;
     for (int64_t i = 0; i < g.m; ++i) {
       for (int64_t j = 0; j < g.n; ++j) {
-        float acc = g.accumulate ? c[i * g.c_row_stride + j] : 0.0f;
+        float acc = g.accumulate ? c[i * g.c_row_stride + j * g.c_col_stride] : 0.0f;
         for (int64_t p = 0; p < g.k; ++p) {
           acc = S::Fma(a[i * g.a_row_stride + p * g.a_col_stride], b[p * g.b_row_stride + j * g.b_col_stride], acc);
         }
-        c[i * g.c_row_stride + j] = acc;
+        c[i * g.c_row_stride + j * g.c_col_stride] = acc;
       }
     }
   }

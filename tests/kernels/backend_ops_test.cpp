@@ -97,6 +97,24 @@ TEST_P(BackendOps, GemmAccumulateAndBatched) {
   CheckGemm(exec_, rng_, {0, 5, 5}, false, false, false, 2);
 }
 
+// C written transposed (column stride != 1), as a caller storing C^T would.
+TEST_P(BackendOps, GemmStridedOutput) {
+  for (GemmCase c : {GemmCase{7, 257, 9}, GemmCase{64, 10, 128}, GemmCase{30, 40, 50}}) {
+    SCOPED_TRACE(::testing::Message() << "m=" << c.m << " n=" << c.n << " k=" << c.k);
+    const auto a = RandomFloats(rng_, c.m * c.k), b = RandomFloats(rng_, c.k * c.n);
+    const auto c0 = RandomFloats(rng_, c.m * c.n);
+    GemmArgs g = MatMul(c.m, c.n, c.k, a.data(), false, b.data(), false, nullptr, /*accumulate=*/true);
+    g.c_row_stride = 1;
+    g.c_col_stride = c.m;
+    auto expected = c0, actual = c0;
+    g.c = expected.data();
+    reference::Gemm(g);
+    g.c = actual.data();
+    Gemm(exec_, g);
+    EXPECT_TRUE(SameBits(expected, actual));
+  }
+}
+
 TEST_P(BackendOps, GemmLargeSquare) { CheckGemm(exec_, rng_, {300, 290, 520}, false, false, false, 1); }
 
 TEST_P(BackendOps, Linear) {
