@@ -4,6 +4,13 @@
 
 #include <cstdint>
 
+// Lets the CUDA twin call these small accessors in device code.
+#if defined(__CUDACC__)
+#define CAIRN_KERNELS_HOST_DEVICE __host__ __device__
+#else
+#define CAIRN_KERNELS_HOST_DEVICE
+#endif
+
 namespace cairn::kernels {
 
 // A (batched) matrix product C = A * B, or C += A * B with `accumulate`.
@@ -34,7 +41,7 @@ struct GemmArgs {
 struct GemmTiling {
   int64_t mc = 0, nc = 0, kc = 0;
   int64_t tiles_m = 0, tiles_n = 0;
-  int64_t Tiles(int64_t batch) const { return batch * tiles_m * tiles_n; }
+  CAIRN_KERNELS_HOST_DEVICE int64_t Tiles(int64_t batch) const { return batch * tiles_m * tiles_n; }
 };
 
 // A 2-D convolution over NCHW tensors (torch's Conv2d with groups = 1).
@@ -42,11 +49,11 @@ struct Conv2dShape {
   int64_t batch = 1, in_channels = 1, height = 1, width = 1;
   int64_t out_channels = 1, kernel_h = 1, kernel_w = 1;
   int64_t pad = 0, stride = 1;  // the same on both axes; zero padding
-  int64_t OutHeight() const { return (height + 2 * pad - kernel_h) / stride + 1; }
-  int64_t OutWidth() const { return (width + 2 * pad - kernel_w) / stride + 1; }
+  CAIRN_KERNELS_HOST_DEVICE int64_t OutHeight() const { return (height + 2 * pad - kernel_h) / stride + 1; }
+  CAIRN_KERNELS_HOST_DEVICE int64_t OutWidth() const { return (width + 2 * pad - kernel_w) / stride + 1; }
   // Rows of the column matrix: in_channels * kernel_h * kernel_w.
-  int64_t ColRows() const { return in_channels * kernel_h * kernel_w; }
-  int64_t ColCols() const { return OutHeight() * OutWidth(); }
+  CAIRN_KERNELS_HOST_DEVICE int64_t ColRows() const { return in_channels * kernel_h * kernel_w; }
+  CAIRN_KERNELS_HOST_DEVICE int64_t ColCols() const { return OutHeight() * OutWidth(); }
 };
 
 // Hyper-parameters of one optimizer step, already reduced to the float
