@@ -18,7 +18,8 @@ const KernelTable& TableFor(const Exec& exec);
 
 // Splits [0, count) into parts = min(threads, ceil(count / grain))
 // contiguous ranges [count*i/parts, count*(i+1)/parts) and calls
-// fn(begin, end) for each, on `parts` threads (the caller is one). Every call
+// fn(begin, end) for each, on up to `parts` threads of a process-wide worker
+// pool (the caller is one; workers persist between calls). Every call
 // runs under the canonical floating-point environment: round to nearest
 // even, no flush-to-zero, no denormals-are-zero (MXCSR 0x1F80), restored
 // afterwards, so a caller that changed MXCSR cannot change the bits.
