@@ -63,6 +63,17 @@ double PaddedCost(const cpu::GemmVariant& v, int64_t m, int64_t n) {
   return static_cast<double>(RoundUp(m, v.mr)) * static_cast<double>(RoundUp(n, v.nr));
 }
 
+// Below this many flops per part, waking a worker costs more than it saves
+// (about 20 us of wake-up against ~100 GFLOP/s per core).
+constexpr double kFlopsPerPartMin = 2e6;
+
+int EffectiveThreads(const GemmArgs& g, int threads) {
+  const double flops = 2.0 * static_cast<double>(g.batch) * static_cast<double>(g.m) * static_cast<double>(g.n) *
+                       static_cast<double>(g.k);
+  const double useful = flops / kFlopsPerPartMin;
+  return useful < threads ? std::max(1, static_cast<int>(useful)) : threads;
+}
+
 // Pack buffers kept per thread: a GEMM per layer per step must not pay for
 // mmap and page faults.
 float* ThreadPackBuffer(size_t floats) {
@@ -91,10 +102,11 @@ void Gemm(const Exec& exec, const GemmArgs& args) {
     if (flipped < best) best = flipped, variant = &v, transpose = true;
   }
   const GemmArgs g = transpose ? Transposed(args) : args;
-  const GemmTiling tiling = ChooseTiling(*variant, g, exec.threads);
+  const int threads = EffectiveThreads(g, exec.threads);
+  const GemmTiling tiling = ChooseTiling(*variant, g, threads);
   const size_t pack_a_floats = static_cast<size_t>(tiling.mc * tiling.kc);
   const size_t pack_b_floats = static_cast<size_t>(tiling.kc * tiling.nc);
-  cpu::ParallelRanges(tiling.Tiles(g.batch), exec.threads, /*grain=*/1, [&](int64_t begin, int64_t end) {
+  cpu::ParallelRanges(tiling.Tiles(g.batch), threads, /*grain=*/1, [&](int64_t begin, int64_t end) {
     float* pack = ThreadPackBuffer(pack_a_floats + pack_b_floats);
     variant->tiles(g, tiling, begin, end, pack, pack + pack_a_floats);
   });

@@ -9,7 +9,7 @@
 namespace cairn::kernels {
 namespace {
 
-constexpr int64_t kGrainElements = 2048;
+constexpr int64_t kGrainElements = 16384;
 
 int64_t GrainFor(int64_t elements_per_unit) {
   return elements_per_unit >= kGrainElements ? 1 : kGrainElements / (elements_per_unit < 1 ? 1 : elements_per_unit);

@@ -7,7 +7,7 @@
 
 namespace cairn::kernels {
 namespace {
-constexpr int64_t kGrainElements = 2048;
+constexpr int64_t kGrainElements = 16384;
 }  // namespace
 
 double PowInt(double base, int64_t exponent) {

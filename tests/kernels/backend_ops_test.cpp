@@ -27,7 +27,8 @@ using testing::RandomFloats;
 using testing::SameBits;
 
 constexpr uint32_t kSeed = 20261201;
-const int64_t kSizes[] = {1, 7, 16, 257, 4099, 65537};
+// 1, 7, 257: awkward; 65537 and 200003 split over threads (grain 16384).
+const int64_t kSizes[] = {1, 7, 16, 257, 4099, 65537, 200003};
 
 class BackendOps : public ::testing::TestWithParam<std::tuple<Backend, int>> {
  protected:
@@ -209,7 +210,7 @@ TEST_P(BackendOps, Reductions) {
 }
 
 TEST_P(BackendOps, LayerNorm) {
-  for (auto [rows, d] : {std::pair<int64_t, int64_t>{1, 1}, {7, 7}, {3, 257}, {896, 32}, {5, 600}}) {
+  for (auto [rows, d] : {std::pair<int64_t, int64_t>{1, 1}, {7, 7}, {3, 257}, {896, 32}, {5, 600}, {3000, 32}}) {
     SCOPED_TRACE(::testing::Message() << rows << "x" << d);
     const auto x = RandomFloats(rng_, rows * d, -3, 5), gamma = RandomFloats(rng_, d), beta = RandomFloats(rng_, d);
     const auto dy = RandomFloats(rng_, rows * d);
@@ -231,7 +232,7 @@ TEST_P(BackendOps, LayerNorm) {
 }
 
 TEST_P(BackendOps, SoftmaxAndLogSoftmax) {
-  for (auto [rows, d] : {std::pair<int64_t, int64_t>{1, 1}, {7, 7}, {3, 257}, {64, 28}, {2, 5000}}) {
+  for (auto [rows, d] : {std::pair<int64_t, int64_t>{1, 1}, {7, 7}, {3, 257}, {64, 28}, {2, 5000}, {300, 257}}) {
     SCOPED_TRACE(::testing::Message() << rows << "x" << d);
     const auto x = RandomFloats(rng_, rows * d, -20, 20), dy = RandomFloats(rng_, rows * d);
     std::vector<float> e(rows * d), g(rows * d), de(rows * d), dg(rows * d);
@@ -251,7 +252,7 @@ TEST_P(BackendOps, SoftmaxAndLogSoftmax) {
 }
 
 TEST_P(BackendOps, CrossEntropy) {
-  for (auto [rows, classes] : {std::pair<int64_t, int64_t>{1, 1}, {7, 7}, {64, 10}, {3, 257}, {1000, 10}}) {
+  for (auto [rows, classes] : {std::pair<int64_t, int64_t>{1, 1}, {7, 7}, {64, 10}, {3, 257}, {1000, 10}, {5000, 10}}) {
     SCOPED_TRACE(::testing::Message() << rows << "x" << classes);
     const auto logits = RandomFloats(rng_, rows * classes, -8, 8);
     std::vector<int64_t> labels(rows);
@@ -300,7 +301,7 @@ TEST_P(BackendOps, Conv2d) {
 }
 
 TEST_P(BackendOps, MaxPool) {
-  for (auto [planes, h, w] : {std::tuple<int64_t, int64_t, int64_t>{1, 2, 2}, {3, 7, 7}, {64, 28, 28}, {5, 1, 9}}) {
+  for (auto [planes, h, w] : {std::tuple<int64_t, int64_t, int64_t>{1, 2, 2}, {3, 7, 7}, {64, 28, 28}, {5, 1, 9}, {256, 14, 14}}) {
     SCOPED_TRACE(::testing::Message() << planes << "x" << h << "x" << w);
     auto x = RandomFloats(rng_, planes * h * w);
     for (size_t i = 0; i < x.size(); i += 5) x[i] = 0.5f;  // ties
