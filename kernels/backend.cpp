@@ -1,6 +1,8 @@
 #include "kernels/backend.h"
 
+#if defined(CAIRN_KERNELS_X86)
 #include <cpuid.h>
+#endif
 
 #include <cstdlib>
 #include <string>
@@ -8,20 +10,23 @@
 namespace cairn::kernels {
 namespace {
 
+#if defined(CAIRN_KERNELS_X86)
 // XCR0 bits the OS must enable for AVX (XMM|YMM) and AVX-512 (+opmask, ZMM).
 constexpr uint64_t kXcr0Avx = 0x6;
 constexpr uint64_t kXcr0Avx512 = 0xe6;
-
-uint64_t ReadXcr0() {
-  uint32_t eax = 0, edx = 0;
-  __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
-  return (static_cast<uint64_t>(edx) << 32) | eax;
-}
+#endif
 
 struct CpuFeatures {
   bool avx2_fma = false;
   bool avx512f = false;
 };
+
+#if defined(CAIRN_KERNELS_X86)
+uint64_t ReadXcr0() {
+  uint32_t eax = 0, edx = 0;
+  __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+  return (static_cast<uint64_t>(edx) << 32) | eax;
+}
 
 CpuFeatures DetectCpu() {
   CpuFeatures f;
@@ -37,6 +42,9 @@ CpuFeatures DetectCpu() {
   f.avx512f = f.avx2_fma && (ebx & bit_AVX512F) != 0 && (xcr0 & kXcr0Avx512) == kXcr0Avx512;
   return f;
 }
+#else
+CpuFeatures DetectCpu() { return {}; }  // not x86-64: the scalar backend only
+#endif
 
 const CpuFeatures& Features() {
   static const CpuFeatures features = DetectCpu();

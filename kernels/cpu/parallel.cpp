@@ -136,11 +136,13 @@ WorkerPool& Pool() {
 const KernelTable& TableFor(const Exec& exec) {
   CAIRN_ASSERT(exec.threads >= 1 && exec.threads <= kThreadsMax);
   CAIRN_ASSERT(CpuSupports(exec.backend));
+#if defined(CAIRN_KERNELS_X86)
   switch (exec.backend) {
     case Backend::kScalar: return ScalarTable();
     case Backend::kAvx2: return Avx2Table();
     case Backend::kAvx512: return Avx512Table();
   }
+#endif
   return ScalarTable();
 }
 

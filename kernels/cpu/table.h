@@ -82,8 +82,8 @@ struct KernelTable {
 };
 
 const KernelTable& ScalarTable();
-const KernelTable& Avx2Table();
-const KernelTable& Avx512Table();
+const KernelTable& Avx2Table();    // x86-64 builds only
+const KernelTable& Avx512Table();  // x86-64 builds only
 
 // Rows longer than this many reduction blocks are refused (row kernels keep
 // their block partials on the stack): 262144 elements.

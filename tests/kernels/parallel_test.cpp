@@ -9,7 +9,9 @@
 #include <atomic>
 #include <vector>
 
+#if defined(__x86_64__)
 #include <xmmintrin.h>
+#endif
 
 namespace cairn::kernels::cpu {
 namespace {
@@ -36,6 +38,7 @@ TEST(KernelParallel, NestedCallsRunInline) {
   EXPECT_EQ(total.load(), 80);
 }
 
+#if defined(__x86_64__)
 TEST(KernelParallel, PartsRunWithTheCanonicalFloatingPointEnvironment) {
   const unsigned saved = _mm_getcsr();
   _mm_setcsr(saved | 0x8040);  // the caller turns on FTZ and DAZ
@@ -47,6 +50,7 @@ TEST(KernelParallel, PartsRunWithTheCanonicalFloatingPointEnvironment) {
   _mm_setcsr(saved);
   EXPECT_EQ(wrong.load(), 0);
 }
+#endif
 
 }  // namespace
 }  // namespace cairn::kernels::cpu
