@@ -126,8 +126,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   const char* coretype = std::getenv("OPENBLAS_CORETYPE");
-  std::printf("repro backend %s (%s to force); OpenBLAS core %s (OPENBLAS_CORETYPE=%s)\n",
-              BackendName(exec->backend), kBackendEnvVar, openblas_get_corename(), coretype ? coretype : "unset");
+  std::printf("repro backend %s (%s to force); OpenBLAS core %s (OPENBLAS_CORETYPE=%s)\n", BackendName(exec->backend),
+              kBackendEnvVar, openblas_get_corename(), coretype ? coretype : "unset");
 
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);

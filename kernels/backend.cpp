@@ -55,9 +55,12 @@ const CpuFeatures& Features() {
 
 const char* BackendName(Backend backend) {
   switch (backend) {
-    case Backend::kScalar: return "scalar";
-    case Backend::kAvx2: return "avx2";
-    case Backend::kAvx512: return "avx512";
+    case Backend::kScalar:
+      return "scalar";
+    case Backend::kAvx2:
+      return "avx2";
+    case Backend::kAvx512:
+      return "avx512";
   }
   return "?";
 }
@@ -71,9 +74,12 @@ Result<Backend> ParseBackend(std::string_view name) {
 
 bool CpuSupports(Backend backend) {
   switch (backend) {
-    case Backend::kScalar: return true;
-    case Backend::kAvx2: return Features().avx2_fma;
-    case Backend::kAvx512: return Features().avx512f;
+    case Backend::kScalar:
+      return true;
+    case Backend::kAvx2:
+      return Features().avx2_fma;
+    case Backend::kAvx512:
+      return Features().avx512f;
   }
   return false;
 }

@@ -86,8 +86,8 @@ void MaxPool2x2Forward(const Exec& exec, const float* x, float* y, uint8_t* argm
                       [&](int64_t lo, int64_t hi) { t.maxpool_forward(x, y, argmax, h, w, lo, hi); });
 }
 
-void MaxPool2x2Backward(const Exec& exec, const float* dy, const uint8_t* argmax, float* dx, int64_t planes,
-                        int64_t h, int64_t w) {
+void MaxPool2x2Backward(const Exec& exec, const float* dy, const uint8_t* argmax, float* dx, int64_t planes, int64_t h,
+                        int64_t w) {
   const auto& t = cpu::TableFor(exec);
   cpu::ParallelRanges(planes, exec.threads, GrainFor(h * w),
                       [&](int64_t lo, int64_t hi) { t.maxpool_backward(dy, argmax, dx, h, w, lo, hi); });

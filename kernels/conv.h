@@ -19,13 +19,13 @@ void Col2Im(const Exec& exec, const Conv2dShape& shape, const float* col, float*
 
 // y[n] = weight[out, ColRows] * col(x[n]) with each fma chain starting at
 // bias[o] (or +0 when bias is null). weight is torch's [out, in, kh, kw].
-void Conv2dForward(const Exec& exec, const Conv2dShape& shape, const float* x, const float* weight,
-                   const float* bias, float* y);
+void Conv2dForward(const Exec& exec, const Conv2dShape& shape, const float* x, const float* weight, const float* bias,
+                   float* y);
 // dweight = sum over n (in order, one continued fma chain over n then output
 // position) of dy[n] * col(x[n])^T; dx[n] = Col2Im(weight^T * dy[n]) (skipped
 // when dx is null); dbias as BiasGradChannels (skipped when null).
-void Conv2dBackward(const Exec& exec, const Conv2dShape& shape, const float* x, const float* weight,
-                    const float* dy, float* dx, float* dweight, float* dbias);
+void Conv2dBackward(const Exec& exec, const Conv2dShape& shape, const float* x, const float* weight, const float* dy,
+                    float* dx, float* dweight, float* dbias);
 
 // 2x2 max-pool, stride 2, floor (a trailing odd row/column is dropped), over
 // `planes` = N*C planes of h x w. The window is scanned (0,0), (0,1), (1,0),
@@ -34,7 +34,7 @@ void Conv2dBackward(const Exec& exec, const Conv2dShape& shape, const float* x, 
 // output for the backward pass, which writes dy there and +0 elsewhere.
 void MaxPool2x2Forward(const Exec& exec, const float* x, float* y, uint8_t* argmax, int64_t planes, int64_t h,
                        int64_t w);
-void MaxPool2x2Backward(const Exec& exec, const float* dy, const uint8_t* argmax, float* dx, int64_t planes,
-                        int64_t h, int64_t w);
+void MaxPool2x2Backward(const Exec& exec, const float* dy, const uint8_t* argmax, float* dx, int64_t planes, int64_t h,
+                        int64_t w);
 
 }  // namespace cairn::kernels

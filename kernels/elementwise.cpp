@@ -36,8 +36,7 @@ void AddBiasRows(const Exec& exec, float* y, const float* bias, int64_t rows, in
                       [&](int64_t lo, int64_t hi) { t.add_bias_rows(y, bias, cols, lo, hi); });
 }
 
-void AddBiasChannels(const Exec& exec, float* y, const float* bias, int64_t batch, int64_t channels,
-                     int64_t spatial) {
+void AddBiasChannels(const Exec& exec, float* y, const float* bias, int64_t batch, int64_t channels, int64_t spatial) {
   const auto& t = cpu::TableFor(exec);
   cpu::ParallelRanges(batch * channels, exec.threads, GrainFor(spatial),
                       [&](int64_t lo, int64_t hi) { t.add_bias_planes(y, bias, channels, spatial, lo, hi); });

@@ -17,8 +17,7 @@ void Scale(const Exec& exec, const float* x, float s, float* out, int64_t n);
 // y[r, j] += bias[j] for a rows x cols matrix.
 void AddBiasRows(const Exec& exec, float* y, const float* bias, int64_t rows, int64_t cols);
 // y[n, c, s] += bias[c] for an NCHW tensor with `spatial` = H*W.
-void AddBiasChannels(const Exec& exec, float* y, const float* bias, int64_t batch, int64_t channels,
-                     int64_t spatial);
+void AddBiasChannels(const Exec& exec, float* y, const float* bias, int64_t batch, int64_t channels, int64_t spatial);
 
 // out[j] = ((+0 + x[0, j]) + x[1, j]) + ... in increasing row order (bias
 // gradient of a Linear, the sum behind a mean over tokens).

@@ -112,8 +112,8 @@ void Gemm(const Exec& exec, const GemmArgs& args) {
   });
 }
 
-GemmArgs MatMul(int64_t m, int64_t n, int64_t k, const float* a, bool transpose_a, const float* b,
-                bool transpose_b, float* c, bool accumulate) {
+GemmArgs MatMul(int64_t m, int64_t n, int64_t k, const float* a, bool transpose_a, const float* b, bool transpose_b,
+                float* c, bool accumulate) {
   GemmArgs g;
   g.m = m;
   g.n = n;
@@ -130,8 +130,8 @@ GemmArgs MatMul(int64_t m, int64_t n, int64_t k, const float* a, bool transpose_
   return g;
 }
 
-void LinearForward(const Exec& exec, const float* x, const float* weight, const float* bias, float* y,
-                   int64_t batch, int64_t in, int64_t out) {
+void LinearForward(const Exec& exec, const float* x, const float* weight, const float* bias, float* y, int64_t batch,
+                   int64_t in, int64_t out) {
   if (bias != nullptr) {
     cpu::ParallelRanges(batch, exec.threads, /*grain=*/64, [&](int64_t begin, int64_t end) {
       for (int64_t r = begin; r < end; ++r) {
@@ -143,8 +143,8 @@ void LinearForward(const Exec& exec, const float* x, const float* weight, const 
                     /*accumulate=*/bias != nullptr));
 }
 
-void LinearBackward(const Exec& exec, const float* x, const float* weight, const float* dy, float* dx,
-                    float* dweight, float* dbias, int64_t batch, int64_t in, int64_t out) {
+void LinearBackward(const Exec& exec, const float* x, const float* weight, const float* dy, float* dx, float* dweight,
+                    float* dbias, int64_t batch, int64_t in, int64_t out) {
   if (dx != nullptr) Gemm(exec, MatMul(batch, in, out, dy, false, weight, false, dx));
   Gemm(exec, MatMul(out, in, batch, dy, /*transpose_a=*/true, x, /*transpose_b=*/false, dweight));
   if (dbias != nullptr) SumRows(exec, dy, dbias, batch, out);

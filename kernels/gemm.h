@@ -18,17 +18,17 @@ void Gemm(const Exec& exec, const GemmArgs& args);
 // Arguments for contiguous row-major matrices: op(A) is m x k (A stored k x m
 // when transpose_a), op(B) is k x n (B stored n x k when transpose_b), C is
 // m x n.
-GemmArgs MatMul(int64_t m, int64_t n, int64_t k, const float* a, bool transpose_a, const float* b,
-                bool transpose_b, float* c, bool accumulate = false);
+GemmArgs MatMul(int64_t m, int64_t n, int64_t k, const float* a, bool transpose_a, const float* b, bool transpose_b,
+                float* c, bool accumulate = false);
 
 // y[batch, out] = x[batch, in] * weight[out, in]^T + bias[out] (torch Linear).
 // Each y element's fma chain starts at bias[j] (or +0 when bias is null).
-void LinearForward(const Exec& exec, const float* x, const float* weight, const float* bias, float* y,
-                   int64_t batch, int64_t in, int64_t out);
+void LinearForward(const Exec& exec, const float* x, const float* weight, const float* bias, float* y, int64_t batch,
+                   int64_t in, int64_t out);
 
 // dx = dy * weight (skipped when dx is null), dweight = dy^T * x,
 // dbias[j] = sequential sum over the batch of dy[:, j] (skipped when null).
-void LinearBackward(const Exec& exec, const float* x, const float* weight, const float* dy, float* dx,
-                    float* dweight, float* dbias, int64_t batch, int64_t in, int64_t out);
+void LinearBackward(const Exec& exec, const float* x, const float* weight, const float* dy, float* dx, float* dweight,
+                    float* dbias, int64_t batch, int64_t in, int64_t out);
 
 }  // namespace cairn::kernels

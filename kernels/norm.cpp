@@ -43,7 +43,8 @@ void LayerNormBackward(const Exec& exec, const float* x, const float* gamma, con
 void SoftmaxForward(const Exec& exec, const float* x, float* y, int64_t rows, int64_t d) {
   CheckRow(d);
   const auto& t = cpu::TableFor(exec);
-  cpu::ParallelRanges(rows, exec.threads, GrainFor(d), [&](int64_t lo, int64_t hi) { t.softmax_forward(x, y, d, lo, hi); });
+  cpu::ParallelRanges(rows, exec.threads, GrainFor(d),
+                      [&](int64_t lo, int64_t hi) { t.softmax_forward(x, y, d, lo, hi); });
 }
 
 void SoftmaxBackward(const Exec& exec, const float* y, const float* dy, float* dx, int64_t rows, int64_t d) {
@@ -67,8 +68,7 @@ void LogSoftmaxBackward(const Exec& exec, const float* y, const float* dy, float
                       [&](int64_t lo, int64_t hi) { t.log_softmax_backward(y, dy, dx, d, lo, hi); });
 }
 
-float CrossEntropyForward(const Exec& exec, const float* logits, const int64_t* labels, int64_t rows,
-                          int64_t classes) {
+float CrossEntropyForward(const Exec& exec, const float* logits, const int64_t* labels, int64_t rows, int64_t classes) {
   CheckRow(classes);
   CAIRN_ASSERT(rows >= 1);
   const auto& t = cpu::TableFor(exec);
@@ -79,8 +79,8 @@ float CrossEntropyForward(const Exec& exec, const float* logits, const int64_t* 
   return Sum(exec, losses.data(), rows) / static_cast<float>(rows);
 }
 
-void CrossEntropyBackward(const Exec& exec, const float* logits, const int64_t* labels, float dloss,
-                          float* dlogits, int64_t rows, int64_t classes) {
+void CrossEntropyBackward(const Exec& exec, const float* logits, const int64_t* labels, float dloss, float* dlogits,
+                          int64_t rows, int64_t classes) {
   CheckRow(classes);
   CAIRN_ASSERT(rows >= 1);
   const auto& t = cpu::TableFor(exec);

@@ -45,16 +45,14 @@ AdamScalars MakeAdamScalars(const AdamOptions& o, int64_t step) {
   return s;
 }
 
-void SgdStep(const Exec& exec, const SgdScalars& s, float* param, const float* grad, float* momentum_buf,
-             int64_t n) {
+void SgdStep(const Exec& exec, const SgdScalars& s, float* param, const float* grad, float* momentum_buf, int64_t n) {
   CAIRN_ASSERT(momentum_buf != nullptr || s.momentum == 0.0f);
   const auto& t = cpu::TableFor(exec);
   cpu::ParallelRanges(n, exec.threads, kGrainElements,
                       [&](int64_t lo, int64_t hi) { t.sgd(s, param, grad, momentum_buf, lo, hi); });
 }
 
-void AdamStep(const Exec& exec, const AdamScalars& s, float* param, const float* grad, float* m, float* v,
-              int64_t n) {
+void AdamStep(const Exec& exec, const AdamScalars& s, float* param, const float* grad, float* m, float* v, int64_t n) {
   const auto& t = cpu::TableFor(exec);
   cpu::ParallelRanges(n, exec.threads, kGrainElements,
                       [&](int64_t lo, int64_t hi) { t.adam(s, param, grad, m, v, lo, hi); });

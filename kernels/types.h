@@ -66,12 +66,12 @@ struct SgdScalars {
 
 struct AdamScalars {
   float beta1 = 0, one_minus_beta1 = 0, beta2 = 0, one_minus_beta2 = 0;
-  float step_size = 0;          // lr / (1 - beta1^t)
-  float bias2_sqrt = 0;         // sqrt(1 - beta2^t)
+  float step_size = 0;   // lr / (1 - beta1^t)
+  float bias2_sqrt = 0;  // sqrt(1 - beta2^t)
   float eps = 0;
-  float weight_decay = 0;       // L2 term added to the gradient (Adam only)
-  float decay_factor = 1;       // 1 - lr * wd, multiplied into p first (AdamW only)
-  bool decoupled = false;       // AdamW
+  float weight_decay = 0;  // L2 term added to the gradient (Adam only)
+  float decay_factor = 1;  // 1 - lr * wd, multiplied into p first (AdamW only)
+  bool decoupled = false;  // AdamW
 };
 
 }  // namespace cairn::kernels

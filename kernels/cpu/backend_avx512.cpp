@@ -11,6 +11,8 @@
 #define CAIRN_HD inline
 namespace cairn::kernels::cpu::avx512 {
 
+// The order of these includes is the order of definition.
+// clang-format off
 #include "kernels/detail/scalar_ops.inc"
 #include "kernels/cpu/avx512_ops.inc"
 using S = ScalarOps;
@@ -31,6 +33,7 @@ constexpr int64_t kGemmWideMc = 96, kGemmNarrowMc = 96, kGemmNc = 1024, kGemmKc 
 #include "kernels/cpu/impl/rows.inc"
 #include "kernels/cpu/impl/conv.inc"
 #include "kernels/cpu/impl/table.inc"
+// clang-format on
 
 }  // namespace cairn::kernels::cpu::avx512
 #undef CAIRN_HD

@@ -1,6 +1,5 @@
 // The scalar CPU backend: the generic kernels (impl/*.inc) over ScalarOps.
 
-
 #include <cstdint>
 
 #include "cairn/assert.h"
@@ -9,6 +8,8 @@
 #define CAIRN_HD inline
 namespace cairn::kernels::cpu::scalar {
 
+// The order of these includes is the order of definition.
+// clang-format off
 #include "kernels/detail/scalar_ops.inc"
 
 using S = ScalarOps;
@@ -29,6 +30,7 @@ constexpr int64_t kGemmWideMc = 96, kGemmNarrowMc = 96, kGemmNc = 512, kGemmKc =
 #include "kernels/cpu/impl/rows.inc"
 #include "kernels/cpu/impl/conv.inc"
 #include "kernels/cpu/impl/table.inc"
+// clang-format on
 
 }  // namespace cairn::kernels::cpu::scalar
 #undef CAIRN_HD

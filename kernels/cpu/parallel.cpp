@@ -116,14 +116,14 @@ class WorkerPool {
   std::mutex run_mu_;  // one Run at a time
   std::mutex mu_;
   std::condition_variable wake_, done_;
-  std::vector<std::thread> workers_;                  // GUARDED_BY(mu_)
+  std::vector<std::thread> workers_;                   // GUARDED_BY(mu_)
   const std::function<void(int64_t)>* job_ = nullptr;  // GUARDED_BY(mu_) to post
-  int64_t parts_ = 0;                                 // GUARDED_BY(mu_) to post
+  int64_t parts_ = 0;                                  // GUARDED_BY(mu_) to post
   std::atomic<int64_t> next_part_{0};
-  int64_t remaining_ = 0;                             // GUARDED_BY(mu_)
-  int64_t active_ = 0;                                // GUARDED_BY(mu_): workers inside RunParts
-  uint64_t generation_ = 0;                           // GUARDED_BY(mu_)
-  bool stop_ = false;                                 // GUARDED_BY(mu_)
+  int64_t remaining_ = 0;    // GUARDED_BY(mu_)
+  int64_t active_ = 0;       // GUARDED_BY(mu_): workers inside RunParts
+  uint64_t generation_ = 0;  // GUARDED_BY(mu_)
+  bool stop_ = false;        // GUARDED_BY(mu_)
 };
 
 WorkerPool& Pool() {
@@ -138,9 +138,12 @@ const KernelTable& TableFor(const Exec& exec) {
   CAIRN_ASSERT(CpuSupports(exec.backend));
 #if defined(CAIRN_KERNELS_X86)
   switch (exec.backend) {
-    case Backend::kScalar: return ScalarTable();
-    case Backend::kAvx2: return Avx2Table();
-    case Backend::kAvx512: return Avx512Table();
+    case Backend::kScalar:
+      return ScalarTable();
+    case Backend::kAvx2:
+      return Avx2Table();
+    case Backend::kAvx512:
+      return Avx512Table();
   }
 #endif
   return ScalarTable();

@@ -42,8 +42,7 @@ struct KernelTable {
 
   // Rows [begin, end) of a rows x cols matrix; planes [begin, end) of N*C.
   void (*add_bias_rows)(float* y, const float* bias, int64_t cols, int64_t begin, int64_t end);
-  void (*add_bias_planes)(float* y, const float* bias, int64_t channels, int64_t spatial, int64_t begin,
-                          int64_t end);
+  void (*add_bias_planes)(float* y, const float* bias, int64_t channels, int64_t spatial, int64_t begin, int64_t end);
   // Columns [begin, end); channels [begin, end).
   void (*sum_rows)(const float* x, float* out, int64_t rows, int64_t cols, int64_t begin, int64_t end);
   void (*bias_grad_channels)(const float* dy, float* dbias, int64_t batch, int64_t channels, int64_t spatial,
@@ -57,26 +56,23 @@ struct KernelTable {
   // max-pool planes [begin, end).
   void (*im2col)(const Conv2dShape& s, const float* image, float* col, int64_t begin, int64_t end);
   void (*col2im)(const Conv2dShape& s, const float* col, float* image, int64_t begin, int64_t end);
-  void (*maxpool_forward)(const float* x, float* y, uint8_t* argmax, int64_t h, int64_t w, int64_t begin,
-                          int64_t end);
-  void (*maxpool_backward)(const float* dy, const uint8_t* argmax, float* dx, int64_t h, int64_t w,
-                           int64_t begin, int64_t end);
+  void (*maxpool_forward)(const float* x, float* y, uint8_t* argmax, int64_t h, int64_t w, int64_t begin, int64_t end);
+  void (*maxpool_backward)(const float* dy, const uint8_t* argmax, float* dx, int64_t h, int64_t w, int64_t begin,
+                           int64_t end);
 
   // Rows [begin, end) of a rows x d matrix (layernorm_backward_cols: columns).
-  void (*layernorm_forward)(const float* x, const float* gamma, const float* beta, float eps, float* y,
-                            float* mean, float* rstd, int64_t d, int64_t begin, int64_t end);
+  void (*layernorm_forward)(const float* x, const float* gamma, const float* beta, float eps, float* y, float* mean,
+                            float* rstd, int64_t d, int64_t begin, int64_t end);
   void (*layernorm_backward_rows)(const float* x, const float* gamma, const float* mean, const float* rstd,
                                   const float* dy, float* dx, int64_t d, int64_t begin, int64_t end);
-  void (*layernorm_backward_cols)(const float* x, const float* mean, const float* rstd, const float* dy,
-                                  float* dgamma, float* dbeta, int64_t rows, int64_t d, int64_t begin,
-                                  int64_t end);
+  void (*layernorm_backward_cols)(const float* x, const float* mean, const float* rstd, const float* dy, float* dgamma,
+                                  float* dbeta, int64_t rows, int64_t d, int64_t begin, int64_t end);
   void (*softmax_forward)(const float* x, float* y, int64_t d, int64_t begin, int64_t end);
   void (*softmax_backward)(const float* y, const float* dy, float* dx, int64_t d, int64_t begin, int64_t end);
   void (*log_softmax_forward)(const float* x, float* y, int64_t d, int64_t begin, int64_t end);
-  void (*log_softmax_backward)(const float* y, const float* dy, float* dx, int64_t d, int64_t begin,
-                               int64_t end);
-  void (*cross_entropy_rows)(const float* logits, const int64_t* labels, int64_t classes, float* losses,
-                             int64_t begin, int64_t end);
+  void (*log_softmax_backward)(const float* y, const float* dy, float* dx, int64_t d, int64_t begin, int64_t end);
+  void (*cross_entropy_rows)(const float* logits, const int64_t* labels, int64_t classes, float* losses, int64_t begin,
+                             int64_t end);
   void (*cross_entropy_backward)(const float* logits, const int64_t* labels, float scale, float* dlogits,
                                  int64_t classes, int64_t begin, int64_t end);
 };

@@ -12,10 +12,13 @@
 
 #define CAIRN_HD __device__ inline
 namespace cairn::kernels::cuda::device {
+// The order of these includes is the order of definition.
+// clang-format off
 #include "kernels/cuda/cuda_ops.inc"
 using S = CudaOps;
 #include "kernels/detail/math.inc"
 #include "kernels/detail/formulas.inc"
+// clang-format on
 
 // Rows longer than this many reduction blocks are refused (as on the CPU).
 constexpr int64_t kRowBlocksMax = 1024;
@@ -79,10 +82,18 @@ __global__ void ActivationKernel(Unary op, const float* x, const float* dy, floa
   const int64_t i = Index();
   if (i >= n) return;
   switch (op) {
-    case Unary::kReluForward: out[i] = ReluElement<S>(x[i]); break;
-    case Unary::kReluBackward: out[i] = ReluGradElement<S>(x[i], dy[i]); break;
-    case Unary::kGeluForward: out[i] = GeluElement<S>(x[i]); break;
-    case Unary::kGeluBackward: out[i] = GeluGradElement<S>(x[i], dy[i]); break;
+    case Unary::kReluForward:
+      out[i] = ReluElement<S>(x[i]);
+      break;
+    case Unary::kReluBackward:
+      out[i] = ReluGradElement<S>(x[i], dy[i]);
+      break;
+    case Unary::kGeluForward:
+      out[i] = GeluElement<S>(x[i]);
+      break;
+    case Unary::kGeluBackward:
+      out[i] = GeluGradElement<S>(x[i], dy[i]);
+      break;
   }
 }
 
@@ -159,8 +170,7 @@ __global__ void Col2ImKernel(Conv2dShape s, const float* col, float* image) {
   image[id] = acc;
 }
 
-__global__ void MaxPoolForwardKernel(const float* x, float* y, uint8_t* argmax, int64_t planes, int64_t h,
-                                     int64_t w) {
+__global__ void MaxPoolForwardKernel(const float* x, float* y, uint8_t* argmax, int64_t planes, int64_t h, int64_t w) {
   const int64_t oh = h / 2, ow = w / 2;
   const int64_t id = Index();
   if (id >= planes * oh * ow) return;
@@ -201,8 +211,8 @@ __global__ void LayerNormForwardKernel(const float* x, const float* gamma, const
   float* yr = y + r * d;
   const float mu = S::Div(RowSum(xr, d), static_cast<float>(d));
   for (int64_t j = 0; j < d; ++j) yr[j] = S::Sub(xr[j], mu);
-  const float var = S::Div(TreeReduce(d, [=](float acc, int64_t j) { return S::Fma(yr[j], yr[j], acc); }),
-                           static_cast<float>(d));
+  const float var =
+      S::Div(TreeReduce(d, [=](float acc, int64_t j) { return S::Fma(yr[j], yr[j], acc); }), static_cast<float>(d));
   const float rs = S::Div(1.0f, S::Sqrt(S::Add(var, eps)));
   for (int64_t j = 0; j < d; ++j) yr[j] = S::Fma(S::Mul(yr[j], rs), gamma[j], beta[j]);
   mean[r] = mu;
@@ -218,11 +228,9 @@ __global__ void LayerNormBackwardRowsKernel(const float* x, const float* gamma, 
   const float mu = mean[r], rs = rstd[r];
   for (int64_t j = 0; j < d; ++j) gr[j] = S::Mul(dy[r * d + j], gamma[j]);
   const float a = S::Div(RowSum(gr, d), static_cast<float>(d));
-  const float b = S::Div(TreeReduce(d,
-                                    [=](float acc, int64_t j) {
-                                      return S::Fma(gr[j], S::Mul(S::Sub(xr[j], mu), rs), acc);
-                                    }),
-                         static_cast<float>(d));
+  const float b =
+      S::Div(TreeReduce(d, [=](float acc, int64_t j) { return S::Fma(gr[j], S::Mul(S::Sub(xr[j], mu), rs), acc); }),
+             static_cast<float>(d));
   for (int64_t j = 0; j < d; ++j) {
     const float xhat = S::Mul(S::Sub(xr[j], mu), rs);
     gr[j] = S::Mul(S::Fnma(xhat, b, S::Sub(gr[j], a)), rs);
@@ -322,9 +330,7 @@ namespace {
 
 constexpr int kThreadsPerBlock = 128;
 
-unsigned BlocksFor(int64_t work) {
-  return static_cast<unsigned>((work + kThreadsPerBlock - 1) / kThreadsPerBlock);
-}
+unsigned BlocksFor(int64_t work) { return static_cast<unsigned>((work + kThreadsPerBlock - 1) / kThreadsPerBlock); }
 
 Status Check(cudaError_t e, const char* what) {
   if (e == cudaSuccess) return Status::Ok();
@@ -428,7 +434,9 @@ Status Add(const float* a, const float* b, float* out, int64_t n) {
 Status Mul(const float* a, const float* b, float* out, int64_t n) {
   return Launch("mul", n, device::BinaryKernel, device::Binary::kMul, a, b, out, n);
 }
-Status Scale(const float* x, float s, float* out, int64_t n) { return Launch("scale", n, device::ScaleKernel, x, s, out, n); }
+Status Scale(const float* x, float s, float* out, int64_t n) {
+  return Launch("scale", n, device::ScaleKernel, x, s, out, n);
+}
 Status AddBiasRows(float* y, const float* bias, int64_t rows, int64_t cols) {
   return Launch("bias", rows * cols, device::BroadcastAddKernel, y, bias, rows * cols, int64_t{1}, cols);
 }
@@ -443,13 +451,15 @@ Status BiasGradChannels(const float* dy, float* dbias, int64_t batch, int64_t ch
   return Launch("bias grad", channels, device::BiasGradChannelsKernel, dy, dbias, batch, channels, spatial);
 }
 Status ReluForward(const float* x, float* y, int64_t n) {
-  return Launch("relu", n, device::ActivationKernel, device::Unary::kReluForward, x, static_cast<const float*>(nullptr), y, n);
+  return Launch("relu", n, device::ActivationKernel, device::Unary::kReluForward, x, static_cast<const float*>(nullptr),
+                y, n);
 }
 Status ReluBackward(const float* y, const float* dy, float* dx, int64_t n) {
   return Launch("relu grad", n, device::ActivationKernel, device::Unary::kReluBackward, y, dy, dx, n);
 }
 Status GeluForward(const float* x, float* y, int64_t n) {
-  return Launch("gelu", n, device::ActivationKernel, device::Unary::kGeluForward, x, static_cast<const float*>(nullptr), y, n);
+  return Launch("gelu", n, device::ActivationKernel, device::Unary::kGeluForward, x, static_cast<const float*>(nullptr),
+                y, n);
 }
 Status GeluBackward(const float* x, const float* dy, float* dx, int64_t n) {
   return Launch("gelu grad", n, device::ActivationKernel, device::Unary::kGeluBackward, x, dy, dx, n);

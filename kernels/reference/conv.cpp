@@ -53,8 +53,17 @@ void Conv2dForward(const Conv2dShape& s, const float* x, const float* weight, co
     for (int64_t o = 0; o < s.out_channels; ++o) {
       for (int64_t q = 0; q < cols; ++q) out[o * cols + q] = bias != nullptr ? bias[o] : 0.0f;
     }
-    Gemm({.m = s.out_channels, .n = cols, .k = rows, .a = weight, .a_row_stride = rows, .a_col_stride = 1,
-          .b = col.data(), .b_row_stride = cols, .b_col_stride = 1, .c = out, .c_row_stride = cols,
+    Gemm({.m = s.out_channels,
+          .n = cols,
+          .k = rows,
+          .a = weight,
+          .a_row_stride = rows,
+          .a_col_stride = 1,
+          .b = col.data(),
+          .b_row_stride = cols,
+          .b_col_stride = 1,
+          .c = out,
+          .c_row_stride = cols,
           .accumulate = true});
   }
 }
@@ -68,12 +77,30 @@ void Conv2dBackward(const Conv2dShape& s, const float* x, const float* weight, c
     const float* g = dy + n * s.out_channels * cols;
     Im2Col(s, x + n * image, col.data());
     // dweight[o, r] continues one chain over (n, q): accumulate after n = 0.
-    Gemm({.m = s.out_channels, .n = rows, .k = cols, .a = g, .a_row_stride = cols, .a_col_stride = 1,
-          .b = col.data(), .b_row_stride = 1, .b_col_stride = cols, .c = dweight, .c_row_stride = rows,
+    Gemm({.m = s.out_channels,
+          .n = rows,
+          .k = cols,
+          .a = g,
+          .a_row_stride = cols,
+          .a_col_stride = 1,
+          .b = col.data(),
+          .b_row_stride = 1,
+          .b_col_stride = cols,
+          .c = dweight,
+          .c_row_stride = rows,
           .accumulate = n > 0});
     if (dx != nullptr) {
-      Gemm({.m = rows, .n = cols, .k = s.out_channels, .a = weight, .a_row_stride = 1, .a_col_stride = rows,
-            .b = g, .b_row_stride = cols, .b_col_stride = 1, .c = col.data(), .c_row_stride = cols});
+      Gemm({.m = rows,
+            .n = cols,
+            .k = s.out_channels,
+            .a = weight,
+            .a_row_stride = 1,
+            .a_col_stride = rows,
+            .b = g,
+            .b_row_stride = cols,
+            .b_col_stride = 1,
+            .c = col.data(),
+            .c_row_stride = cols});
       Col2Im(s, col.data(), dx + n * image);
     }
   }

@@ -8,7 +8,6 @@
 #include <cstdint>
 
 #include "kernels/types.h"
-#include "kernels/types.h"
 
 namespace cairn::kernels::reference {
 

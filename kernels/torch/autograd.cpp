@@ -22,7 +22,8 @@ void SaveExec(AutogradContext* ctx, const Exec& exec) {
   ctx->saved_data["threads"] = static_cast<int64_t>(exec.threads);
 }
 Exec LoadExec(AutogradContext* ctx) {
-  return {static_cast<Backend>(ctx->saved_data["backend"].toInt()), static_cast<int>(ctx->saved_data["threads"].toInt())};
+  return {static_cast<Backend>(ctx->saved_data["backend"].toInt()),
+          static_cast<int>(ctx->saved_data["threads"].toInt())};
 }
 
 float* F(torch::Tensor& t) { return t.data_ptr<float>(); }
@@ -37,9 +38,11 @@ struct LinearFn : torch::autograd::Function<LinearFn> {
     const int64_t batch = x.size(0), in = x.size(1), out = w.size(0);
     CAIRN_ASSERT(w.size(1) == in);
     torch::Tensor y = torch::empty({batch, out}, x.options());
-    LinearForward(exec, F(x), F(w), b.defined() ? F(b) : nullptr, F(y), batch, in, out);
+    const bool has_bias = b.numel() > 0;
+    CAIRN_ASSERT(!has_bias || (b.is_contiguous() && b.numel() == out));
+    LinearForward(exec, F(x), F(w), has_bias ? F(b) : nullptr, F(y), batch, in, out);
     ctx->save_for_backward({x, w});
-    ctx->saved_data["has_bias"] = b.defined();
+    ctx->saved_data["has_bias"] = has_bias;
     SaveExec(ctx, exec);
     return y;
   }
@@ -59,8 +62,15 @@ struct LinearFn : torch::autograd::Function<LinearFn> {
 
 struct Conv2dFn : torch::autograd::Function<Conv2dFn> {
   static Conv2dShape Shape(const torch::Tensor& x, const torch::Tensor& w, int64_t pad, int64_t stride) {
-    return {.batch = x.size(0), .in_channels = x.size(1), .height = x.size(2), .width = x.size(3),
-            .out_channels = w.size(0), .kernel_h = w.size(2), .kernel_w = w.size(3), .pad = pad, .stride = stride};
+    return {.batch = x.size(0),
+            .in_channels = x.size(1),
+            .height = x.size(2),
+            .width = x.size(3),
+            .out_channels = w.size(0),
+            .kernel_h = w.size(2),
+            .kernel_w = w.size(3),
+            .pad = pad,
+            .stride = stride};
   }
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w,
                                const torch::Tensor& b, int64_t pad, int64_t stride, int64_t backend, int64_t threads) {
@@ -70,9 +80,11 @@ struct Conv2dFn : torch::autograd::Function<Conv2dFn> {
     const Conv2dShape s = Shape(x, w, pad, stride);
     CAIRN_ASSERT(w.size(1) == s.in_channels);
     torch::Tensor y = torch::empty({s.batch, s.out_channels, s.OutHeight(), s.OutWidth()}, x.options());
-    Conv2dForward(exec, s, F(x), F(w), b.defined() ? F(b) : nullptr, F(y));
+    const bool has_bias = b.numel() > 0;
+    CAIRN_ASSERT(!has_bias || (b.is_contiguous() && b.numel() == s.out_channels));
+    Conv2dForward(exec, s, F(x), F(w), has_bias ? F(b) : nullptr, F(y));
     ctx->save_for_backward({x, w});
-    ctx->saved_data["has_bias"] = b.defined();
+    ctx->saved_data["has_bias"] = has_bias;
     ctx->saved_data["pad"] = pad;
     ctx->saved_data["stride"] = stride;
     SaveExec(ctx, exec);
@@ -262,20 +274,28 @@ struct CrossEntropyFn : torch::autograd::Function<CrossEntropyFn> {
 
 int64_t B(const Exec& e) { return static_cast<int64_t>(e.backend); }
 
+// autograd::Function cannot take an undefined tensor: "no bias" travels as
+// an empty one.
+torch::Tensor BiasOrEmpty(const torch::Tensor& bias, const torch::Tensor& like) {
+  return bias.defined() ? bias : torch::empty({0}, like.options());
+}
+
 }  // namespace
 
 torch::Tensor Linear(const Exec& exec, const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
-  return LinearFn::apply(x, weight, bias, B(exec), exec.threads);
+  return LinearFn::apply(x, weight, BiasOrEmpty(bias, x), B(exec), exec.threads);
 }
 torch::Tensor Conv2d(const Exec& exec, const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                      int64_t pad, int64_t stride) {
-  return Conv2dFn::apply(x, weight, bias, pad, stride, B(exec), exec.threads);
+  return Conv2dFn::apply(x, weight, BiasOrEmpty(bias, x), pad, stride, B(exec), exec.threads);
 }
 torch::Tensor Relu(const Exec& exec, const torch::Tensor& x) { return ReluFn::apply(x, B(exec), exec.threads); }
 torch::Tensor Gelu(const Exec& exec, const torch::Tensor& x) { return GeluFn::apply(x, B(exec), exec.threads); }
-torch::Tensor MaxPool2x2(const Exec& exec, const torch::Tensor& x) { return MaxPoolFn::apply(x, B(exec), exec.threads); }
-torch::Tensor LayerNorm(const Exec& exec, const torch::Tensor& x, const torch::Tensor& gamma,
-                        const torch::Tensor& beta, double eps) {
+torch::Tensor MaxPool2x2(const Exec& exec, const torch::Tensor& x) {
+  return MaxPoolFn::apply(x, B(exec), exec.threads);
+}
+torch::Tensor LayerNorm(const Exec& exec, const torch::Tensor& x, const torch::Tensor& gamma, const torch::Tensor& beta,
+                        double eps) {
   return LayerNormFn::apply(x, gamma, beta, eps, B(exec), exec.threads);
 }
 torch::Tensor Softmax(const Exec& exec, const torch::Tensor& x) { return SoftmaxFn::apply(x, B(exec), exec.threads); }

@@ -27,8 +27,8 @@ torch::Tensor Gelu(const Exec& exec, const torch::Tensor& x);
 // x [N, C, H, W] -> [N, C, H/2, W/2].
 torch::Tensor MaxPool2x2(const Exec& exec, const torch::Tensor& x);
 // Over the last dimension.
-torch::Tensor LayerNorm(const Exec& exec, const torch::Tensor& x, const torch::Tensor& gamma,
-                        const torch::Tensor& beta, double eps);
+torch::Tensor LayerNorm(const Exec& exec, const torch::Tensor& x, const torch::Tensor& gamma, const torch::Tensor& beta,
+                        double eps);
 torch::Tensor Softmax(const Exec& exec, const torch::Tensor& x);
 // a [batch, m, k] x b [batch, k, n] -> [batch, m, n].
 torch::Tensor BatchedMatMul(const Exec& exec, const torch::Tensor& a, const torch::Tensor& b);

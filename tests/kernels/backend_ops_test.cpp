@@ -82,7 +82,7 @@ void CheckGemm(const Exec& exec, std::mt19937& rng, GemmCase c, bool ta, bool tb
 }
 
 TEST_P(BackendOps, GemmAllTransposes) {
-  const GemmCase cases[] = {{1, 1, 1},   {7, 7, 7},    {1, 257, 7},   {257, 1, 13}, {13, 29, 257},
+  const GemmCase cases[] = {{1, 1, 1},    {7, 7, 7},      {1, 257, 7}, {257, 1, 13}, {13, 29, 257},
                             {257, 33, 7}, {64, 128, 300}, {37, 70, 0}, {100, 1, 513}};
   for (const GemmCase& c : cases) {
     for (bool ta : {false, true}) {
@@ -198,8 +198,7 @@ TEST_P(BackendOps, BiasAndColumnSums) {
 }
 
 TEST_P(BackendOps, Reductions) {
-  for (int64_t n : {int64_t{0}, int64_t{1}, int64_t{7}, int64_t{255}, int64_t{257}, int64_t{4099},
-                    int64_t{1000003}}) {
+  for (int64_t n : {int64_t{0}, int64_t{1}, int64_t{7}, int64_t{255}, int64_t{257}, int64_t{4099}, int64_t{1000003}}) {
     SCOPED_TRACE(::testing::Message() << "n=" << n);
     const auto x = RandomFloats(rng_, n);
     const float e1 = reference::Sum(x.data(), n), g1 = Sum(exec_, x.data(), n);
@@ -271,14 +270,42 @@ TEST_P(BackendOps, CrossEntropy) {
 TEST_P(BackendOps, Conv2d) {
   // The CNN example's two layers, and awkward ones (odd sizes, stride 2, 1x1).
   const Conv2dShape shapes[] = {
-      {.batch = 2, .in_channels = 1, .height = 28, .width = 28, .out_channels = 8, .kernel_h = 3, .kernel_w = 3,
-       .pad = 1, .stride = 1},
-      {.batch = 3, .in_channels = 8, .height = 14, .width = 14, .out_channels = 16, .kernel_h = 3, .kernel_w = 3,
-       .pad = 1, .stride = 1},
-      {.batch = 1, .in_channels = 3, .height = 7, .width = 9, .out_channels = 5, .kernel_h = 3, .kernel_w = 2,
-       .pad = 0, .stride = 2},
-      {.batch = 2, .in_channels = 7, .height = 1, .width = 1, .out_channels = 1, .kernel_h = 1, .kernel_w = 1,
-       .pad = 0, .stride = 1},
+      {.batch = 2,
+       .in_channels = 1,
+       .height = 28,
+       .width = 28,
+       .out_channels = 8,
+       .kernel_h = 3,
+       .kernel_w = 3,
+       .pad = 1,
+       .stride = 1},
+      {.batch = 3,
+       .in_channels = 8,
+       .height = 14,
+       .width = 14,
+       .out_channels = 16,
+       .kernel_h = 3,
+       .kernel_w = 3,
+       .pad = 1,
+       .stride = 1},
+      {.batch = 1,
+       .in_channels = 3,
+       .height = 7,
+       .width = 9,
+       .out_channels = 5,
+       .kernel_h = 3,
+       .kernel_w = 2,
+       .pad = 0,
+       .stride = 2},
+      {.batch = 2,
+       .in_channels = 7,
+       .height = 1,
+       .width = 1,
+       .out_channels = 1,
+       .kernel_h = 1,
+       .kernel_w = 1,
+       .pad = 0,
+       .stride = 1},
   };
   for (const Conv2dShape& s : shapes) {
     SCOPED_TRACE(::testing::Message() << "conv " << s.in_channels << "->" << s.out_channels << " " << s.height << "x"
@@ -301,7 +328,8 @@ TEST_P(BackendOps, Conv2d) {
 }
 
 TEST_P(BackendOps, MaxPool) {
-  for (auto [planes, h, w] : {std::tuple<int64_t, int64_t, int64_t>{1, 2, 2}, {3, 7, 7}, {64, 28, 28}, {5, 1, 9}, {256, 14, 14}}) {
+  for (auto [planes, h, w] :
+       {std::tuple<int64_t, int64_t, int64_t>{1, 2, 2}, {3, 7, 7}, {64, 28, 28}, {5, 1, 9}, {256, 14, 14}}) {
     SCOPED_TRACE(::testing::Message() << planes << "x" << h << "x" << w);
     auto x = RandomFloats(rng_, planes * h * w);
     for (size_t i = 0; i < x.size(); i += 5) x[i] = 0.5f;  // ties
@@ -357,8 +385,10 @@ TEST_P(BackendOps, Optimizers) {
 // Special values go through the same formulas: infinities, zeros of both
 // signs, denormals and huge magnitudes (NaN payloads are not compared).
 TEST_P(BackendOps, SpecialValues) {
-  std::vector<float> x = {0.0f, -0.0f, 1e-40f, -1e-40f, 1e-45f, 3e38f, -3e38f, 88.7f, 88.73f, -86.4f, -86.6f,
-                          -100.0f, 100.0f, 4.0f, -4.0f, 3.99f, __builtin_inff(), -__builtin_inff(), 1.0f, -1.0f};
+  std::vector<float> x = {0.0f,   -0.0f, 1e-40f, -1e-40f, 1e-45f,           3e38f,
+                          -3e38f, 88.7f, 88.73f, -86.4f,  -86.6f,           -100.0f,
+                          100.0f, 4.0f,  -4.0f,  3.99f,   __builtin_inff(), -__builtin_inff(),
+                          1.0f,   -1.0f};
   while (x.size() % 37 != 0) x.push_back(static_cast<float>(x.size()) * -0.37f);
   const int64_t n = static_cast<int64_t>(x.size());
   std::vector<float> e(n), g(n);

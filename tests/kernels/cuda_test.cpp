@@ -107,7 +107,8 @@ TEST_F(CudaKernels, RowsAndReductions) {
   std::vector<float> ye(rows * d), me(rows), re(rows);
   reference::LayerNormForward(x.data(), gamma.data(), beta.data(), 1e-5f, ye.data(), me.data(), re.data(), rows, d);
   ASSERT_TRUE(
-      cuda::LayerNormForward(dx.get(), dgamma.get(), dbeta.get(), 1e-5f, y.get(), mean.get(), rstd.get(), rows, d).ok());
+      cuda::LayerNormForward(dx.get(), dgamma.get(), dbeta.get(), 1e-5f, y.get(), mean.get(), rstd.get(), rows, d)
+          .ok());
   EXPECT_TRUE(SameBits(ye, y.Host()));
   reference::LogSoftmaxForward(x.data(), ye.data(), rows, d);
   ASSERT_TRUE(cuda::LogSoftmaxForward(dx.get(), y.get(), rows, d).ok());
@@ -120,8 +121,7 @@ TEST_F(CudaKernels, RowsAndReductions) {
   ASSERT_TRUE(cuda::UploadLabels(*dl, labels.data(), rows).ok());
   Result<float> loss = cuda::CrossEntropyForward(dx.get(), *dl, rows, d);
   ASSERT_TRUE(loss.ok());
-  EXPECT_EQ(testing::BitsOf(*loss),
-            testing::BitsOf(reference::CrossEntropyForward(x.data(), labels.data(), rows, d)));
+  EXPECT_EQ(testing::BitsOf(*loss), testing::BitsOf(reference::CrossEntropyForward(x.data(), labels.data(), rows, d)));
   EXPECT_TRUE(cuda::Free(*dl).ok());
 
   Result<float> sum = cuda::Sum(dx.get(), rows * d);
@@ -130,8 +130,15 @@ TEST_F(CudaKernels, RowsAndReductions) {
 }
 
 TEST_F(CudaKernels, Conv2dAndMaxPool) {
-  const Conv2dShape s{.batch = 2, .in_channels = 8, .height = 14, .width = 14, .out_channels = 16, .kernel_h = 3,
-                      .kernel_w = 3, .pad = 1, .stride = 1};
+  const Conv2dShape s{.batch = 2,
+                      .in_channels = 8,
+                      .height = 14,
+                      .width = 14,
+                      .out_channels = 16,
+                      .kernel_h = 3,
+                      .kernel_w = 3,
+                      .pad = 1,
+                      .stride = 1};
   const int64_t xs = 2 * 8 * 14 * 14, ys = 2 * 16 * 14 * 14;
   const auto x = RandomFloats(rng_, xs), w = RandomFloats(rng_, 16 * 72), b = RandomFloats(rng_, 16);
   const auto dy = RandomFloats(rng_, ys);

@@ -194,8 +194,15 @@ TEST(KernelReference, MaxPoolTiesGoToTheFirstMaximum) {
 
 TEST(KernelReference, ConvolutionMatchesTheDirectSum) {
   std::mt19937 rng(kSeed);
-  const Conv2dShape s{.batch = 2, .in_channels = 3, .height = 6, .width = 5, .out_channels = 4, .kernel_h = 3,
-                      .kernel_w = 3, .pad = 1, .stride = 1};
+  const Conv2dShape s{.batch = 2,
+                      .in_channels = 3,
+                      .height = 6,
+                      .width = 5,
+                      .out_channels = 4,
+                      .kernel_h = 3,
+                      .kernel_w = 3,
+                      .pad = 1,
+                      .stride = 1};
   const auto x = RandomFloats(rng, 2 * 3 * 6 * 5), w = RandomFloats(rng, 4 * 27), b = RandomFloats(rng, 4);
   std::vector<float> y(2 * 4 * 30);
   reference::Conv2dForward(s, x.data(), w.data(), b.data(), y.data());

@@ -37,10 +37,10 @@ inline ::testing::AssertionResult SameBits(const std::vector<float>& expected, c
   }
   for (size_t i = 0; i < expected.size(); ++i) {
     if (BitsOf(expected[i]) != BitsOf(actual[i])) {
-      return ::testing::AssertionFailure() << "first difference at element " << i << " of " << expected.size()
-                                           << ": reference " << expected[i] << " (0x" << std::hex
-                                           << BitsOf(expected[i]) << "), backend " << actual[i] << " (0x"
-                                           << BitsOf(actual[i]) << std::dec << ")";
+      return ::testing::AssertionFailure()
+             << "first difference at element " << i << " of " << expected.size() << ": reference " << expected[i]
+             << " (0x" << std::hex << BitsOf(expected[i]) << "), backend " << actual[i] << " (0x" << BitsOf(actual[i])
+             << std::dec << ")";
     }
   }
   return ::testing::AssertionFailure() << "memcmp differs but no element does (padding?)";

@@ -2,12 +2,12 @@
 // same bits on every backend and thread count, for whole training steps of
 // small MLP, CNN and attention blocks, and agrees with ATen numerically.
 
-#include "kernels/torch/autograd.h"
-
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <vector>
+
+#include "kernels/torch/autograd.h"
 
 namespace cairn::kernels::autograd {
 namespace {
