@@ -18,6 +18,7 @@
 #include <fstream>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kernels/backend.h"
@@ -35,7 +36,7 @@ namespace {
 
 constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;
 constexpr double kSecondsPerMeasurement = 0.25;
-constexpr int kTrials = 3;
+constexpr int kTrials = 5;
 
 struct Shape {
   std::string name;
@@ -74,22 +75,32 @@ std::vector<Shape> Shapes(bool quick) {
   return s;
 }
 
+// Seconds per call of one measurement: calls repeated for kSecondsPerMeasurement.
 template <class Fn>
-double BestSecondsPerCall(Fn fn) {
-  fn();  // warm caches, page in buffers, start thread pools
-  double best = 1e30;
+double SecondsPerCall(Fn& fn) {
+  int64_t calls = 0;
+  const auto start = std::chrono::steady_clock::now();
+  double elapsed = 0;
+  do {
+    fn();
+    ++calls;
+    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  } while (elapsed < kSecondsPerMeasurement / kTrials);
+  return elapsed / static_cast<double>(calls);
+}
+
+// Best seconds per call of a and of b, measured alternately (a, b, a, b, ...)
+// so that both see the same load on a shared machine.
+template <class A, class B>
+std::pair<double, double> BestOfAlternating(A a, B b) {
+  a();  // warm caches, page in buffers, start thread pools
+  b();
+  double best_a = 1e30, best_b = 1e30;
   for (int t = 0; t < kTrials; ++t) {
-    int64_t calls = 0;
-    const auto start = std::chrono::steady_clock::now();
-    double elapsed = 0;
-    do {
-      fn();
-      ++calls;
-      elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    } while (elapsed < kSecondsPerMeasurement / kTrials);
-    best = std::min(best, elapsed / static_cast<double>(calls));
+    best_a = std::min(best_a, SecondsPerCall(a));
+    best_b = std::min(best_b, SecondsPerCall(b));
   }
-  return best;
+  return {best_a, best_b};
 }
 
 struct Row {
@@ -126,6 +137,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   const char* coretype = std::getenv("OPENBLAS_CORETYPE");
+  double load = 0;
+  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
+    if (std::fscanf(f, "%lf", &load) != 1) load = 0;
+    std::fclose(f);
+  }
+  std::printf("load average %.2f at start (a shared machine makes absolute figures noisy; compare ratios)\n", load);
   std::printf("repro backend %s (%s to force); OpenBLAS core %s (OPENBLAS_CORETYPE=%s)\n", BackendName(exec->backend),
               kBackendEnvVar, openblas_get_corename(), coretype ? coretype : "unset");
 
@@ -147,16 +164,17 @@ int main(int argc, char** argv) {
       g.a_batch_stride = s.m * s.k;
       g.b_batch_stride = s.k * s.n;
       g.c_batch_stride = s.m * s.n;
-      const double repro = BestSecondsPerCall([&] { Gemm(*exec, g); });
       const int lda = static_cast<int>(s.transpose_a ? s.m : s.k), ldb = static_cast<int>(s.transpose_b ? s.k : s.n);
-      const double blas = BestSecondsPerCall([&] {
+      auto repro_call = [&] { Gemm(*exec, g); };
+      auto blas_call = [&] {
         for (int64_t t = 0; t < s.batch; ++t) {
           cblas_sgemm(kRowMajor, s.transpose_a ? kTrans : kNoTrans, s.transpose_b ? kTrans : kNoTrans,
                       static_cast<int>(s.m), static_cast<int>(s.n), static_cast<int>(s.k), 1.0f,
                       a.data() + t * s.m * s.k, lda, b.data() + t * s.k * s.n, ldb, 0.0f, c.data() + t * s.m * s.n,
                       static_cast<int>(s.n));
         }
-      });
+      };
+      const auto [repro, blas] = BestOfAlternating(repro_call, blas_call);
       const double flops = 2.0 * static_cast<double>(s.batch * s.m * s.n * s.k);
       Row row{s, threads, flops / repro * 1e-9, flops / blas * 1e-9};
       std::printf("%-42s %10.1f %10.1f %7.2fx\n", s.name.c_str(), row.repro_gflops, row.openblas_gflops,
@@ -170,7 +188,8 @@ int main(int argc, char** argv) {
   if (!out_path.parent_path().empty()) std::filesystem::create_directories(out_path.parent_path());
   std::ofstream out(json_path);
   out << "{\n  \"backend\": \"" << BackendName(exec->backend) << "\", \"openblas_core\": \"" << openblas_get_corename()
-      << "\", \"openblas_coretype_env\": \"" << (coretype ? coretype : "") << "\",\n  \"gemm\": [\n";
+      << "\", \"openblas_coretype_env\": \"" << (coretype ? coretype : "") << "\", \"load_average_at_start\": " << load
+      << ",\n  \"gemm\": [\n";
   for (size_t i = 0; i < rows.size(); ++i) {
     const Row& r = rows[i];
     out << "    {\"shape\": \"" << r.shape.name << "\", \"m\": " << r.shape.m << ", \"n\": " << r.shape.n
