@@ -21,11 +21,14 @@ using V = Avx512Ops;
 #include "kernels/detail/formulas.inc"
 
 constexpr const char* kBackendName = "avx512";
-// GEMM micro-tiles (rows x vectors): wide 12 x 2, narrow 24 x 1, sized to
-// the register file; cache blocks for a 48 KiB L1 / 2 MiB L2 core.
+// GEMM micro-tiles (rows x vectors): wide 12 x 2, narrow 24 x 1, small
+// 12 x 1, sized to the register file, with their relative cost per
+// padded output (loads per fma); cache blocks for a 48 KiB L1 / 2 MiB L2 core.
 constexpr int kGemmWideMr = 12, kGemmWideNv = 2;
 constexpr int kGemmNarrowMr = 24, kGemmNarrowNv = 1;
-constexpr int64_t kGemmWideMc = 96, kGemmNarrowMc = 96, kGemmNc = 1024, kGemmKc = 256;
+constexpr int kGemmSmallMr = 12, kGemmSmallNv = 1;
+constexpr double kGemmWideCost = 1.0, kGemmNarrowCost = 1.1, kGemmSmallCost = 1.2;
+constexpr int64_t kGemmMc = 96, kGemmNc = 1024, kGemmKc = 256;
 
 #include "kernels/cpu/impl/common.inc"
 #include "kernels/cpu/impl/gemm.inc"

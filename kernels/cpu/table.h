@@ -19,15 +19,18 @@ namespace cairn::kernels::cpu {
 // pack_a holds mc*kc floats and pack_b kc*nc floats (one pair per thread).
 struct GemmVariant {
   int64_t mr, nr, mc, nc, kc;
+  double cost;  // relative time per padded output element (fewer FMAs per load cost more)
   void (*tiles)(const GemmArgs& g, const GemmTiling& t, int64_t begin, int64_t end, float* pack_a, float* pack_b);
 };
 
 struct KernelTable {
   const char* name;
 
-  // GEMM micro-kernels: [0] wide (few rows, many columns), [1] narrow
-  // (more rows, one vector of columns) for thin matrices.
-  GemmVariant gemm[2];
+  // GEMM micro-kernels: [0] wide (few rows, two vectors of columns),
+  // [1] narrow (more rows, one vector), [2] small (few rows, one vector)
+  // for thin and tiny matrices.
+  static constexpr int kGemmVariants = 3;
+  GemmVariant gemm[kGemmVariants];
 
   // Elements [begin, end).
   void (*add)(const float* a, const float* b, float* out, int64_t begin, int64_t end);
