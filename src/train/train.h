@@ -73,7 +73,8 @@ struct TrainResult {
   std::string certificate_path;
   uint64_t resumed_from_step = 0;
   uint64_t steps_run = 0;
-  double seconds = 0;           // Wall time of the run, including finalize_seconds.
+  double seconds = 0;           // Wall time of the run, including startup and finalize_seconds.
+  double startup_seconds = 0;   // Starting the engine (the sandboxed worker: process, inputs, model).
   double finalize_seconds = 0;  // After the last step: waiting for checkpoints to be durable, writing the certificate.
   double final_loss = 0;
 };

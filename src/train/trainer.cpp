@@ -39,18 +39,22 @@ Result<TrainResult> TrainJobUnguarded(const job::JobSpec& spec, const data::Data
   TrainResult result;
   const auto started = Clock::now();
   auto last_report = started;
-  uint64_t steps_since_report = 0;
+  uint64_t last_report_step = 0;  // Steps done at the last report.
   double last_loss = 0;
+  // Called after every step in this process, or at the worker's progress
+  // messages (a few per second): rates come from step numbers, not calls.
   auto after_step = [&](uint64_t step, double loss) {
     last_loss = loss;
-    steps_since_report++;
     if (!options.on_progress) return;
     auto now = Clock::now();
     double elapsed = std::chrono::duration<double>(now - last_report).count();
     if (elapsed >= options.progress_interval_seconds || step + 1 == total) {
-      options.on_progress(Progress{step + 1, total, loss, steps_since_report / std::max(elapsed, 1e-9)});
+      const uint64_t done = step + 1;
+      const double rate = last_report_step == 0 && done <= 1 ? 0 : (done - std::min(done, last_report_step)) /
+                                                                        std::max(elapsed, 1e-9);
+      options.on_progress(Progress{done, total, loss, rate});
       last_report = now;
-      steps_since_report = 0;
+      last_report_step = done;
     }
   };
 
@@ -79,7 +83,9 @@ Result<TrainResult> TrainJobUnguarded(const job::JobSpec& spec, const data::Data
   engine_options.worker = options.worker;
   engine_options.check_randomness = true;
   engine_options.cheat = options.cheat;
+  const auto engine_started = Clock::now();
   CAIRN_ASSIGN_OR_RETURN(auto engine, StartEngine(spec, dataset, engine_options));
+  result.startup_seconds = std::chrono::duration<double>(Clock::now() - engine_started).count();
   spdlog::info("job {}: {} steps, checkpoint every {} steps, on {}{}", job_id.ToHex().substr(0, 16), total, k,
                engine->environment().description, options.worker.isolated ? " (sandboxed worker)" : "");
 
@@ -104,6 +110,7 @@ Result<TrainResult> TrainJobUnguarded(const job::JobSpec& spec, const data::Data
       if (!journal.segments.empty()) journal.segments.pop_back();
     }
     result.resumed_from_step = step;
+    last_report_step = step;
     if (!journal.checkpoints.empty()) {
       spdlog::info("resuming from checkpoint {} at step {}", journal.checkpoints.size() - 1, step);
     }
@@ -142,6 +149,7 @@ Result<TrainResult> TrainJobUnguarded(const job::JobSpec& spec, const data::Data
     meta.loss_mean = run->loss_sum / static_cast<double>(run->steps);
     meta.grad_norm_last = run->grad_norm_last;
     last_checkpoint = run->checkpoint;
+    last_loss = run->last_loss;
     writer.Enqueue(std::move(run->checkpoint), meta);
     if (Status w = writer.CurrentStatus(); !w.ok()) {
       writer.Finish().ok();
