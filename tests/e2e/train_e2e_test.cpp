@@ -85,6 +85,69 @@ TEST_F(TrainE2e, KilledSolverResumesToTheIdenticalCertificateWhichVerifies) {
   EXPECT_NE(verified.out.find("ACCEPT"), std::string::npos);
 }
 
+// A model as PyTorch users write it (BatchNorm buffers, dropout), trained in
+// the sandboxed worker, killed mid-run with SIGKILL (its worker dies with
+// it), resumed to the identical certificate, and verified in full.
+TEST_F(TrainE2e, TorchScriptModelWithBatchNormAndDropoutResumesIdenticallyAndVerifiesInFull) {
+  if (RunProcess({"/usr/bin/python3", "-c", "import torch"}).exit_code != 0) {
+    GTEST_SKIP() << "Debian's python3-torch is not installed";
+  }
+  const std::string model = dir_ / "bn_dropout.pt";
+  const std::string script =
+      "import torch, sys\n"
+      "from torch import nn\n"
+      "class Net(nn.Module):\n"
+      "    def __init__(self):\n"
+      "        super().__init__()\n"
+      "        self.body = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),\n"
+      "                                  nn.Dropout(0.2), nn.Flatten(), nn.Linear(8 * 14 * 14, 10))\n"
+      "    def forward(self, x: torch.Tensor) -> torch.Tensor:\n"
+      "        return self.body(x)\n"
+      "torch.jit.script(Net()).save(sys.argv[1])\n";
+  {
+    std::ofstream f(dir_ / "export.py");  // torch.jit.script reads the class's source file.
+    f << script;
+  }
+  ProcessResult exported = RunProcess({"/usr/bin/python3", dir_ / "export.py", model});
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  const std::string job = dir_ / "ts.toml";
+  {
+    std::ofstream f(job);
+    f << "name = \"e2e torchscript\"\nbatch_size = 32\nsteps = 1500\nseed = 5\ncheckpoint_interval = 50\n"
+         "[model]\nkind = \"torchscript\"\npath = \"" << model << "\"\n"
+         "[dataset]\nformat = \"idx\"\nimages = \"" << kImages << "\"\nlabels = \"" << kLabels << "\"\n"
+         "[optimizer]\nkind = \"sgd\"\nlearning_rate = 0.05\nmomentum = 0.9\n"
+         "[verification]\ntop_q = 1\nuniform = 2\n";
+  }
+  const std::string id = JobId(job);
+  ProcessResult clean = RunProcess({kCairn, "train", job, "--data", dir_ / "clean", "--key", dir_ / "solver.key"});
+  ASSERT_EQ(clean.exit_code, 0) << clean.err;
+  const std::string clean_cert = ReadAll(dir_ / "clean/jobs/" + id + "/certificate.bin");
+  ASSERT_FALSE(clean_cert.empty());
+
+  BackgroundProcess run =
+      StartProcess({kCairn, "train", job, "--data", dir_ / "killed", "--key", dir_ / "solver.key"}, dir_.path());
+  const std::string journal = dir_ / "killed/jobs/" + id + "/journal";
+  for (int i = 0; i < 1500 && !std::filesystem::exists(journal); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  ASSERT_EQ(::kill(run.pid, SIGKILL), 0);
+  ProcessResult killed = WaitProcess(run);
+  ASSERT_EQ(killed.exit_code, -1) << "the run finished before it could be killed; make the job longer";
+
+  ProcessResult resumed = RunProcess({kCairn, "train", job, "--data", dir_ / "killed", "--key", dir_ / "solver.key"});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_NE(resumed.out.find("resumed at step"), std::string::npos) << resumed.out;
+  EXPECT_EQ(ReadAll(dir_ / "killed/jobs/" + id + "/certificate.bin"), clean_cert);
+
+  ProcessResult verified =
+      RunProcess({kCairn, "verify", job, "--all", "--certificate", dir_ / "killed/jobs/" + id + "/certificate.bin",
+                  "--checkpoints", dir_ / "killed/checkpoints", "--key", dir_ / "verifier.key"});
+  EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
+  EXPECT_NE(verified.out.find("ACCEPT"), std::string::npos) << verified.out;
+}
+
 TEST_F(TrainE2e, VerifyRejectsADamagedCheckpointAndAnotherJobsCertificate) {
   const std::string job = WriteJob("job.toml", 400);
   const std::string id = JobId(job);
