@@ -13,7 +13,7 @@
 namespace cairn::proof {
 namespace {
 
-constexpr uint8_t kCertificateVersion = 1;
+constexpr uint8_t kCertificateVersion = 2;
 constexpr size_t kEnvironmentStringBytesMax = 256;
 
 void WriteBody(util::Writer& w, const Certificate& c) {
@@ -31,6 +31,13 @@ void WriteBody(util::Writer& w, const Certificate& c) {
   w.U32(static_cast<uint32_t>(c.segments.size()));
   for (const SegmentMetadata& s : c.segments) WriteSegmentMetadata(w, s);
   w.Hash(c.final_model_hash);
+  w.Bool(c.evaluation.has_value());
+  if (c.evaluation) {
+    w.F64(c.evaluation->loss);
+    w.F64(c.evaluation->accuracy);
+    w.U64(c.evaluation->examples);
+    w.U64(c.evaluation->correct);
+  }
 }
 
 }  // namespace
@@ -93,6 +100,14 @@ Result<Certificate> DecodeCertificate(ByteView bytes) {
   uint32_t segments = r.ListLength(kCheckpointsPerJobMax);
   for (uint32_t i = 0; i < segments && r.ok(); ++i) c.segments.push_back(ReadSegmentMetadata(r));
   c.final_model_hash = r.Hash();
+  if (r.Bool()) {
+    EvaluationClaim e;
+    e.loss = r.F64();
+    e.accuracy = r.F64();
+    e.examples = r.U64();
+    e.correct = r.U64();
+    c.evaluation = e;
+  }
   r.Raw(c.signature.bytes.data(), c.signature.bytes.size());
   CAIRN_RETURN_IF_ERROR(r.Finish().WithContext("malformed certificate"));
   return c;

@@ -8,6 +8,7 @@
 // execution environment the run used. Byte layout: docs/certificates.md.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,16 @@ struct Environment {
   friend bool operator==(const Environment& a, const Environment& b);
 };
 
+// The final model on the job's evaluation set (train/evaluate.h), when the
+// job names one: signed by the solver, recomputed by the verifier.
+struct EvaluationClaim {
+  double loss = 0;      // Mean cross-entropy over the examples.
+  double accuracy = 0;  // correct / examples.
+  uint64_t examples = 0;
+  uint64_t correct = 0;
+  friend bool operator==(const EvaluationClaim&, const EvaluationClaim&) = default;
+};
+
 struct Certificate {
   Hash256 job_id;
   crypto::PublicKey solver;
@@ -52,7 +63,8 @@ struct Certificate {
   std::vector<Hash256> checkpoint_hashes;  // total = segments + 1.
   Hash256 checkpoint_root;                 // Merkle root over the checkpoint hashes.
   std::vector<SegmentMetadata> segments;
-  Hash256 final_model_hash;                // Hash of the final weights alone (docs/checkpoints.md).
+  Hash256 final_model_hash;                // Hash of the final model file (docs/checkpoints.md).
+  std::optional<EvaluationClaim> evaluation;  // Present iff the job has an [evaluation] set.
   crypto::Signature signature;             // Solver's, over TaggedHash("cairn/certificate/v1", body).
 };
 
