@@ -163,7 +163,7 @@ class TorchScriptModel final : public Model {
   }
   void MoveTo(const torch::Device& device) override { module_.to(device); }
   void SetTraining(bool training) override { module_.train(training); }
-  const torch::jit::Module& module() const { return module_; }
+  torch::jit::Module& module() { return module_; }
 
  private:
   torch::jit::Module module_;
@@ -254,6 +254,11 @@ Status CheckForward(Model* model, const std::vector<int64_t>& feature_shape, uin
 }
 
 }  // namespace
+
+torch::jit::Module* ScriptedModule(Model* model) {
+  auto* scripted = dynamic_cast<TorchScriptModel*>(model);
+  return scripted == nullptr ? nullptr : &scripted->module();
+}
 
 NamedTensors Model::Parameters() {
   NamedTensors out;

@@ -15,13 +15,14 @@
 namespace cairn::train::testing {
 
 // 8x8 single-channel "images" whose class is which quadrant is brightest,
-// plus noise: learnable in a few dozen steps.
-inline data::Dataset SyntheticImages(uint32_t n = 512, uint32_t classes = 4) {
+// plus noise: learnable in a few dozen steps. Another `noise_seed` gives
+// other examples of the same task (a held-out set).
+inline data::Dataset SyntheticImages(uint32_t n = 512, uint32_t classes = 4, uint64_t noise_seed = 12345) {
   data::Dataset d;
   d.feature_shape = {1, 8, 8};
   d.features.resize(static_cast<size_t>(n) * 64);
   d.labels.resize(n);
-  uint64_t state = 12345;
+  uint64_t state = noise_seed;
   auto next = [&] {
     state = state * 6364136223846793005ull + 1442695040888963407ull;
     return static_cast<float>((state >> 40) & 0xffff) / 65536.0f;
