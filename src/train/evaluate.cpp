@@ -17,11 +17,7 @@ Result<EvalResult> EvaluateUnguarded(const job::JobSpec& spec, ByteView model_fi
   CAIRN_RETURN_IF_ERROR(ApplyProfile(spec.profile).status());
   CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Model> model,
                          BuildModel(spec, train_shape_source.feature_shape, train_shape_source.num_classes));
-  Status restored = RestoreModelFile(model_file, model->State(), "the model file");
-  if (!restored.ok()) {
-    return InvalidArgument(restored.message() + " (is it a model file of this job? `cairn train` writes it to "
-                                                "DATA/jobs/<job id>/model.bin)");
-  }
+  CAIRN_RETURN_IF_ERROR(RestoreUserModelFile(model_file, model->State()));
   const torch::Device device =
       spec.profile.device == job::Device::kCuda ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
   model->MoveTo(device);

@@ -210,13 +210,9 @@ Result<ExportedModel> ExportUnguarded(const job::JobSpec& spec, ByteView model_f
                                       const data::Dataset& train_shape_source) {
   CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Model> model,
                          BuildModel(spec, train_shape_source.feature_shape, train_shape_source.num_classes));
-  const ModelState state = model->State();
-  Status restored = RestoreModelFile(model_file, state, "the model file");
-  if (!restored.ok()) {
-    return InvalidArgument(restored.message() + " (is it a model file of this job? `cairn train` writes it to "
-                                                "DATA/jobs/<job id>/model.bin)");
-  }
+  CAIRN_RETURN_IF_ERROR(RestoreUserModelFile(model_file, model->State()));
   model->SetTraining(false);
+  const ModelState state = model->State();
 
   ExportedModel out;
   std::ostringstream saved;

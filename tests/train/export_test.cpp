@@ -133,7 +133,7 @@ TEST_F(Evaluation, RefusesAModelFileOfAnotherJobAndACorruptOne) {
   auto mismatched = EvaluateModelFile(spec_, other, dataset_, eval_);
   ASSERT_FALSE(mismatched.ok());
   EXPECT_EQ(mismatched.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(mismatched.status().message().find("is it a model file of this job?"), std::string::npos)
+  EXPECT_NE(mismatched.status().message().find("; is it a model file of this job?"), std::string::npos)
       << mismatched.status().message();
   auto exported = ExportModelFile(spec_, other, dataset_);
   ASSERT_FALSE(exported.ok());
