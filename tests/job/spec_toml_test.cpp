@@ -37,29 +37,33 @@ TEST(JobSpec, ParsesEveryShippedExample) {
 TEST(JobSpec, ReadsEveryKeyOfTheMlpExample) {
   auto spec = LoadJobFile(std::string(CAIRN_SOURCE_DIR) + "/configs/jobs/mlp.toml");
   ASSERT_TRUE(spec.ok()) << spec.status().ToString();
-  EXPECT_EQ(spec->name, "fashion-mnist mlp 128");
-  EXPECT_EQ(spec->batch_size, 64u);
-  EXPECT_EQ(spec->steps, 2000u);
+  EXPECT_EQ(spec->name, "fashion-mnist mlp 256-128");
+  EXPECT_EQ(spec->batch_size, 128u);
+  EXPECT_EQ(spec->steps, 14000u);
   EXPECT_EQ(spec->epochs, 0u);
   EXPECT_EQ(spec->seed, 1u);
-  EXPECT_EQ(spec->checkpoint_interval, 50u);
-  EXPECT_EQ(spec->model.hidden_sizes, std::vector<uint32_t>{128});
+  EXPECT_EQ(spec->checkpoint_interval, 500u);
+  EXPECT_EQ(spec->model.hidden_sizes, (std::vector<uint32_t>{256, 128}));
   EXPECT_EQ(spec->model.init, WeightInit::kSeed);
   EXPECT_EQ(spec->optimizer.kind, OptimizerKind::kSgd);
   EXPECT_EQ(spec->optimizer.learning_rate, 0.05);
   EXPECT_EQ(spec->optimizer.momentum, 0.9);
   EXPECT_TRUE(spec->optimizer.nesterov);
-  EXPECT_EQ(spec->optimizer.weight_decay, 0.0001);
-  EXPECT_EQ(spec->schedule.kind, ScheduleKind::kStep);
-  EXPECT_EQ(spec->schedule.warmup_steps, 50u);
-  EXPECT_EQ(spec->schedule.step_size, 600u);
-  EXPECT_EQ(spec->schedule.gamma, 0.5);
+  EXPECT_EQ(spec->optimizer.weight_decay, 0.0005);
+  EXPECT_EQ(spec->schedule.kind, ScheduleKind::kCosine);
+  EXPECT_EQ(spec->schedule.warmup_steps, 200u);
+  EXPECT_EQ(spec->schedule.min_learning_rate, 0.0);
   EXPECT_EQ(spec->verification.mode, VerificationMode::kExact);
   EXPECT_EQ(spec->verification.top_q, 2u);
   EXPECT_EQ(spec->verification.uniform, 4u);
   EXPECT_EQ(spec->profile.device, Device::kCpu);
   EXPECT_EQ(spec->profile.blas, "openblas");
   EXPECT_TRUE(spec->dataset.content_hash.IsZero());
+  ASSERT_TRUE(spec->evaluation.has_value());
+  EXPECT_EQ(spec->evaluation->dataset.source.features_path,
+            "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz");
+  EXPECT_EQ(spec->evaluation->dataset.source.labels_path,
+            "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz");
 }
 
 TEST(JobSpec, OmittedSectionsAndKeysTakeTheDefaults) {
