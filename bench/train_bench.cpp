@@ -43,6 +43,7 @@ Loaded Load(const std::string& path, uint64_t steps, uint32_t interval) {
   spec->steps = steps;
   spec->epochs = 0;
   spec->checkpoint_interval = interval;
+  spec->evaluation.reset();  // Training is what is measured.
   auto dataset = job::ResolveJobInputs(&*spec);
   if (!dataset.ok()) {
     std::fprintf(stderr, "%s\n", dataset.status().ToString().c_str());

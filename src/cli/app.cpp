@@ -40,6 +40,7 @@ int Run(int argc, char** argv) {
   RegisterKeysCommands(&app, &command);
   RegisterLedgerCommands(&app, &command);
   RegisterTrainCommands(&app, &command);
+  RegisterExportCommands(&app, &command);
 
   try {
     app.parse(argc, argv);

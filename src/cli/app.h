@@ -36,5 +36,6 @@ struct Command {
 void RegisterKeysCommands(CLI::App* app, Command* command);
 void RegisterLedgerCommands(CLI::App* app, Command* command);
 void RegisterTrainCommands(CLI::App* app, Command* command);
+void RegisterExportCommands(CLI::App* app, Command* command);
 
 }  // namespace cairn::cli

@@ -1,7 +1,8 @@
 // Loading a job file with every input resolved (shared by train, verify,
-// job estimate and the demo).
+// eval, export, job estimate and the demo).
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "data/dataset.h"
@@ -12,9 +13,10 @@ namespace cairn::cli {
 struct LoadedJob {
   job::JobSpec spec;
   data::Dataset dataset;
+  std::optional<data::Dataset> evaluation;  // The [evaluation] set, if the job has one.
 };
 
-// Parses the job file, loads its dataset and hashes its model files; errors
+// Parses the job file, loads its datasets and hashes its model files; errors
 // name the file.
 Result<LoadedJob> LoadJob(const std::string& path);
 

@@ -126,6 +126,7 @@ Result<OffLedgerWork> TrainAndVerify(const DemoOptions& options, const LoadedJob
   train_options.solver_key = &solver.key;
   ProgressReporter progress("  solver trains");
   train_options.on_progress = [&](const train::Progress& p) { progress.Update(p); };
+  train_options.evaluation = job.evaluation ? &*job.evaluation : nullptr;
   CAIRN_ASSIGN_OR_RETURN(auto trained, train::TrainJob(job.spec, job.dataset, train_options));
   std::printf("  solver    trained %llu steps in %.1f s, final loss %.4f, %zu checkpoints\n",
               static_cast<unsigned long long>(trained.certificate.total_steps), trained.seconds, trained.final_loss,
@@ -138,6 +139,7 @@ Result<OffLedgerWork> TrainAndVerify(const DemoOptions& options, const LoadedJob
   verify_options.checkpoint_dir = train_options.work_dir + "/checkpoints";
   verify_options.verifier_key = &verifier.key;
   verify_options.expected_solver = solver.key.public_key();
+  verify_options.evaluation = job.evaluation ? &*job.evaluation : nullptr;
   CAIRN_ASSIGN_OR_RETURN(auto report, train::VerifyJob(job.spec, job.dataset, trained.certificate, verify_options));
   std::printf("  verifier  replayed %zu sampled segments (%llu of %llu steps) in %.1f s: %s\n", report.checks.size(),
               static_cast<unsigned long long>(report.steps_replayed),

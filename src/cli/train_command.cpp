@@ -69,6 +69,7 @@ int Train(const TrainArgs& args) {
   options.resume = !args.no_resume;
   ProgressReporter progress("train");
   options.on_progress = [&](const train::Progress& p) { progress.Update(p); };
+  options.evaluation = loaded->evaluation ? &*loaded->evaluation : nullptr;
   auto result = train::TrainJob(loaded->spec, loaded->dataset, options);
   if (!result.ok()) {
     const StatusCode code = result.status().code();
@@ -85,6 +86,11 @@ int Train(const TrainArgs& args) {
   std::printf("certificate hash %s\n", proof::CertificateHash(c).ToHex().c_str());
   std::printf("checkpoint root  %s (%zu checkpoints)\n", c.checkpoint_root.ToHex().c_str(), c.checkpoint_hashes.size());
   std::printf("final model      %s\n", c.final_model_hash.ToHex().c_str());
+  if (c.evaluation) {
+    std::printf("test accuracy    %.4f (%llu of %llu), test loss %.4f (signed in the certificate)\n", c.evaluation->accuracy,
+                static_cast<unsigned long long>(c.evaluation->correct),
+                static_cast<unsigned long long>(c.evaluation->examples), c.evaluation->loss);
+  }
   std::printf("environment      libtorch %s, %u thread(s), ATen %s, %s %s, oneDNN %s\n",
               c.environment.torch_version.c_str(), c.environment.profile.threads,
               c.environment.profile.aten_cpu_capability.c_str(), c.environment.profile.blas.c_str(),
@@ -136,6 +142,7 @@ int Verify(const VerifyArgs& args) {
     if (!solver.ok()) return ReportError(InvalidArgument("--solver: " + solver.status().message()));
     options.expected_solver = *solver;
   }
+  options.evaluation = loaded->evaluation ? &*loaded->evaluation : nullptr;
   auto report = train::VerifyJob(loaded->spec, loaded->dataset, *cert, options);
   // No verdict (missing files, a profile this machine cannot apply): exit 2, never 1.
   if (!report.ok()) return ReportInputError(report.status());

@@ -66,6 +66,14 @@ struct DatasetSpec {
   Hash256 content_hash;        // Must equal the loaded dataset's content hash.
 };
 
+// [evaluation]: a held-out dataset the trained model is scored on (test loss
+// and accuracy; `cairn eval`). Same keys and formats as [dataset]; its
+// examples must have the training set's feature shape and its labels must be
+// classes of the training set. Hashed into the job id when present.
+struct EvaluationSpec {
+  DatasetSpec dataset;
+};
+
 enum class OptimizerKind : uint8_t { kSgd = 1, kAdam = 2, kAdamW = 3 };
 
 struct OptimizerSpec {
@@ -129,6 +137,9 @@ struct JobSpec {
   uint32_t checkpoint_interval = 0;  // k: a checkpoint every k steps (and at the end).
   VerificationSpec verification;
   ExecutionProfile profile;
+  // Absent: no evaluation, and the encoding is exactly that of a job from
+  // before evaluation existed (its id does not change).
+  std::optional<EvaluationSpec> evaluation;
 };
 
 // Parses a TOML job file (docs/jobs.md, configs/jobs/README.md) and runs
@@ -151,10 +162,21 @@ Status ValidateJobSpec(const JobSpec& spec);
 // named by the spec. A hash the TOML omitted is filled in (so job_id covers
 // it); a hash the TOML gave must match, else an error says both values. Also
 // checks what needs the data: an epochs job's resolved step count, and that
-// the dataset suits the model (cnn pooling vs image size). `*spec` changes
-// only on success. Returns the loaded dataset so callers do not load it twice.
+// the dataset suits the model (cnn pooling vs image size). With an
+// [evaluation] section, loads that dataset too, fills in or checks its
+// content hash and checks it fits the training set (CheckEvaluationFits); it
+// is stored in *evaluation when that is not null (else only hashed), and
+// *evaluation is reset for a job without one. `*spec` and `*evaluation`
+// change only on success. Returns the loaded training dataset so callers do
+// not load it twice.
 // REQUIRES: spec != nullptr.
-Result<data::Dataset> ResolveJobInputs(JobSpec* spec);
+Result<data::Dataset> ResolveJobInputs(JobSpec* spec, std::optional<data::Dataset>* evaluation = nullptr);
+
+// Whether `evaluation` can score a model trained on `training`: the same
+// feature shape per example, and every label one of the training set's
+// classes (the model has training.num_classes outputs). `what` names the
+// evaluation data in messages.
+Status CheckEvaluationFits(const data::Dataset& training, const data::Dataset& evaluation, const std::string& what);
 
 // True once every input hash the spec's kinds use is known (non-zero).
 bool InputsResolved(const JobSpec& spec);

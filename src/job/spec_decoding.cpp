@@ -9,6 +9,7 @@ namespace cairn::job {
 namespace {
 
 constexpr uint8_t kEncodingVersion = 1;
+constexpr uint8_t kSectionEvaluation = 1;  // As in spec_encoding.cpp.
 
 std::vector<uint32_t> ReadWidths(util::Reader& r) {
   std::vector<uint32_t> out;
@@ -100,6 +101,16 @@ Result<JobSpec> DecodeJobSpec(ByteView bytes) {
   spec.checkpoint_interval = r.U32();
   ReadVerification(r, &spec.verification);
   spec.profile = ReadExecutionProfile(r);
+  if (r.ok() && r.remaining() > 0) {
+    // Optional sections follow, each with its tag (spec_encoding.cpp).
+    uint8_t tag = r.U8();
+    if (r.ok() && tag != kSectionEvaluation) r.Fail("unknown job spec section " + std::to_string(tag));
+    EvaluationSpec e;
+    e.dataset.source.format = ReadEnum<data::DatasetFormat>(r, 2, "dataset format");
+    e.dataset.source.label_column = r.String(kLabelColumnBytesMax);
+    e.dataset.content_hash = r.Hash();
+    spec.evaluation = e;
+  }
   CAIRN_RETURN_IF_ERROR(r.Finish().WithContext("job spec"));
   // Paths are the receiving node's business, not the spec's: validate
   // everything else, with stand-ins where a path is required.
@@ -108,6 +119,12 @@ Result<JobSpec> DecodeJobSpec(ByteView bytes) {
   if (spec.dataset.source.format == data::DatasetFormat::kIdx) with_paths.dataset.source.labels_path = "-";
   if (spec.model.kind == ModelKind::kTorchScript) with_paths.model.torchscript_path = "-";
   if (spec.model.init == WeightInit::kFile) with_paths.model.weights_path = "-";
+  if (with_paths.evaluation) {
+    with_paths.evaluation->dataset.source.features_path = "-";
+    if (spec.evaluation->dataset.source.format == data::DatasetFormat::kIdx) {
+      with_paths.evaluation->dataset.source.labels_path = "-";
+    }
+  }
   CAIRN_RETURN_IF_ERROR(ValidateJobSpec(with_paths).WithContext("job spec"));
   // Canonical: one encoding per spec (e.g. -0.0 is written as 0.0).
   if (EncodeJobSpec(spec) != Bytes(bytes.data, bytes.data + bytes.size)) {

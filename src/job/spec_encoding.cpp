@@ -10,6 +10,8 @@ namespace {
 
 constexpr uint8_t kEncodingVersion = 1;
 constexpr std::string_view kJobIdTag = "cairn/job/v1";
+// Tags of the optional sections after the profile, written in this order.
+constexpr uint8_t kSectionEvaluation = 1;
 
 // -0.0 and 0.0 are the same setting; give them one encoding.
 void Number(util::Writer& w, double value) { w.F64(value == 0 ? 0.0 : value); }
@@ -43,6 +45,13 @@ void EncodeModel(util::Writer& w, const ModelSpec& m) {
   }
   w.U8(static_cast<uint8_t>(m.init));
   if (m.init == WeightInit::kFile) w.Hash(m.weights_hash);
+}
+
+// Format, label column and content hash; never the paths.
+void EncodeDataset(util::Writer& w, const DatasetSpec& d) {
+  w.U8(static_cast<uint8_t>(d.source.format));
+  w.String(d.source.label_column);
+  w.Hash(d.content_hash);
 }
 
 void EncodeOptimizer(util::Writer& w, const OptimizerSpec& o) {
@@ -112,10 +121,7 @@ Bytes EncodeJobSpec(const JobSpec& spec) {
   w.U8(kEncodingVersion);
   w.String(spec.name);
   EncodeModel(w, spec.model);
-  // Dataset: format, label column and content hash; never the paths.
-  w.U8(static_cast<uint8_t>(spec.dataset.source.format));
-  w.String(spec.dataset.source.label_column);
-  w.Hash(spec.dataset.content_hash);
+  EncodeDataset(w, spec.dataset);
   EncodeOptimizer(w, spec.optimizer);
   EncodeSchedule(w, spec.schedule);
   w.U32(spec.batch_size);
@@ -125,6 +131,12 @@ Bytes EncodeJobSpec(const JobSpec& spec) {
   w.U32(spec.checkpoint_interval);
   EncodeVerification(w, spec.verification);
   WriteExecutionProfile(w, spec.profile);
+  // Optional sections follow, each introduced by its tag. A job without any
+  // ends at the profile, exactly as before they existed, so its id is kept.
+  if (spec.evaluation) {
+    w.U8(kSectionEvaluation);
+    EncodeDataset(w, spec.evaluation->dataset);
+  }
   return w.Take();
 }
 
@@ -134,6 +146,7 @@ bool InputsResolved(const JobSpec& spec) {
   if (spec.dataset.content_hash.IsZero()) return false;
   if (spec.model.kind == ModelKind::kTorchScript && spec.model.torchscript_hash.IsZero()) return false;
   if (spec.model.init == WeightInit::kFile && spec.model.weights_hash.IsZero()) return false;
+  if (spec.evaluation && spec.evaluation->dataset.content_hash.IsZero()) return false;
   return true;
 }
 

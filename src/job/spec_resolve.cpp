@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 
 #include "crypto/hash.h"
 #include "job/spec.h"
@@ -83,9 +84,51 @@ Status CheckCnnFitsImages(const ModelSpec& model, const data::Dataset& dataset) 
   return Status::Ok();
 }
 
+// Where a dataset's data comes from, for messages.
+std::string DescribeSource(const data::DatasetSource& source) {
+  return source.format == data::DatasetFormat::kIdx ? source.features_path + " and " + source.labels_path
+                                                    : source.features_path;
+}
+
+std::string ShapeText(const std::vector<int64_t>& shape) {
+  std::string out = "[";
+  for (size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
+  return out + "]";
+}
+
+// Loads the [evaluation] dataset and fills in or checks its content hash.
+Result<data::Dataset> LoadEvaluationSet(const data::Dataset& training, DatasetSpec* evaluation) {
+  const data::DatasetSource& source = evaluation->source;
+  auto loaded = data::LoadDataset(source);
+  if (!loaded.ok()) return loaded.status().WithContext("evaluation");
+  const bool idx = source.format == data::DatasetFormat::kIdx;
+  CAIRN_RETURN_IF_ERROR(FillOrCheck(
+      "evaluation.content_hash", "the dataset in " + DescribeSource(source),
+      idx ? "Point evaluation.images and evaluation.labels at the right files" : "Point evaluation.csv at the right file",
+      loaded->content_hash, &evaluation->content_hash));
+  CAIRN_RETURN_IF_ERROR(CheckEvaluationFits(training, *loaded, "evaluation set " + DescribeSource(source)));
+  return loaded;
+}
+
 }  // namespace
 
-Result<data::Dataset> ResolveJobInputs(JobSpec* spec) {
+Status CheckEvaluationFits(const data::Dataset& training, const data::Dataset& evaluation, const std::string& what) {
+  if (evaluation.size() == 0) return InvalidArgument(what + " has no examples");
+  if (evaluation.feature_shape != training.feature_shape) {
+    return InvalidArgument(what + " has examples of shape " + ShapeText(evaluation.feature_shape) +
+                           ", the training set " + ShapeText(training.feature_shape) +
+                           "; the model takes the training set's shape");
+  }
+  if (evaluation.num_classes > training.num_classes) {
+    return InvalidArgument(what + " has labels up to " + std::to_string(evaluation.num_classes - 1) +
+                           ", but the training set has " + std::to_string(training.num_classes) +
+                           " classes (0.." + std::to_string(training.num_classes - 1) +
+                           "), so the model has no output for them");
+  }
+  return Status::Ok();
+}
+
+Result<data::Dataset> ResolveJobInputs(JobSpec* spec, std::optional<data::Dataset>* evaluation) {
   CAIRN_ASSERT(spec != nullptr);
   CAIRN_RETURN_IF_ERROR(ValidateJobSpec(*spec));
   JobSpec resolved = *spec;  // *spec changes only if everything succeeds.
@@ -96,8 +139,7 @@ Result<data::Dataset> ResolveJobInputs(JobSpec* spec) {
   data::Dataset dataset = std::move(loaded).value();
   const bool idx = source.format == data::DatasetFormat::kIdx;
   CAIRN_RETURN_IF_ERROR(FillOrCheck(
-      "dataset.content_hash",
-      "the dataset in " + (idx ? source.features_path + " and " + source.labels_path : source.features_path),
+      "dataset.content_hash", "the dataset in " + DescribeSource(source),
       idx ? "Point dataset.images and dataset.labels at the right files" : "Point dataset.csv at the right file",
       dataset.content_hash, &resolved.dataset.content_hash));
 
@@ -138,7 +180,12 @@ Result<data::Dataset> ResolveJobInputs(JobSpec* spec) {
                              std::to_string(kCheckpointsPerJobMax) + " are allowed (" + resolved_text + ")");
     }
   }
+  std::optional<data::Dataset> evaluation_set;
+  if (resolved.evaluation) {
+    CAIRN_ASSIGN_OR_RETURN(evaluation_set, LoadEvaluationSet(dataset, &resolved.evaluation->dataset));
+  }
   *spec = std::move(resolved);
+  if (evaluation != nullptr) *evaluation = std::move(evaluation_set);
   return dataset;
 }
 

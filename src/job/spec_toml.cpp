@@ -231,6 +231,10 @@ Result<JobSpec> ParseJobToml(const std::string& text, const std::string& source_
                                     [&](TomlTable& t) { return ReadVerification(t, &spec.verification); }));
   CAIRN_RETURN_IF_ERROR(
       ReadSection(top, "profile", kOptional, source_name, [&](TomlTable& t) { return ReadProfile(t, &spec.profile); }));
+  // The same keys as [dataset]; present at all = the job has an evaluation set.
+  CAIRN_RETURN_IF_ERROR(ReadSection(top, "evaluation", kOptional, source_name, [&](TomlTable& t) {
+    return ReadDataset(t, base_dir, &spec.evaluation.emplace().dataset);
+  }));
   CAIRN_RETURN_IF_ERROR(top.CheckNoOtherKeys());
 
   Status valid = ValidateJobSpec(spec);

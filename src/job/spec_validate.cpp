@@ -124,25 +124,27 @@ Status ValidateModel(const JobSpec& spec) {
   return Status::Ok();
 }
 
-Status ValidateDataset(const DatasetSpec& d) {
+// `section` is "dataset" or "evaluation" (the same keys), for messages.
+Status ValidateDataset(const DatasetSpec& d, const std::string& section) {
   const data::DatasetSource& s = d.source;
+  auto key = [&](std::string_view name) { return section + "." + std::string(name); };
   switch (s.format) {
     case data::DatasetFormat::kIdx:
-      if (s.features_path.empty()) return Invalid("dataset.images", "is required for dataset.format = \"idx\"");
-      if (s.labels_path.empty()) return Invalid("dataset.labels", "is required for dataset.format = \"idx\"");
-      if (!s.label_column.empty()) return DoesNotApply("dataset.label_column", "dataset.format", "idx");
+      if (s.features_path.empty()) return Invalid(key("images"), "is required for " + key("format") + " = \"idx\"");
+      if (s.labels_path.empty()) return Invalid(key("labels"), "is required for " + key("format") + " = \"idx\"");
+      if (!s.label_column.empty()) return DoesNotApply(key("label_column"), key("format"), "idx");
       return Status::Ok();
     case data::DatasetFormat::kCsv:
-      if (s.features_path.empty()) return Invalid("dataset.csv", "is required for dataset.format = \"csv\"");
-      if (!s.labels_path.empty()) return DoesNotApply("dataset.labels", "dataset.format", "csv");
+      if (s.features_path.empty()) return Invalid(key("csv"), "is required for " + key("format") + " = \"csv\"");
+      if (!s.labels_path.empty()) return DoesNotApply(key("labels"), key("format"), "csv");
       if (s.label_column.empty() || s.label_column.size() > kLabelColumnBytesMax) {
-        return Invalid("dataset.label_column", "must be 1.." + std::to_string(kLabelColumnBytesMax) +
-                                                   " bytes naming a column of the header row, got " +
-                                                   Quote(s.label_column));
+        return Invalid(key("label_column"), "must be 1.." + std::to_string(kLabelColumnBytesMax) +
+                                                " bytes naming a column of the header row, got " +
+                                                Quote(s.label_column));
       }
       return Status::Ok();
   }
-  return Invalid("dataset.format", "is not a known format (" + std::to_string(static_cast<int>(s.format)) + ")");
+  return Invalid(key("format"), "is not a known format (" + std::to_string(static_cast<int>(s.format)) + ")");
 }
 
 Status ValidateOptimizer(const OptimizerSpec& o) {
@@ -295,7 +297,8 @@ Status ValidateJobSpec(const JobSpec& spec) {
                                               " are allowed (raise checkpoint_interval)");
   }
   CAIRN_RETURN_IF_ERROR(ValidateModel(spec));
-  CAIRN_RETURN_IF_ERROR(ValidateDataset(spec.dataset));
+  CAIRN_RETURN_IF_ERROR(ValidateDataset(spec.dataset, "dataset"));
+  if (spec.evaluation) CAIRN_RETURN_IF_ERROR(ValidateDataset(spec.evaluation->dataset, "evaluation"));
   CAIRN_RETURN_IF_ERROR(ValidateOptimizer(spec.optimizer));
   CAIRN_RETURN_IF_ERROR(ValidateSchedule(spec));
   CAIRN_RETURN_IF_ERROR(ValidateVerification(spec.verification));

@@ -8,11 +8,12 @@ namespace cairn::train {
 Result<std::unique_ptr<Engine>> StartWorkerEngine(const job::JobSpec& spec, const EngineOptions& options);
 
 Result<std::unique_ptr<Engine>> StartEngine(const job::JobSpec& spec, const data::Dataset& dataset,
+                                            const data::Dataset* evaluation,
                                             const EngineOptions& options) {
   if (options.worker.isolated) return StartWorkerEngine(spec, options);
   return GuardTorch("starting training", [&]() -> Result<std::unique_ptr<Engine>> {
     CAIRN_ASSIGN_OR_RETURN(ModelFiles files, ReadModelFiles(spec));
-    return StartLocalEngine(spec, dataset, files, options);
+    return StartLocalEngine(spec, dataset, evaluation, files, options);
   });
 }
 

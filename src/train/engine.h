@@ -9,12 +9,14 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "cairn/bytes.h"
 #include "cairn/status.h"
 #include "data/dataset.h"
 #include "job/spec.h"
+#include "train/evaluate.h"
 #include "train/train.h"
 
 namespace cairn::train {
@@ -51,6 +53,8 @@ class Engine {
   virtual Result<uint64_t> Restore(ByteView checkpoint) = 0;
   // Trains steps [begin, end) from the current state.
   virtual Result<SegmentResult> RunSegment(uint64_t begin, uint64_t end, const StepCallback& on_step) = 0;
+  // Scores a model file of this job on its evaluation set (train/evaluate.h).
+  virtual Result<EvalResult> Evaluate(ByteView model_file) = 0;
 };
 
 struct EngineOptions {
@@ -64,10 +68,12 @@ struct EngineOptions {
 
 // Applies the job's profile and builds the model (in the worker, when
 // isolated: the worker reads its own inputs and then can open no file).
-// REQUIRES: the spec's inputs are resolved (job::ResolveJobInputs) and
-// `dataset` is its training set; for an isolated engine the spec's paths must
+// REQUIRES: the spec's inputs are resolved (job::ResolveJobInputs), `dataset`
+// is its training set and `evaluation` its evaluation set (if it has one),
+// both outliving the engine; for an isolated engine the spec's paths must
 // name the files the worker will read.
 Result<std::unique_ptr<Engine>> StartEngine(const job::JobSpec& spec, const data::Dataset& dataset,
+                                            const data::Dataset* evaluation,
                                             const EngineOptions& options);
 
 // The worker's side: `cairn worker` calls this with nothing else done; it

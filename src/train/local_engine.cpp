@@ -14,8 +14,16 @@ namespace {
 
 class LocalEngine final : public Engine {
  public:
-  LocalEngine(std::unique_ptr<TrainingSession> session, CheatHooks cheat, EngineEnvironment environment)
-      : session_(std::move(session)), cheat_(std::move(cheat)), environment_(std::move(environment)) {}
+  LocalEngine(const job::JobSpec& spec, const data::Dataset& dataset, const data::Dataset* evaluation,
+              const ModelFiles& files, std::unique_ptr<TrainingSession> session, CheatHooks cheat,
+              EngineEnvironment environment)
+      : spec_(spec), dataset_(dataset), evaluation_(evaluation), files_(files), session_(std::move(session)),
+        cheat_(std::move(cheat)), environment_(std::move(environment)) {}
+
+  Result<EvalResult> Evaluate(ByteView model_file) override {
+    if (!evaluation_) return InvalidArgument("the job has no evaluation set");
+    return EvaluateModelFileWith(spec_, files_, model_file, dataset_, *evaluation_);
+  }
 
   const EngineEnvironment& environment() const override { return environment_; }
 
@@ -42,6 +50,10 @@ class LocalEngine final : public Engine {
   }
 
  private:
+  job::JobSpec spec_;
+  const data::Dataset& dataset_;                     // Outlives the engine (REQUIRES of StartEngine).
+  const data::Dataset* evaluation_;  // Likewise.
+  ModelFiles files_;
   std::unique_ptr<TrainingSession> session_;
   CheatHooks cheat_;
   EngineEnvironment environment_;
@@ -62,6 +74,7 @@ Status CheckSize(const job::JobSpec& spec, const data::Dataset& dataset, const T
 }  // namespace
 
 Result<std::unique_ptr<Engine>> StartLocalEngine(const job::JobSpec& spec, const data::Dataset& dataset,
+                                                 const data::Dataset* evaluation,
                                                  const ModelFiles& files, const EngineOptions& options,
                                                  const EngineEnvironment* applied) {
   return GuardTorch("starting training", [&]() -> Result<std::unique_ptr<Engine>> {
@@ -76,7 +89,8 @@ Result<std::unique_ptr<Engine>> StartLocalEngine(const job::JobSpec& spec, const
     CAIRN_ASSIGN_OR_RETURN(auto session, TrainingSession::Create(spec, dataset, total, files));
     CAIRN_RETURN_IF_ERROR(CheckSize(spec, dataset, *session));
     if (options.check_randomness) CAIRN_RETURN_IF_ERROR(session->CheckRandomnessIsControlled(/*step=*/0));
-    return std::unique_ptr<Engine>(new LocalEngine(std::move(session), options.cheat, std::move(environment)));
+    return std::unique_ptr<Engine>(
+        new LocalEngine(spec, dataset, evaluation, files, std::move(session), options.cheat, std::move(environment)));
   });
 }
 

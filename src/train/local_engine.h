@@ -3,16 +3,24 @@
 #pragma once
 
 #include "train/engine.h"
+#include "train/evaluate.h"
 #include "train/models.h"
 #include "train/session.h"
 
 namespace cairn::train {
 
+// EvaluateModelFile with the model files already read (the worker cannot
+// open them), and without applying the profile again.
+Result<EvalResult> EvaluateModelFileWith(const job::JobSpec& spec, const ModelFiles& files, ByteView model_file,
+                                         const data::Dataset& train_shape_source, const data::Dataset& eval_set);
+
 // Applies the profile (unless `applied` says it already was: the worker
 // applies it before it can no longer read /proc), builds the session from
 // `files` (no file is opened), and optionally checks that the model's
 // randomness is controlled.
+// `evaluation`: the job's evaluation set, when it has one (Engine::Evaluate).
 Result<std::unique_ptr<Engine>> StartLocalEngine(const job::JobSpec& spec, const data::Dataset& dataset,
+                                                 const data::Dataset* evaluation,
                                                  const ModelFiles& files, const EngineOptions& options,
                                                  const EngineEnvironment* applied = nullptr);
 

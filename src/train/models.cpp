@@ -163,7 +163,7 @@ class TorchScriptModel final : public Model {
   }
   void MoveTo(const torch::Device& device) override { module_.to(device); }
   void SetTraining(bool training) override { module_.train(training); }
-  const torch::jit::Module& module() const { return module_; }
+  torch::jit::Module& module() { return module_; }
 
  private:
   torch::jit::Module module_;
@@ -273,6 +273,11 @@ Result<ModelFiles> ReadModelFiles(const job::JobSpec& spec) {
                            ReadHashedFile("weights file", spec.model.weights_path, spec.model.weights_hash));
   }
   return files;
+}
+
+torch::jit::Module* ScriptedModule(Model* model) {
+  auto* scripted = dynamic_cast<TorchScriptModel*>(model);
+  return scripted == nullptr ? nullptr : &scripted->module();
 }
 
 NamedTensors Model::Parameters() {

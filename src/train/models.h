@@ -64,6 +64,10 @@ Result<ModelFiles> ReadModelFiles(const job::JobSpec& spec);
 Result<std::unique_ptr<Model>> BuildModel(const job::JobSpec& spec, const std::vector<int64_t>& feature_shape,
                                           uint32_t num_classes, const ModelFiles& files);
 
+// The TorchScript module behind a model loaded from a file (model.kind =
+// "torchscript"), sharing its tensors; nullptr for the built-in models.
+torch::jit::Module* ScriptedModule(Model* model);
+
 // Seeded initialisation (docs/checkpoints.md): for each parameter in order,
 // weights of rank >= 2 are uniform in [-1/sqrt(fan_in), 1/sqrt(fan_in)] from
 // CounterRng(seed, kStreamWeightInit) at consecutive indices; rank-1

@@ -149,4 +149,17 @@ Status RestoreModelFile(ByteView bytes, const ModelState& state, const std::stri
   return Status::Ok();
 }
 
+Status RestoreUserModelFile(ByteView bytes, const ModelState& state) {
+  auto decoded = proof::DecodeModelState(bytes);
+  if (!decoded.ok()) {
+    return InvalidArgument("not a cairn model file (damaged or of another kind): " + decoded.status().message());
+  }
+  Status restored = RestoreModelFile(bytes, state, "the model file");
+  if (!restored.ok()) {
+    return InvalidArgument(restored.message() +
+                           "; is it a model file of this job? `cairn train` writes it to DATA/jobs/<job id>/model.bin");
+  }
+  return Status::Ok();
+}
+
 }  // namespace cairn::train

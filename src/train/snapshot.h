@@ -35,4 +35,9 @@ Result<uint64_t> RestoreSnapshot(ByteView bytes, const ModelState& state, Optimi
 // in the other (fine-tuning freezes a backbone). All or nothing.
 Status RestoreModelFile(ByteView bytes, const ModelState& state, const std::string& source);
 
+// RestoreModelFile for a model file a user names (`cairn eval`, `cairn
+// export`): the message says whether the bytes are no model file at all or a
+// model file of another model, and where a job's trained model is.
+Status RestoreUserModelFile(ByteView bytes, const ModelState& state);
+
 }  // namespace cairn::train

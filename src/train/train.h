@@ -13,6 +13,7 @@
 #include "job/spec.h"
 #include "proof/certificate.h"
 #include "sandbox/limits.h"
+#include "train/evaluate.h"
 
 namespace cairn::train {
 
@@ -66,6 +67,9 @@ struct TrainOptions {
   bool plain = false;
   WorkerOptions worker;
   CheatHooks cheat;  // Requires worker.isolated = false.
+  // The job's evaluation set, when it has one: the final model's test loss
+  // and accuracy go into the certificate. REQUIRES: outlives the call.
+  const data::Dataset* evaluation = nullptr;
 };
 
 struct TrainResult {
@@ -77,6 +81,7 @@ struct TrainResult {
   double startup_seconds = 0;   // Starting the engine (the sandboxed worker: process, inputs, model).
   double finalize_seconds = 0;  // After the last step: waiting for checkpoints to be durable, writing the certificate.
   double final_loss = 0;
+  std::optional<EvalResult> evaluation;  // When the job has an evaluation set.
 };
 
 // Trains `spec` on `dataset` (already resolved: hashes filled and checked),
@@ -107,6 +112,9 @@ struct VerifyOptions {
   // The key the certificate must be signed by; unset = any (reported).
   std::optional<crypto::PublicKey> expected_solver;
   WorkerOptions worker;
+  // The job's evaluation set, when it has one: the claimed test loss and
+  // accuracy are recomputed. REQUIRES: outlives the call.
+  const data::Dataset* evaluation = nullptr;
 };
 
 struct VerifyReport {

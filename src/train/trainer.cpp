@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cmath>
 
 #include "job/limits.h"
 #include "proof/checkpoint_store.h"
@@ -84,7 +85,11 @@ Result<TrainResult> TrainJobUnguarded(const job::JobSpec& spec, const data::Data
   engine_options.check_randomness = true;
   engine_options.cheat = options.cheat;
   const auto engine_started = Clock::now();
-  CAIRN_ASSIGN_OR_RETURN(auto engine, StartEngine(spec, dataset, engine_options));
+  if (spec.evaluation.has_value() != (options.evaluation != nullptr)) {
+    return InvalidArgument(spec.evaluation ? "the job names an evaluation set, but none was loaded"
+                                           : "an evaluation set was given for a job without [evaluation]");
+  }
+  CAIRN_ASSIGN_OR_RETURN(auto engine, StartEngine(spec, dataset, options.evaluation, engine_options));
   result.startup_seconds = std::chrono::duration<double>(Clock::now() - engine_started).count();
   spdlog::info("job {}: {} steps, checkpoint every {} steps, on {}{}", job_id.ToHex().substr(0, 16), total, k,
                engine->environment().description, options.worker.isolated ? " (sandboxed worker)" : "");
@@ -177,6 +182,15 @@ Result<TrainResult> TrainJobUnguarded(const job::JobSpec& spec, const data::Data
   CAIRN_ASSIGN_OR_RETURN(proof::CheckpointView final_view, proof::DecodeCheckpoint(last_checkpoint));
   const Bytes weights(final_view.model.encoded.data, final_view.model.encoded.data + final_view.model.encoded.size);
   cert.final_model_hash = proof::ModelHash(weights);
+  if (spec.evaluation) {
+    CAIRN_ASSIGN_OR_RETURN(EvalResult e, engine->Evaluate(weights));
+    if (!std::isfinite(e.loss)) {
+      return FailedPrecondition("the trained model's test loss is " + std::to_string(e.loss) +
+                                "; no certificate was produced");
+    }
+    cert.evaluation = proof::EvaluationClaim{e.loss, e.accuracy, e.examples, e.correct};
+    result.evaluation = e;
+  }
   proof::SignCertificate(&cert, *options.solver_key);
   CAIRN_RETURN_IF_ERROR(proof::CheckCertificate(cert));
 

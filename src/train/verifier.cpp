@@ -125,6 +125,30 @@ std::string CompareMetadata(const proof::SegmentMetadata& claimed, const Segment
   return "";
 }
 
+// Compares the signed test loss and accuracy with the recomputed ones: bit
+// for bit in exact mode; in tolerance mode the loss within l2_relative_max
+// relative and the accuracy within the same fraction of the examples.
+std::string CompareEvaluation(const proof::EvaluationClaim& claimed, const EvalResult& e,
+                              const job::VerificationSpec& verification) {
+  if (claimed.examples != e.examples) {
+    return "the certificate's evaluation covers " + std::to_string(claimed.examples) + " examples, the evaluation set has " +
+           std::to_string(e.examples);
+  }
+  const bool exact = verification.mode == job::VerificationMode::kExact;
+  const bool loss_ok = exact ? claimed.loss == e.loss : CloseEnough(e.loss, claimed.loss, verification.l2_relative_max);
+  if (!loss_ok) {
+    return "the certificate's test_loss is " + Number(claimed.loss) + ", the final model gives " + Number(e.loss);
+  }
+  const double correct_slack = exact ? 0.0 : verification.l2_relative_max * static_cast<double>(e.examples);
+  const bool accuracy_ok = claimed.accuracy == static_cast<double>(claimed.correct) / static_cast<double>(claimed.examples) &&
+                           std::fabs(static_cast<double>(claimed.correct) - static_cast<double>(e.correct)) <= correct_slack;
+  if (!accuracy_ok) {
+    return "the certificate's test_accuracy is " + Number(claimed.accuracy) + ", the final model gives " +
+           Number(e.accuracy) + " (" + std::to_string(e.correct) + " of " + std::to_string(e.examples) + ")";
+  }
+  return "";
+}
+
 // Replays one segment and fills `check`. Returns a Status only when the
 // verifier itself cannot proceed.
 Status ReplaySegment(Engine* engine, const proof::Certificate& cert, const proof::CheckpointStore& store,
@@ -262,7 +286,16 @@ Result<VerifyReport> VerifyJobUnguarded(const job::JobSpec& spec, const data::Da
   CAIRN_ASSIGN_OR_RETURN(auto store, proof::CheckpointStore::Open(options.checkpoint_dir));
   EngineOptions engine_options;
   engine_options.worker = options.worker;
-  CAIRN_ASSIGN_OR_RETURN(auto engine, StartEngine(replay_spec, dataset, engine_options));
+  if (spec.evaluation.has_value() != (options.evaluation != nullptr)) {
+    return InvalidArgument(spec.evaluation ? "the job names an evaluation set, but none was loaded"
+                                           : "an evaluation set was given for a job without [evaluation]");
+  }
+  if (spec.evaluation.has_value() != cert.evaluation.has_value()) {
+    return Reject(report, spec.evaluation ? "the job names an evaluation set, but the certificate reports no test "
+                                            "loss and accuracy"
+                                          : "the certificate reports a test accuracy for a job without [evaluation]");
+  }
+  CAIRN_ASSIGN_OR_RETURN(auto engine, StartEngine(replay_spec, dataset, options.evaluation, engine_options));
   const proof::Environment& local = engine->environment().applied;
   if (spec.verification.mode == job::VerificationMode::kExact &&
       (local.torch_version != cert.environment.torch_version)) {
@@ -302,9 +335,19 @@ Result<VerifyReport> VerifyJobUnguarded(const job::JobSpec& spec, const data::Da
                                   Number(seg.update_norm) + ", the committed checkpoints are " + Number(norm) +
                                   " apart");
       }
-      if (i + 1 == cert.checkpoint_hashes.size() &&
-          proof::ModelHash(current.view.model.encoded) != cert.final_model_hash) {
-        return Reject(report, "the final model hash is not the hash of the last checkpoint's model state");
+      if (i + 1 == cert.checkpoint_hashes.size()) {
+        if (proof::ModelHash(current.view.model.encoded) != cert.final_model_hash) {
+          return Reject(report, "the final model hash is not the hash of the last checkpoint's model state");
+        }
+        if (cert.evaluation) {
+          // One forward pass over the evaluation set recomputes the claim.
+          auto e = engine->Evaluate(current.view.model.encoded);
+          if (!e.ok() && !IsCommittedStatesFault(e.status())) return e.status().WithContext("evaluating the final model");
+          if (!e.ok()) return Reject(report, "the final model cannot be evaluated: " + e.status().message());
+          if (std::string bad = CompareEvaluation(*cert.evaluation, *e, spec.verification); !bad.empty()) {
+            return Reject(report, bad);
+          }
+        }
       }
       std::swap(previous, current);
     }
@@ -354,7 +397,7 @@ Result<ToleranceProfile> ProfileToleranceUnguarded(const job::JobSpec& spec, con
     perturbed.profile.threads = threads;
     EngineOptions engine_options;
     engine_options.worker = worker;
-    CAIRN_ASSIGN_OR_RETURN(auto engine, StartEngine(perturbed, dataset, engine_options));
+    CAIRN_ASSIGN_OR_RETURN(auto engine, StartEngine(perturbed, dataset, nullptr, engine_options));
     for (uint32_t i : segments) {
       if (i >= cert.segments.size()) continue;
       SegmentCheck check;

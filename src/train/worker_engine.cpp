@@ -56,6 +56,13 @@ class WorkerEngine final : public Engine {
     return worker::DecodeU64(reply.payload);
   }
 
+  Result<EvalResult> Evaluate(ByteView model_file) override {
+    CAIRN_ASSIGN_OR_RETURN(sandbox::Message reply,
+                           Call(worker::Type::kEvaluate, Bytes(model_file.data, model_file.data + model_file.size), nullptr));
+    CAIRN_RETURN_IF_ERROR(Expect(reply, worker::Type::kEvaluated));
+    return worker::DecodeEvalResult(reply.payload);
+  }
+
   Result<SegmentResult> RunSegment(uint64_t begin, uint64_t end, const StepCallback& on_step) override {
     CAIRN_ASSIGN_OR_RETURN(sandbox::Message reply,
                            Call(worker::Type::kRunSegment, worker::EncodeSegment(begin, end), &on_step));

@@ -34,6 +34,7 @@ struct Inputs {
   job::JobSpec spec;
   bool check_randomness = false;
   data::Dataset dataset;
+  std::optional<data::Dataset> evaluation;
   ModelFiles files;
   EngineEnvironment environment;
 };
@@ -63,7 +64,7 @@ Result<Inputs> ReadInputs(const sandbox::Message& start) {
   CAIRN_ASSIGN_OR_RETURN(in.environment.applied, ApplyProfile(in.spec.profile));
   in.environment.description = DescribeDevice();
   const Hash256 job_id = job::JobId(in.spec);
-  CAIRN_ASSIGN_OR_RETURN(in.dataset, job::ResolveJobInputs(&in.spec));
+  CAIRN_ASSIGN_OR_RETURN(in.dataset, job::ResolveJobInputs(&in.spec, &in.evaluation));
   if (job::JobId(in.spec) != job_id) return Internal("the job's inputs resolved to another job");
   CAIRN_ASSIGN_OR_RETURN(in.files, ReadModelFiles(in.spec));
   WarmUp();
@@ -98,6 +99,10 @@ class Server {
       case worker::Type::kRestore: {
         auto step = engine_->Restore(request.payload);
         return step.ok() ? Reply(worker::Type::kRestored, worker::EncodeU64(*step)) : ReplyError(step.status());
+      }
+      case worker::Type::kEvaluate: {
+        auto e = engine_->Evaluate(request.payload);
+        return e.ok() ? Reply(worker::Type::kEvaluated, worker::EncodeEvalResult(*e)) : ReplyError(e.status());
       }
       case worker::Type::kRunSegment: {
         auto range = worker::DecodeSegment(request.payload);
@@ -150,7 +155,9 @@ int Run() {
   EngineOptions options;
   options.worker.isolated = false;
   options.check_randomness = inputs->check_randomness;
-  auto engine = StartLocalEngine(inputs->spec, inputs->dataset, inputs->files, options, &inputs->environment);
+  auto engine = StartLocalEngine(inputs->spec, inputs->dataset, inputs->evaluation ? &*inputs->evaluation : nullptr,
+                                 inputs->files, options,
+                                 &inputs->environment);
   if (!engine.ok()) return fail(engine.status());
   if (!channel->Send({static_cast<uint32_t>(worker::Type::kReady), worker::EncodeEnvironment(inputs->environment)}).ok()) {
     return kExitProtocolError;

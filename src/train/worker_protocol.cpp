@@ -19,6 +19,8 @@ Bytes EncodeStart(const job::JobSpec& spec, bool check_randomness) {
   w.String(spec.dataset.source.labels_path);
   w.String(spec.model.torchscript_path);
   w.String(spec.model.weights_path);
+  w.String(spec.evaluation ? spec.evaluation->dataset.source.features_path : "");
+  w.String(spec.evaluation ? spec.evaluation->dataset.source.labels_path : "");
   w.Bool(check_randomness);
   return w.Take();
 }
@@ -30,6 +32,8 @@ Result<std::pair<job::JobSpec, bool>> DecodeStart(ByteView payload) {
   std::string labels = r.String(kPathBytesMax);
   std::string torchscript = r.String(kPathBytesMax);
   std::string weights = r.String(kPathBytesMax);
+  std::string eval_features = r.String(kPathBytesMax);
+  std::string eval_labels = r.String(kPathBytesMax);
   bool check_randomness = r.Bool();
   CAIRN_RETURN_IF_ERROR(r.Finish().WithContext("worker start request"));
   CAIRN_ASSIGN_OR_RETURN(job::JobSpec spec, job::DecodeJobSpec(encoded));
@@ -37,6 +41,10 @@ Result<std::pair<job::JobSpec, bool>> DecodeStart(ByteView payload) {
   spec.dataset.source.labels_path = labels;
   spec.model.torchscript_path = torchscript;
   spec.model.weights_path = weights;
+  if (spec.evaluation) {
+    spec.evaluation->dataset.source.features_path = eval_features;
+    spec.evaluation->dataset.source.labels_path = eval_labels;
+  }
   return std::make_pair(std::move(spec), check_randomness);
 }
 
@@ -111,6 +119,26 @@ Result<SegmentResult> DecodeSegmentResult(ByteView payload) {
   CAIRN_RETURN_IF_ERROR(r.status().WithContext("worker segment result"));
   s.checkpoint.assign(payload.data + r.offset(), payload.data + payload.size);
   return s;
+}
+
+Bytes EncodeEvalResult(const EvalResult& e) {
+  util::Writer w;
+  w.F64(e.loss);
+  w.F64(e.accuracy);
+  w.U64(e.examples);
+  w.U64(e.correct);
+  return w.Take();
+}
+
+Result<EvalResult> DecodeEvalResult(ByteView payload) {
+  util::Reader r(payload);
+  EvalResult e;
+  e.loss = r.F64();
+  e.accuracy = r.F64();
+  e.examples = r.U64();
+  e.correct = r.U64();
+  CAIRN_RETURN_IF_ERROR(r.Finish().WithContext("worker evaluation"));
+  return e;
 }
 
 Bytes EncodeU64(uint64_t v) {

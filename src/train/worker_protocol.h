@@ -27,6 +27,8 @@ enum class Type : uint32_t {
   kSegmentDone = 9,        // worker: SegmentResult.
   kError = 10,             // worker: u8 status code, string message.
   kShutdown = 11,          // parent: empty; the worker exits 0.
+  kEvaluate = 12,          // parent: model file bytes. Answer: kEvaluated.
+  kEvaluated = 13,         // worker: f64 loss, f64 accuracy, u64 examples, u64 correct.
 };
 
 // kStart: the canonical spec plus where this machine keeps the job's inputs
@@ -46,6 +48,9 @@ Result<std::pair<uint64_t, double>> DecodeProgress(ByteView payload);
 
 Bytes EncodeSegmentResult(const SegmentResult& r);
 Result<SegmentResult> DecodeSegmentResult(ByteView payload);
+
+Bytes EncodeEvalResult(const EvalResult& e);
+Result<EvalResult> DecodeEvalResult(ByteView payload);
 
 Bytes EncodeU64(uint64_t v);
 Result<uint64_t> DecodeU64(ByteView payload);

@@ -1,6 +1,7 @@
 // Cheating solvers: each cheat a verifier must catch, built for real (a real
 // training run, then the cheat applied the way a lazy or dishonest solver
 // would), and verified with the real verifier.
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -222,6 +223,64 @@ TEST_F(CheatingSolver, MissingCheckpointIsRejected) {
   ASSERT_EQ(std::remove(Store().PathOf(honest_.checkpoint_hashes[3]).c_str()), 0);
   ExpectRejected(honest_, "checkpoint 3 (");
   ExpectRejected(honest_, "missing");
+}
+
+// The signed test loss and accuracy are recomputed (one forward pass over
+// the evaluation set): honest claims pass, false ones are rejected naming
+// the field, and a job with an evaluation set needs the claim.
+TEST_F(CheatingSolver, FalseTestAccuracyOrLossIsCaughtNamingTheField) {
+  data::DatasetSource eval_source;
+  const data::Dataset eval = SyntheticImages(dir_.path(), &eval_source, /*n=*/200, /*classes=*/4, /*noise_seed=*/77);
+  job::JobSpec spec = spec_;
+  spec.evaluation = job::EvaluationSpec{};
+  spec.evaluation->dataset.source = eval_source;
+  spec.evaluation->dataset.content_hash = eval.content_hash;
+  TrainOptions options;
+  options.evaluation = &eval;
+  auto trained = Train(dir_ / "eval", spec, options);
+  ASSERT_TRUE(trained.ok()) << trained.status().ToString();
+  ASSERT_TRUE(trained->certificate.evaluation.has_value());
+  EXPECT_GT(trained->certificate.evaluation->accuracy, 0.5);
+
+  auto verify = [&](const proof::Certificate& cert) {
+    VerifyOptions v;
+    v.worker.isolated = false;
+    v.checkpoint_dir = dir_ / "eval/checkpoints";
+    v.verifier_key = &verifier_;
+    v.evaluation = &eval;
+    return VerifyJob(spec, dataset_, cert, v);
+  };
+  auto honest = verify(trained->certificate);
+  ASSERT_TRUE(honest.ok()) << honest.status().ToString();
+  EXPECT_TRUE(honest->accepted) << honest->reason;
+
+  proof::Certificate inflated = trained->certificate;
+  // Ten examples more (or, for a perfect score, fewer): a false claim.
+  uint64_t& correct = inflated.evaluation->correct;
+  correct = correct + 10 <= inflated.evaluation->examples ? correct + 10 : correct - 10;
+  inflated.evaluation->accuracy =
+      static_cast<double>(inflated.evaluation->correct) / static_cast<double>(inflated.evaluation->examples);
+  Resign(&inflated, solver_);
+  auto r1 = verify(inflated);
+  ASSERT_TRUE(r1.ok());
+  EXPECT_FALSE(r1->accepted);
+  EXPECT_NE(r1->reason.find("test_accuracy"), std::string::npos) << r1->reason;
+
+  proof::Certificate lower_loss = trained->certificate;
+  lower_loss.evaluation->loss *= 0.9;
+  Resign(&lower_loss, solver_);
+  auto r2 = verify(lower_loss);
+  ASSERT_TRUE(r2.ok());
+  EXPECT_FALSE(r2->accepted);
+  EXPECT_NE(r2->reason.find("test_loss"), std::string::npos) << r2->reason;
+
+  proof::Certificate silent = trained->certificate;
+  silent.evaluation.reset();
+  Resign(&silent, solver_);
+  auto r3 = verify(silent);
+  ASSERT_TRUE(r3.ok());
+  EXPECT_FALSE(r3->accepted);
+  EXPECT_NE(r3->reason.find("reports no test loss"), std::string::npos) << r3->reason;
 }
 
 TEST_F(CheatingSolver, TrainingOnADifferentDataOrderIsCaught) {

@@ -34,7 +34,7 @@ TEST(LedgerDemoE2e, WithAJobFileTheHonestJobIsTrainedAndVerifiedForReal) {
   ProcessResult demo = RunProcess({kCairn, "ledger", "demo", "--data", dir / "demo", "--job",
                                    std::string(CAIRN_SOURCE_DIR) + "/configs/jobs/mlp.toml"});
   ASSERT_EQ(demo.exit_code, 0) << demo.out << demo.err;
-  EXPECT_NE(demo.out.find("solver    trained 2000 steps"), std::string::npos) << demo.out;
+  EXPECT_NE(demo.out.find("solver    trained 14000 steps"), std::string::npos) << demo.out;
   EXPECT_NE(demo.out.find(": all match"), std::string::npos) << demo.out;
   EXPECT_NE(demo.out.find("settled"), std::string::npos);
   EXPECT_EQ(RunProcess({kCairn, "ledger", "audit", "--data", dir / "demo"}).exit_code, 0);

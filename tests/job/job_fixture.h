@@ -46,7 +46,7 @@ class JobToml {
 
   std::string Text() const {
     static const std::vector<std::string> kOrder = {"",         "model",        "dataset", "optimizer",
-                                                    "schedule", "verification", "profile"};
+                                                    "schedule", "verification", "profile", "evaluation"};
     std::string out;
     auto emit = [&](const std::string& section, const std::map<std::string, std::string>& keys) {
       if (!section.empty()) out += "\n[" + section + "]\n";

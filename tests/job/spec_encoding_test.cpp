@@ -239,6 +239,21 @@ const std::vector<Mutation>& HashedFieldMutations() {
       {"profile.openblas_coretype", [](JobSpec* s) { s->profile.openblas_coretype = "ZEN"; }},
       {"profile.openblas_coretype empty", [](JobSpec* s) { s->profile.openblas_coretype = ""; }},
       {"profile.onednn", [](JobSpec* s) { s->profile.onednn = true; }},
+      {"evaluation",
+       [](JobSpec* s) {
+         s->evaluation.emplace().dataset.source = {data::DatasetFormat::kIdx, "/t/images", "/t/labels", ""};
+         s->evaluation->dataset.content_hash = HashOf(3);
+       }},
+      {"evaluation.content_hash",
+       [](JobSpec* s) {
+         s->evaluation.emplace().dataset.source = {data::DatasetFormat::kIdx, "/t/images", "/t/labels", ""};
+         s->evaluation->dataset.content_hash = HashOf(4);
+       }},
+      {"evaluation.format",
+       [](JobSpec* s) {
+         s->evaluation.emplace().dataset.source = {data::DatasetFormat::kCsv, "/t/test.csv", "", "label"};
+         s->evaluation->dataset.content_hash = HashOf(3);
+       }},
   };
   return mutations;
 }
@@ -357,6 +372,27 @@ TEST(JobSpecEncoding, FollowsTheDocumentedFieldOrder) {
   w.Bool(false);
   EXPECT_EQ(EncodeJobSpec(s), w.bytes());
   EXPECT_EQ(JobId(s), crypto::TaggedHash("cairn/job/v1", w.bytes()));
+}
+
+// An [evaluation] section is appended after the profile with its tag; a job
+// without one keeps the encoding (and id) it had before the section existed.
+TEST(JobSpecEncoding, AppendsTheEvaluationSectionAfterTheProfile) {
+  const JobSpec plain = BaseSpec();
+  JobSpec s = plain;
+  s.evaluation.emplace().dataset.source = {data::DatasetFormat::kCsv, "/t/test.csv", "", "label"};
+  s.evaluation->dataset.content_hash = HashOf(3);
+  ASSERT_TRUE(ValidateJobSpec(s).ok()) << ValidateJobSpec(s).ToString();
+  util::Writer w;
+  w.Raw(EncodeJobSpec(plain));
+  w.U8(1);  // section tag: evaluation
+  w.U8(2);  // evaluation.format = csv
+  w.String("label");
+  w.Hash(HashOf(3));
+  EXPECT_EQ(EncodeJobSpec(s), w.bytes());
+
+  JobSpec moved = s;
+  moved.evaluation->dataset.source.features_path = "/elsewhere/test.csv";
+  EXPECT_EQ(JobId(moved), JobId(s));
 }
 
 TEST(JobSpecEncoding, WritesKindSpecificFieldsForEachKind) {

@@ -2,6 +2,7 @@
 // when the TOML omits them and checked when it gives them.
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,18 +21,19 @@ std::string BigEndian(uint32_t v) {
 }
 
 // `count` images of rows x cols pixels (pixel i of image n = n + i) and
-// labels n % 3.
+// labels n % classes.
 struct TinyIdx {
   std::string images;
   std::string labels;
 };
 
-TinyIdx WriteTinyIdx(const TempDir& dir, uint32_t count, uint32_t rows, uint32_t cols, const std::string& prefix = "") {
+TinyIdx WriteTinyIdx(const TempDir& dir, uint32_t count, uint32_t rows, uint32_t cols, const std::string& prefix = "",
+                     uint32_t classes = 3) {
   std::string images = BigEndian(0x00000803) + BigEndian(count) + BigEndian(rows) + BigEndian(cols);
   std::string labels = BigEndian(0x00000801) + BigEndian(count);
   for (uint32_t n = 0; n < count; ++n) {
     for (uint32_t i = 0; i < rows * cols; ++i) images.push_back(static_cast<char>((n + i) & 0xff));
-    labels.push_back(static_cast<char>(n % 3));
+    labels.push_back(static_cast<char>(n % classes));
   }
   return {dir.Write(prefix + "images.idx", images), dir.Write(prefix + "labels.idx", labels)};
 }
@@ -212,6 +214,101 @@ TEST(ResolveJobInputs, RefusesMoreConvBlocksThanTheImagesAllow) {
   EXPECT_NE(result.status().message().find("model.channels has 3 conv blocks, but 4x4 images allow at most 2"),
             std::string::npos)
       << result.status().message();
+}
+
+JobToml WithEvaluation(const std::string& prefix) {
+  JobToml toml("images.idx", "labels.idx");
+  toml.Set("evaluation", "format", "\"idx\"")
+      .Set("evaluation", "images", JobToml::Quoted(prefix + "images.idx"))
+      .Set("evaluation", "labels", JobToml::Quoted(prefix + "labels.idx"));
+  return toml;
+}
+
+TEST(ResolveJobInputs, LoadsTheEvaluationSetAndHashesItIntoTheJobId) {
+  TempDir dir;
+  WriteTinyIdx(dir, 6, 4, 4);
+  WriteTinyIdx(dir, 5, 4, 4, "test-");
+  JobSpec plain = ParseIn(dir, JobToml("images.idx", "labels.idx")).value();
+  std::optional<data::Dataset> none = data::Dataset{};
+  ASSERT_TRUE(ResolveJobInputs(&plain, &none).ok());
+  EXPECT_FALSE(none.has_value()) << "a job without [evaluation] resets the out-parameter";
+
+  JobSpec spec = ParseIn(dir, WithEvaluation("test-")).value();
+  EXPECT_FALSE(InputsResolved(spec));
+  std::optional<data::Dataset> evaluation;
+  auto dataset = ResolveJobInputs(&spec, &evaluation);
+  ASSERT_TRUE(dataset.ok()) << dataset.status().ToString();
+  EXPECT_EQ(dataset->size(), 6u);
+  ASSERT_TRUE(evaluation.has_value());
+  EXPECT_EQ(evaluation->size(), 5u);
+  EXPECT_EQ(spec.evaluation->dataset.content_hash, evaluation->content_hash);
+  EXPECT_NE(evaluation->content_hash, dataset->content_hash);
+  EXPECT_TRUE(InputsResolved(spec));
+  EXPECT_NE(JobId(spec), JobId(plain));
+
+  // Without an out-parameter the set is still hashed (the id covers it).
+  JobSpec unstored = ParseIn(dir, WithEvaluation("test-")).value();
+  ASSERT_TRUE(ResolveJobInputs(&unstored).ok());
+  EXPECT_EQ(JobId(unstored), JobId(spec));
+
+  // Other evaluation data gives another job.
+  WriteTinyIdx(dir, 4, 4, 4, "other-");
+  JobSpec other = ParseIn(dir, WithEvaluation("other-")).value();
+  ASSERT_TRUE(ResolveJobInputs(&other).ok());
+  EXPECT_NE(JobId(other), JobId(spec));
+}
+
+TEST(ResolveJobInputs, RefusesAMismatchedEvaluationHashNamingBoth) {
+  TempDir dir;
+  WriteTinyIdx(dir, 6, 4, 4);
+  WriteTinyIdx(dir, 5, 4, 4, "test-");
+  WriteTinyIdx(dir, 4, 4, 4, "other-");
+  JobSpec resolved = ParseIn(dir, WithEvaluation("other-")).value();
+  ASSERT_TRUE(ResolveJobInputs(&resolved).ok());
+  const std::string pinned = resolved.evaluation->dataset.content_hash.ToHex();
+  JobSpec spec = ParseIn(dir, WithEvaluation("test-").Set("evaluation", "content_hash", JobToml::Quoted(pinned))).value();
+  std::optional<data::Dataset> evaluation;
+  auto result = ResolveJobInputs(&spec, &evaluation);
+  ASSERT_FALSE(result.ok());
+  const std::string& message = result.status().message();
+  EXPECT_NE(message.find("evaluation.content_hash is " + pinned), std::string::npos) << message;
+  EXPECT_NE(message.find("test-images.idx"), std::string::npos) << message;
+  EXPECT_NE(message.find("Point evaluation.images and evaluation.labels"), std::string::npos) << message;
+  EXPECT_FALSE(evaluation.has_value());
+  EXPECT_EQ(spec.evaluation->dataset.content_hash.ToHex(), pinned);  // Unchanged on failure.
+}
+
+TEST(ResolveJobInputs, RefusesAnEvaluationSetThatDoesNotFitTheModel) {
+  TempDir dir;
+  WriteTinyIdx(dir, 6, 4, 4);
+  WriteTinyIdx(dir, 5, 5, 4, "wide-");
+  WriteTinyIdx(dir, 8, 4, 4, "classes-", /*classes=*/5);
+  WriteTinyIdx(dir, 8, 4, 4, "fewer-", /*classes=*/2);
+
+  JobSpec shape = ParseIn(dir, WithEvaluation("wide-")).value();
+  auto result = ResolveJobInputs(&shape);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(result.status().message().find("has examples of shape [1, 5, 4], the training set [1, 4, 4]"),
+            std::string::npos)
+      << result.status().message();
+
+  JobSpec classes = ParseIn(dir, WithEvaluation("classes-")).value();
+  result = ResolveJobInputs(&classes);
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.status().message().find("has labels up to 4, but the training set has 3 classes"),
+            std::string::npos)
+      << result.status().message();
+
+  // A test set that happens to lack a class still scores the model.
+  JobSpec fewer = ParseIn(dir, WithEvaluation("fewer-")).value();
+  EXPECT_TRUE(ResolveJobInputs(&fewer).ok());
+
+  JobSpec missing = ParseIn(dir, WithEvaluation("absent-")).value();
+  result = ResolveJobInputs(&missing);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().message().rfind("evaluation: ", 0), 0u) << result.status().message();
+  EXPECT_NE(result.status().message().find("absent-images.idx"), std::string::npos) << result.status().message();
 }
 
 TEST(ResolveJobInputs, ResolvesTheShippedExample) {

@@ -37,29 +37,33 @@ TEST(JobSpec, ParsesEveryShippedExample) {
 TEST(JobSpec, ReadsEveryKeyOfTheMlpExample) {
   auto spec = LoadJobFile(std::string(CAIRN_SOURCE_DIR) + "/configs/jobs/mlp.toml");
   ASSERT_TRUE(spec.ok()) << spec.status().ToString();
-  EXPECT_EQ(spec->name, "fashion-mnist mlp 128");
-  EXPECT_EQ(spec->batch_size, 64u);
-  EXPECT_EQ(spec->steps, 2000u);
+  EXPECT_EQ(spec->name, "fashion-mnist mlp 256-128");
+  EXPECT_EQ(spec->batch_size, 128u);
+  EXPECT_EQ(spec->steps, 14000u);
   EXPECT_EQ(spec->epochs, 0u);
   EXPECT_EQ(spec->seed, 1u);
-  EXPECT_EQ(spec->checkpoint_interval, 50u);
-  EXPECT_EQ(spec->model.hidden_sizes, std::vector<uint32_t>{128});
+  EXPECT_EQ(spec->checkpoint_interval, 500u);
+  EXPECT_EQ(spec->model.hidden_sizes, (std::vector<uint32_t>{256, 128}));
   EXPECT_EQ(spec->model.init, WeightInit::kSeed);
   EXPECT_EQ(spec->optimizer.kind, OptimizerKind::kSgd);
   EXPECT_EQ(spec->optimizer.learning_rate, 0.05);
   EXPECT_EQ(spec->optimizer.momentum, 0.9);
   EXPECT_TRUE(spec->optimizer.nesterov);
-  EXPECT_EQ(spec->optimizer.weight_decay, 0.0001);
-  EXPECT_EQ(spec->schedule.kind, ScheduleKind::kStep);
-  EXPECT_EQ(spec->schedule.warmup_steps, 50u);
-  EXPECT_EQ(spec->schedule.step_size, 600u);
-  EXPECT_EQ(spec->schedule.gamma, 0.5);
+  EXPECT_EQ(spec->optimizer.weight_decay, 0.0005);
+  EXPECT_EQ(spec->schedule.kind, ScheduleKind::kCosine);
+  EXPECT_EQ(spec->schedule.warmup_steps, 200u);
+  EXPECT_EQ(spec->schedule.min_learning_rate, 0.0);
   EXPECT_EQ(spec->verification.mode, VerificationMode::kExact);
   EXPECT_EQ(spec->verification.top_q, 2u);
   EXPECT_EQ(spec->verification.uniform, 4u);
   EXPECT_EQ(spec->profile.device, Device::kCpu);
   EXPECT_EQ(spec->profile.blas, "openblas");
   EXPECT_TRUE(spec->dataset.content_hash.IsZero());
+  ASSERT_TRUE(spec->evaluation.has_value());
+  EXPECT_EQ(spec->evaluation->dataset.source.features_path,
+            "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz");
+  EXPECT_EQ(spec->evaluation->dataset.source.labels_path,
+            "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz");
 }
 
 TEST(JobSpec, OmittedSectionsAndKeysTakeTheDefaults) {
@@ -72,6 +76,30 @@ TEST(JobSpec, OmittedSectionsAndKeysTakeTheDefaults) {
   EXPECT_EQ(spec->profile.aten_cpu_capability, "avx2");
   EXPECT_EQ(spec->optimizer.momentum, 0.0);
   EXPECT_EQ(spec->model.init, WeightInit::kSeed);
+}
+
+TEST(JobSpec, ReadsAnOptionalEvaluationSectionWithTheDatasetKeys) {
+  EXPECT_FALSE(Parse(JobToml()).value().evaluation.has_value());
+  auto idx = Parse(JobToml()
+                       .Set("evaluation", "format", "\"idx\"")
+                       .Set("evaluation", "images", "\"/t/images.gz\"")
+                       .Set("evaluation", "labels", "\"/t/labels.gz\"")
+                       .Set("evaluation", "content_hash", JobToml::Quoted(std::string(64, 'e'))));
+  ASSERT_TRUE(idx.ok()) << idx.status().ToString();
+  ASSERT_TRUE(idx->evaluation.has_value());
+  const DatasetSpec& e = idx->evaluation->dataset;
+  EXPECT_EQ(e.source.format, data::DatasetFormat::kIdx);
+  EXPECT_EQ(e.source.features_path, "/t/images.gz");
+  EXPECT_EQ(e.source.labels_path, "/t/labels.gz");
+  EXPECT_EQ(e.content_hash.ToHex(), std::string(64, 'e'));
+
+  auto csv = Parse(JobToml()
+                       .Set("evaluation", "format", "\"csv\"")
+                       .Set("evaluation", "csv", "\"test.csv\"")
+                       .Set("evaluation", "label_column", "\"y\""));
+  ASSERT_TRUE(csv.ok()) << csv.status().ToString();
+  EXPECT_EQ(csv->evaluation->dataset.source.label_column, "y");
+  EXPECT_TRUE(csv->evaluation->dataset.content_hash.IsZero());
 }
 
 TEST(JobSpec, ParsesEachKindWithItsOwnKeys) {
@@ -301,6 +329,26 @@ const MistakeCase kMistakes[] = {
     {{{"model", "*", ""}, {"", "model", "3"}}, "model must be a table ([model]), got 3"},
     // [dataset].
     {{{"dataset", "format", "\"parquet\""}}, "dataset.format must be one of \"idx\", \"csv\", got \"parquet\""},
+    {{{"evaluation", "format", "\"idx\""}, {"evaluation", "labels", "\"/t/labels\""}},
+     "missing required key evaluation.images"},
+    {{{"evaluation", "format", "\"idx\""},
+      {"evaluation", "images", "\"/t/images\""},
+      {"evaluation", "labels", "\"/t/labels\""},
+      {"evaluation", "csv", "\"/t.csv\""}},
+     "evaluation.csv does not apply to evaluation.format = \"idx\" (only to csv)"},
+    {{{"evaluation", "format", "\"csv\""}, {"evaluation", "csv", "\"/t.csv\""}},
+     "missing required key evaluation.label_column"},
+    {{{"evaluation", "images", "\"/t/images\""}}, "missing required key evaluation.format"},
+    {{{"evaluation", "format", "\"idx\""},
+      {"evaluation", "images", "\"/t/images\""},
+      {"evaluation", "labels", "\"/t/labels\""},
+      {"evaluation", "content_hash", "\"abc\""}},
+     "evaluation.content_hash must be"},
+    {{{"evaluation", "format", "\"idx\""},
+      {"evaluation", "images", "\"/t/images\""},
+      {"evaluation", "labels", "\"/t/labels\""},
+      {"evaluation", "every", "10"}},
+     "unknown key evaluation.every"},
     {{{"dataset", "images", ""}}, "missing required key dataset.images"},
     {{{"dataset", "labels", "7"}}, "dataset.labels must be a string, got 7"},
     {{{"dataset", "csv", "\"/d.csv\""}}, "dataset.csv does not apply to dataset.format = \"idx\" (only to csv)"},
@@ -446,6 +494,8 @@ TEST(JobSpec, ValidationRefusesFieldsOfOtherKindsInTheStruct) {
       {[](JobSpec* s) { s->verification.cosine_distance_max = 0.1; },
        "verification.cosine_distance_max does not apply to verification.mode = \"exact\""},
       {[](JobSpec* s) { s->steps = 0; }, "steps or epochs is required"},
+      {[](JobSpec* s) { s->evaluation.emplace().dataset.source.features_path = "/t/images"; },
+       "evaluation.labels is required for evaluation.format = \"idx\""},
       {[](JobSpec* s) { s->profile.device = static_cast<Device>(0); }, "profile.device is not a known device (0)"},
   };
   for (const StructCase& c : cases) {

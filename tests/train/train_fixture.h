@@ -19,11 +19,12 @@ namespace cairn::train::testing {
 // plus noise: learnable in a few dozen steps. Written as IDX files under
 // `dir` (so a sandboxed worker can read them as it would a real dataset) and
 // loaded back with the real loader; `source` receives their paths.
+// Another `noise_seed` gives other examples of the same task (a held-out set).
 inline data::Dataset SyntheticImages(const std::string& dir, data::DatasetSource* source, uint32_t n = 512,
-                                     uint32_t classes = 4) {
+                                     uint32_t classes = 4, uint64_t noise_seed = 12345) {
   std::vector<uint8_t> pixels(static_cast<size_t>(n) * 64);
   std::vector<uint8_t> labels(n);
-  uint64_t state = 12345;
+  uint64_t state = noise_seed;
   auto next = [&] {
     state = state * 6364136223846793005ull + 1442695040888963407ull;
     return static_cast<float>((state >> 40) & 0xffff) / 65536.0f;
@@ -53,8 +54,8 @@ inline data::Dataset SyntheticImages(const std::string& dir, data::DatasetSource
   Bytes label_bytes = header(0x00000801, {n});
   label_bytes.insert(label_bytes.end(), labels.begin(), labels.end());
   source->format = data::DatasetFormat::kIdx;
-  source->features_path = dir + "/synthetic-images-idx3-ubyte";
-  source->labels_path = dir + "/synthetic-labels-idx1-ubyte";
+  source->features_path = dir + "/synthetic-" + std::to_string(noise_seed) + "-images-idx3-ubyte";
+  source->labels_path = dir + "/synthetic-" + std::to_string(noise_seed) + "-labels-idx1-ubyte";
   CAIRN_ASSERT(util::WriteFileAtomic(source->features_path, images).ok());
   CAIRN_ASSERT(util::WriteFileAtomic(source->labels_path, label_bytes).ok());
   auto loaded = data::LoadDataset(*source);
