@@ -31,7 +31,7 @@ class ExportE2e : public ::testing::Test {
   std::string WriteJob(const std::string& name, const std::string& hidden, bool evaluation) {
     std::string path = dir_ / name;
     std::ofstream f(path);
-    f << "name = \"e2e " << name << "\"\nbatch_size = 64\nsteps = 300\nseed = 5\ncheckpoint_interval = 100\n"
+    f << "name = \"e2e " << name << "\"\nbatch_size = 64\nsteps = 300\nseed = 5\ncheckpoint_interval = 20\n"
       << "[model]\nkind = \"mlp\"\nhidden_sizes = " << hidden << "\n"
       << "[dataset]\nformat = \"idx\"\nimages = \"" << kData << "train-images-idx3-ubyte.gz\"\nlabels = \"" << kData
       << "train-labels-idx1-ubyte.gz\"\n"

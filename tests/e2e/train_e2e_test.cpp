@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -36,7 +37,8 @@ class TrainE2e : public ::testing::Test {
     std::string path = dir_ / name;
     std::ofstream f(path);
     f << "name = \"e2e " << name << "\"\nbatch_size = 32\nsteps = " << steps
-      << "\nseed = 3\ncheckpoint_interval = 100\n"
+      << "\nseed = 3\ncheckpoint_interval = " << std::max<uint64_t>(1, std::min<uint64_t>(100, steps / 10))
+      << "\n"
          "[model]\nkind = \"mlp\"\nhidden_sizes = [32]\n"
          "[dataset]\nformat = \"idx\"\nimages = \"" << kImages << "\"\nlabels = \"" << kLabels << "\"\n"
          "[optimizer]\nkind = \"sgd\"\nlearning_rate = " << learning_rate << "\nmomentum = 0.9\n"

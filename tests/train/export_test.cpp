@@ -122,6 +122,7 @@ TEST_F(Evaluation, ScoresAreDeterministicAndReflectTraining) {
   // a confident model pays dearly for the wrong labels.)
   job::JobSpec untrained = spec_;
   untrained.steps = 1;
+  untrained.verification.top_q = untrained.verification.uniform = 0;  // One segment: nothing to sample.
   auto initial = EvaluateModelFile(untrained, TrainedModel(untrained, dir_ / "b"), dataset_, eval_);
   ASSERT_TRUE(initial.ok()) << initial.status().ToString();
   EXPECT_LT(initial->correct, first->correct);
