@@ -4,6 +4,7 @@
 
 #include "train/models.h"
 #include "train/optimizer.h"
+#include "train/torch_error.h"
 #include "train/train.h"
 
 namespace cairn::train {
@@ -43,7 +44,9 @@ double ForwardMacsPerExample(const job::JobSpec& spec, const std::vector<int64_t
 
 }  // namespace
 
-Result<Estimate> EstimateJob(const job::JobSpec& spec, const data::Dataset& dataset) {
+namespace {
+
+Result<Estimate> EstimateUnguarded(const job::JobSpec& spec, const data::Dataset& dataset) {
   CAIRN_ASSIGN_OR_RETURN(ModelFiles files, ReadModelFiles(spec));
   CAIRN_ASSIGN_OR_RETURN(auto model, BuildModel(spec, dataset.feature_shape, dataset.num_classes, files));
   Estimate e;
@@ -65,6 +68,12 @@ Result<Estimate> EstimateJob(const job::JobSpec& spec, const data::Dataset& data
   e.checkpoint_bytes = header_bytes + e.parameters * 4 * (1 + state_per_param);
   e.storage_bytes = e.checkpoint_bytes * e.checkpoints;
   return e;
+}
+
+}  // namespace
+
+Result<Estimate> EstimateJob(const job::JobSpec& spec, const data::Dataset& dataset) {
+  return GuardTorch("estimating the job", [&] { return EstimateUnguarded(spec, dataset); });
 }
 
 }  // namespace cairn::train

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <mutex>
 
+#include "train/torch_error.h"
 #include "train/train.h"
 
 namespace cairn::train {
@@ -46,7 +47,9 @@ std::string Lower(std::string s) {
 
 }  // namespace
 
-Result<proof::Environment> ApplyProfile(const job::ExecutionProfile& profile) {
+namespace {
+
+Result<proof::Environment> ApplyProfileUnguarded(const job::ExecutionProfile& profile) {
   proof::Environment env;
   env.profile = profile;
   env.torch_version = TORCH_VERSION;
@@ -106,6 +109,12 @@ Result<proof::Environment> ApplyProfile(const job::ExecutionProfile& profile) {
     env.profile.openblas_coretype = core;
   }
   return env;
+}
+
+}  // namespace
+
+Result<proof::Environment> ApplyProfile(const job::ExecutionProfile& profile) {
+  return GuardTorch("applying the execution profile", [&] { return ApplyProfileUnguarded(profile); });
 }
 
 std::string DescribeDevice() {
