@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <thread>
+#include <vector>
 
 #include "support/process.h"
 
@@ -52,39 +53,48 @@ class TrainE2e : public ::testing::Test {
     return r.out.substr(0, 64);
   }
 
+  // Trains `job` once cleanly; trains it again and SIGKILLs that run once it
+  // has made durable progress (`settle_ms` after its journal appears);
+  // resumes it, expects the clean run's certificate byte for byte, and
+  // verifies it (with `verify_flags`, e.g. --all).
+  void KillResumeAndVerify(const std::string& job, int settle_ms, const std::vector<std::string>& verify_flags) {
+    const std::string id = JobId(job);
+    ProcessResult clean = RunProcess({kCairn, "train", job, "--data", dir_ / "clean", "--key", dir_ / "solver.key"});
+    ASSERT_EQ(clean.exit_code, 0) << clean.err;
+    const std::string clean_cert = ReadAll(dir_ / "clean/jobs/" + id + "/certificate.bin");
+    ASSERT_FALSE(clean_cert.empty());
+
+    BackgroundProcess run =
+        StartProcess({kCairn, "train", job, "--data", dir_ / "killed", "--key", dir_ / "solver.key"}, dir_.path());
+    const std::string journal = dir_ / "killed/jobs/" + id + "/journal";
+    for (int i = 0; i < 1500 && !std::filesystem::exists(journal); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(settle_ms));
+    ASSERT_EQ(::kill(run.pid, SIGKILL), 0);
+    ProcessResult killed = WaitProcess(run);
+    ASSERT_EQ(killed.exit_code, -1) << "the run finished before it could be killed; make the job longer";
+    EXPECT_FALSE(std::filesystem::exists(dir_ / "killed/jobs/" + id + "/certificate.bin"));
+
+    ProcessResult resumed = RunProcess({kCairn, "train", job, "--data", dir_ / "killed", "--key", dir_ / "solver.key"});
+    ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+    EXPECT_NE(resumed.out.find("resumed at step"), std::string::npos) << resumed.out;
+    EXPECT_EQ(ReadAll(dir_ / "killed/jobs/" + id + "/certificate.bin"), clean_cert);
+
+    std::vector<std::string> verify = {kCairn, "verify", job};
+    verify.insert(verify.end(), verify_flags.begin(), verify_flags.end());
+    verify.insert(verify.end(), {"--certificate", dir_ / "killed/jobs/" + id + "/certificate.bin", "--checkpoints",
+                                 dir_ / "killed/checkpoints", "--key", dir_ / "verifier.key"});
+    ProcessResult verified = RunProcess(verify);
+    EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
+    EXPECT_NE(verified.out.find("ACCEPT"), std::string::npos) << verified.out;
+  }
+
   TempDir dir_;
 };
 
 TEST_F(TrainE2e, KilledSolverResumesToTheIdenticalCertificateWhichVerifies) {
-  const std::string job = WriteJob("job.toml", 6000);
-  const std::string id = JobId(job);
-  ProcessResult clean = RunProcess({kCairn, "train", job, "--data", dir_ / "clean", "--key", dir_ / "solver.key"});
-  ASSERT_EQ(clean.exit_code, 0) << clean.err;
-  const std::string clean_cert = ReadAll(dir_ / "clean/jobs/" + id + "/certificate.bin");
-  ASSERT_FALSE(clean_cert.empty());
-
-  // Kill a second run once it has made some durable progress.
-  BackgroundProcess run =
-      StartProcess({kCairn, "train", job, "--data", dir_ / "killed", "--key", dir_ / "solver.key"}, dir_.path());
-  const std::string journal = dir_ / "killed/jobs/" + id + "/journal";
-  for (int i = 0; i < 600 && !std::filesystem::exists(journal); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));
-  ASSERT_EQ(::kill(run.pid, SIGKILL), 0);
-  ProcessResult killed = WaitProcess(run);
-  ASSERT_EQ(killed.exit_code, -1) << "the run finished before it could be killed; make the job longer";
-  EXPECT_FALSE(std::filesystem::exists(dir_ / "killed/jobs/" + id + "/certificate.bin"));
-
-  ProcessResult resumed = RunProcess({kCairn, "train", job, "--data", dir_ / "killed", "--key", dir_ / "solver.key"});
-  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
-  EXPECT_NE(resumed.out.find("resumed at step"), std::string::npos) << resumed.out;
-  EXPECT_EQ(ReadAll(dir_ / "killed/jobs/" + id + "/certificate.bin"), clean_cert);
-
-  ProcessResult verified = RunProcess({kCairn, "verify", job, "--certificate", dir_ / "killed/jobs/" + id + "/certificate.bin",
-                                       "--checkpoints", dir_ / "killed/checkpoints", "--key", dir_ / "verifier.key"});
-  EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
-  EXPECT_NE(verified.out.find("ACCEPT"), std::string::npos);
+  KillResumeAndVerify(WriteJob("job.toml", 6000), /*settle_ms=*/400, /*verify_flags=*/{});
 }
 
 // A model as PyTorch users write it (BatchNorm buffers, dropout), trained in
@@ -121,33 +131,7 @@ TEST_F(TrainE2e, TorchScriptModelWithBatchNormAndDropoutResumesIdenticallyAndVer
          "[optimizer]\nkind = \"sgd\"\nlearning_rate = 0.05\nmomentum = 0.9\n"
          "[verification]\ntop_q = 1\nuniform = 2\n";
   }
-  const std::string id = JobId(job);
-  ProcessResult clean = RunProcess({kCairn, "train", job, "--data", dir_ / "clean", "--key", dir_ / "solver.key"});
-  ASSERT_EQ(clean.exit_code, 0) << clean.err;
-  const std::string clean_cert = ReadAll(dir_ / "clean/jobs/" + id + "/certificate.bin");
-  ASSERT_FALSE(clean_cert.empty());
-
-  BackgroundProcess run =
-      StartProcess({kCairn, "train", job, "--data", dir_ / "killed", "--key", dir_ / "solver.key"}, dir_.path());
-  const std::string journal = dir_ / "killed/jobs/" + id + "/journal";
-  for (int i = 0; i < 1500 && !std::filesystem::exists(journal); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-  ASSERT_EQ(::kill(run.pid, SIGKILL), 0);
-  ProcessResult killed = WaitProcess(run);
-  ASSERT_EQ(killed.exit_code, -1) << "the run finished before it could be killed; make the job longer";
-
-  ProcessResult resumed = RunProcess({kCairn, "train", job, "--data", dir_ / "killed", "--key", dir_ / "solver.key"});
-  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
-  EXPECT_NE(resumed.out.find("resumed at step"), std::string::npos) << resumed.out;
-  EXPECT_EQ(ReadAll(dir_ / "killed/jobs/" + id + "/certificate.bin"), clean_cert);
-
-  ProcessResult verified =
-      RunProcess({kCairn, "verify", job, "--all", "--certificate", dir_ / "killed/jobs/" + id + "/certificate.bin",
-                  "--checkpoints", dir_ / "killed/checkpoints", "--key", dir_ / "verifier.key"});
-  EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
-  EXPECT_NE(verified.out.find("ACCEPT"), std::string::npos) << verified.out;
+  KillResumeAndVerify(job, /*settle_ms=*/1500, /*verify_flags=*/{"--all"});
 }
 
 TEST_F(TrainE2e, VerifyRejectsADamagedCheckpointAndAnotherJobsCertificate) {
