@@ -191,7 +191,7 @@ Status RunScenario(const DemoOptions& options, ledger::Ledger* ledger, ledger::S
     job1 = job::JobId(real_job->spec);
     std::printf("  job %s from %s\n", job1.ToHex().substr(0, 16).c_str(), options.job_file.c_str());
   }
-  demo.Submit(submitter, ledger::PostJobOp{job1, 1000, 2000, 50, 100});
+  demo.Submit(submitter, ledger::PostJobOp{job1, 1000, 2000, 50, 100, Hash256{}});
   CAIRN_RETURN_IF_ERROR(demo.Seal());
   demo.Submit(solver, ledger::ClaimJobOp{job1, crypto::TaggedHash("cairn/demo-secret", ByteView(std::string_view("bits")))});
   CAIRN_RETURN_IF_ERROR(demo.Seal());
@@ -218,7 +218,7 @@ Status RunScenario(const DemoOptions& options, ledger::Ledger* ledger, ledger::S
 
   std::printf("\n== 4. a cheating solver: a verifier disputes, the referee rules, the bond is slashed\n");
   Hash256 job2 = crypto::TaggedHash("cairn/demo-job", ByteView(std::string_view("cnn, 1200 steps")));
-  demo.Submit(submitter, ledger::PostJobOp{job2, 800, 1500, 50, 100});
+  demo.Submit(submitter, ledger::PostJobOp{job2, 800, 1500, 50, 100, Hash256{}});
   CAIRN_RETURN_IF_ERROR(demo.Seal());
   demo.Submit(solver, ledger::ClaimJobOp{job2, Hash256{}});
   CAIRN_RETURN_IF_ERROR(demo.Seal());

@@ -164,6 +164,8 @@ struct Executor {
     job.claim_deadline_height = ctx.height + op.claim_window_blocks;
     job.commit_window_blocks = op.commit_window_blocks;
     job.status = JobStatus::kOpen;
+    job.manifest_hash = op.manifest_hash;
+    job.posted_height = ctx.height;
     PutJob(s, job);
     return Status::Ok();
   }
@@ -290,6 +292,17 @@ struct Executor {
     job.fee = 0;
     PutJob(s, job);
     CAIRN_ASSIGN_OR_RETURN(account, GetAccount(*s, sender));
+    return Status::Ok();
+  }
+
+  Status operator()(const AnnounceOp& op) {
+    if (op.endpoint.empty() || op.endpoint.size() > kEndpointBytesMax) {
+      return InvalidArgument("endpoint must be 1.." + std::to_string(kEndpointBytesMax) + " bytes");
+    }
+    for (char c : op.endpoint) {
+      if (c <= ' ' || c > '~') return InvalidArgument("endpoint must be printable ASCII without spaces (host:port)");
+    }
+    PutEndpoint(s, sender, op.endpoint);
     return Status::Ok();
   }
 

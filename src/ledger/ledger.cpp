@@ -57,7 +57,8 @@ void AddStateWrites(const Overlay& writes, const std::map<uint16_t, Hash256>& bu
 }  // namespace
 
 std::vector<std::string> LedgerColumnFamilies() {
-  return {kStateColumnFamily, kBlocksColumnFamily, kMetaColumnFamily, kTxIndexColumnFamily};
+  return {kStateColumnFamily, kBlocksColumnFamily, kMetaColumnFamily, kTxIndexColumnFamily, kJobIndexColumnFamily,
+          kMempoolColumnFamily};
 }
 
 Bytes EncodeHead(const Head& head) {
@@ -345,6 +346,16 @@ Status Ledger::Commit() {
   for (const auto& [id, i] : index) {
     batch.Put(kTxIndexColumnFamily, std::string(ByteView(id.bytes).AsStringView()), TxIndexValue(s.head.height, i));
   }
+  // Index new jobs by posting height (re-putting an existing entry is harmless).
+  for (const auto& [key, value] : s.writes.writes()) {
+    if (!value || key.rfind("j/", 0) != 0) continue;
+    CAIRN_ASSIGN_OR_RETURN(Job job, DecodeJob(*value));
+    if (job.posted_height == s.head.height) {
+      std::string index_key = store::EncodeKeyU64(job.posted_height);
+      index_key.append(ByteView(job.job_id.bytes).AsStringView());
+      batch.Put(kJobIndexColumnFamily, index_key, "");
+    }
+  }
   batch.Put(kMetaColumnFamily, kHeadMetaKey, ToString(EncodeHead(s.head)));
   CAIRN_RETURN_IF_ERROR(kv_->Write(batch, options_.sync));
   root_.Install(s.root_update);
@@ -389,6 +400,25 @@ Result<std::optional<TxLocation>> Ledger::FindTx(const Hash256& tx_id) const {
   loc.index = r.U32();
   CAIRN_RETURN_IF_ERROR(r.Finish().WithContext("tx index record"));
   return std::optional<TxLocation>(loc);
+}
+
+Status Ledger::ListJobs(const std::function<bool(const Hash256&, uint64_t)>& visit) const {
+  Status decode = Status::Ok();
+  Status scan = kv_->Scan(kJobIndexColumnFamily, "", [&](std::string_view key, std::string_view) {
+    if (key.size() != 8 + 32) {
+      decode = Corruption("job index key of " + std::to_string(key.size()) + " bytes");
+      return false;
+    }
+    Hash256 id;
+    std::memcpy(id.bytes.data(), key.data() + 8, 32);
+    return visit(id, store::DecodeKeyU64(key.substr(0, 8)));
+  });
+  CAIRN_RETURN_IF_ERROR(scan);
+  return decode;
+}
+
+Result<std::optional<std::string>> Ledger::GetEndpoint(const AccountId& id) const {
+  return ledger::GetEndpoint(committed_, id);
 }
 
 Result<uint64_t> Ledger::NextNonce(const AccountId& id) const {

@@ -18,6 +18,7 @@
 // every core.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -33,6 +34,8 @@ namespace cairn::ledger {
 inline constexpr char kBlocksColumnFamily[] = "blocks";   // height (u64 BE) -> block
 inline constexpr char kMetaColumnFamily[] = "meta";       // genesis, head, bucket digests
 inline constexpr char kTxIndexColumnFamily[] = "txindex"; // tx id -> height, position
+inline constexpr char kJobIndexColumnFamily[] = "jobindex"; // posted height (u64 BE) + job id -> ""
+inline constexpr char kMempoolColumnFamily[] = "mempool";   // admission sequence (u64 BE) -> tx (Sequencer)
 std::vector<std::string> LedgerColumnFamilies();
 
 inline constexpr size_t kSignatureCacheEntriesMax = 200'000;
@@ -86,6 +89,11 @@ class Ledger {
   Result<Amount> GetJackpot() const;
   Result<Block> GetBlock(uint64_t height) const;
   Result<std::optional<TxLocation>> FindTx(const Hash256& tx_id) const;
+  // Every job ever posted, oldest first; `visit` returns false to stop.
+  Status ListJobs(const std::function<bool(const Hash256& job_id, uint64_t posted_height)>& visit) const;
+  // The endpoint `id` announced, if any.
+  Result<std::optional<std::string>> GetEndpoint(const AccountId& id) const;
+  store::KvStore* store() const { return kv_; }
   // The nonce the next transaction from `id` should carry, counting
   // transactions admitted to the mempool but not yet in a block.
   Result<uint64_t> NextNonce(const AccountId& id) const;

@@ -1,19 +1,75 @@
 #include "ledger/sequencer.h"
 
+#include <algorithm>
+
 namespace cairn::ledger {
 
-Sequencer::Sequencer(Ledger* ledger, const crypto::KeyPair* key) : ledger_(ledger), key_(key) {
+Sequencer::Sequencer(Ledger* ledger, const crypto::KeyPair* key, SequencerOptions options)
+    : ledger_(ledger), key_(key), options_(options) {
   CAIRN_ASSERT(key_->public_key() == ledger_->genesis().sequencer);
 }
 
-Status Sequencer::AdmitLocked(const SignedTx& tx) {
+Result<size_t> Sequencer::Recover(std::vector<DroppedTx>* dropped) {
+  if (!options_.durable_mempool) return size_t{0};
+  std::vector<std::pair<uint64_t, std::string>> stored;
+  Status bad = Status::Ok();
+  CAIRN_RETURN_IF_ERROR(ledger_->store()->Scan(kMempoolColumnFamily, "", [&](std::string_view key, std::string_view value) {
+    if (key.size() != 8) {
+      bad = Corruption("mempool key of " + std::to_string(key.size()) + " bytes");
+      return false;
+    }
+    stored.emplace_back(store::DecodeKeyU64(key), std::string(value));
+    return true;
+  }));
+  CAIRN_RETURN_IF_ERROR(bad);
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<uint64_t> stale;
+  for (auto& [sequence, bytes] : stored) {
+    next_sequence_ = std::max(next_sequence_, sequence + 1);
+    auto tx = DecodeTx(ByteView(std::string_view(bytes)));
+    if (!tx.ok()) return tx.status().WithContext("stored mempool entry " + std::to_string(sequence));
+    // Already in a block (the crash came between the block and this cleanup)
+    // or no longer valid: forget it.
+    Status s = ledger_->CheckTx(*tx);
+    if (s.ok()) {
+      mempool_.push_back({std::move(*tx), sequence});
+    } else {
+      stale.push_back(sequence);
+      if (dropped) dropped->push_back({TxId(tx->body), s});
+    }
+  }
+  CAIRN_RETURN_IF_ERROR(ForgetLocked(stale));
+  return mempool_.size();
+}
+
+Status Sequencer::AdmitLocked(const SignedTx& tx, std::optional<uint64_t> sequence) {
   if (mempool_.size() >= kMempoolTxsMax) {
     return ResourceExhausted("mempool is full (" + std::to_string(kMempoolTxsMax) +
                              " transactions); retry after the next block");
   }
   CAIRN_RETURN_IF_ERROR(ledger_->CheckTx(tx));
-  mempool_.push_back(tx);
+  uint64_t seq = sequence ? *sequence : next_sequence_++;
+  if (options_.durable_mempool && !sequence) {
+    store::WriteBatch batch;
+    Bytes bytes = EncodeTx(tx);
+    batch.Put(kMempoolColumnFamily, store::EncodeKeyU64(seq),
+              std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+    // Not admitted unless durable: the check state already counts it, so a
+    // failed write must not leave it there. Commit() clears the check state
+    // and ProduceBlock rebuilds it from the mempool, so the stray entry is
+    // gone by the next block.
+    CAIRN_RETURN_IF_ERROR(ledger_->store()->Write(batch, options_.sync).WithContext("persisting the mempool"));
+  }
+  mempool_.push_back({tx, seq});
   return Status::Ok();
+}
+
+Status Sequencer::ForgetLocked(const std::vector<uint64_t>& sequences) {
+  if (!options_.durable_mempool || sequences.empty()) return Status::Ok();
+  store::WriteBatch batch;
+  for (uint64_t seq : sequences) batch.Delete(kMempoolColumnFamily, store::EncodeKeyU64(seq));
+  // No sync needed: losing a delete only means re-checking (and dropping) it on recovery.
+  return ledger_->store()->Write(batch, store::SyncPolicy::kNoSync);
 }
 
 Status Sequencer::Submit(const SignedTx& tx) {
@@ -34,27 +90,35 @@ void Sequencer::SubmitBatch(const std::vector<SignedTx>& txs, std::vector<Status
   }
 }
 
-Result<std::optional<ProducedBlock>> Sequencer::ProduceBlock(uint64_t time_ms, size_t txs_max) {
+Result<std::optional<ProducedBlock>> Sequencer::ProduceBlock(uint64_t time_ms, size_t txs_max, bool allow_empty) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (mempool_.empty()) return std::optional<ProducedBlock>();
+  if (mempool_.empty() && !allow_empty) return std::optional<ProducedBlock>();
   size_t n = std::min({mempool_.size(), txs_max, static_cast<size_t>(kBlockTxsMax)});
-  std::vector<SignedTx> candidates(mempool_.begin(), mempool_.begin() + static_cast<long>(n));
+  std::vector<SignedTx> candidates;
+  std::vector<uint64_t> sealed;
+  candidates.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    candidates.push_back(mempool_[i].tx);
+    sealed.push_back(mempool_[i].sequence);
+  }
   ProducedBlock produced;
   CAIRN_ASSIGN_OR_RETURN(produced.block, ledger_->PrepareProposal(candidates, time_ms, *key_, &produced.dropped));
   CAIRN_RETURN_IF_ERROR(ledger_->FinalizeBlock(produced.block).status());
   CAIRN_RETURN_IF_ERROR(ledger_->Commit());
   mempool_.erase(mempool_.begin(), mempool_.begin() + static_cast<long>(n));
   // The check state restarted at the new head: re-admit what is left, in order.
-  std::deque<SignedTx> rest;
+  std::deque<Pending> rest;
   rest.swap(mempool_);
-  for (auto& tx : rest) {
-    Status s = ledger_->CheckTx(tx);
+  for (auto& pending : rest) {
+    Status s = ledger_->CheckTx(pending.tx);
     if (s.ok()) {
-      mempool_.push_back(std::move(tx));
+      mempool_.push_back(std::move(pending));
     } else {
-      produced.dropped.push_back({TxId(tx.body), s});
+      produced.dropped.push_back({TxId(pending.tx.body), s});
+      sealed.push_back(pending.sequence);
     }
   }
+  CAIRN_RETURN_IF_ERROR(ForgetLocked(sealed));
   return std::optional<ProducedBlock>(std::move(produced));
 }
 

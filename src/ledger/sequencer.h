@@ -3,6 +3,12 @@
 // into blocks: PrepareProposal -> FinalizeBlock -> Commit. Under a BFT engine
 // this class is what the engine replaces.
 //
+// The mempool is durable when the sequencer is given the ledger's store: an
+// admitted transaction is written (with the ledger's sync policy) to the
+// "mempool" column family before Submit returns, and removed once a block
+// includes or drops it. A sequencer restarted after a crash re-admits what is
+// there, so a transaction a client was told was accepted is never lost.
+//
 // Thread-safety: Submit may be called from many threads; ProduceBlock from one.
 #pragma once
 
@@ -20,10 +26,21 @@ struct ProducedBlock {
   std::vector<DroppedTx> dropped;  // Admitted earlier, no longer valid.
 };
 
+struct SequencerOptions {
+  // Persist the mempool in the ledger's store (kMempoolColumnFamily).
+  bool durable_mempool = false;
+  store::SyncPolicy sync = store::SyncPolicy::kSync;
+};
+
 class Sequencer {
  public:
   // `ledger` and `key` must outlive the Sequencer; key must be the genesis sequencer.
-  Sequencer(Ledger* ledger, const crypto::KeyPair* key);
+  Sequencer(Ledger* ledger, const crypto::KeyPair* key, SequencerOptions options = {});
+
+  // With a durable mempool: re-admits the transactions a previous run
+  // persisted (those no longer valid are dropped and reported). Call once,
+  // before Submit. Returns how many were re-admitted.
+  Result<size_t> Recover(std::vector<DroppedTx>* dropped = nullptr);
 
   // Admits one transaction, or says why not. A full mempool is
   // ResourceExhausted: the client should retry after the next block.
@@ -33,18 +50,27 @@ class Sequencer {
   void SubmitBatch(const std::vector<SignedTx>& txs, std::vector<Status>* results);
 
   // Seals up to `txs_max` mempool transactions into a committed block.
-  // Returns nullopt when the mempool is empty (no empty blocks).
-  Result<std::optional<ProducedBlock>> ProduceBlock(uint64_t time_ms, size_t txs_max = kBlockTxsMax);
+  // Returns nullopt when the mempool is empty, unless `allow_empty` (a
+  // network's ledger host seals a block per interval: heights are its clock).
+  Result<std::optional<ProducedBlock>> ProduceBlock(uint64_t time_ms, size_t txs_max = kBlockTxsMax,
+                                                    bool allow_empty = false);
 
   size_t mempool_size() const;
 
  private:
-  Status AdmitLocked(const SignedTx& tx);
+  struct Pending {
+    SignedTx tx;
+    uint64_t sequence = 0;  // Key in the mempool column family.
+  };
+  Status AdmitLocked(const SignedTx& tx, std::optional<uint64_t> sequence = std::nullopt);
+  Status ForgetLocked(const std::vector<uint64_t>& sequences);
 
   Ledger* const ledger_;
   const crypto::KeyPair* const key_;
+  const SequencerOptions options_;
   mutable std::mutex mu_;
-  std::deque<SignedTx> mempool_;  // GUARDED_BY(mu_); admission order = nonce order per sender.
+  std::deque<Pending> mempool_;  // GUARDED_BY(mu_); admission order = nonce order per sender.
+  uint64_t next_sequence_ = 1;   // GUARDED_BY(mu_)
 };
 
 }  // namespace cairn::ledger

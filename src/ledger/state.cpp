@@ -40,6 +40,15 @@ void Overlay::MergeInto(Overlay* parent) const {
 
 std::string AccountKey(const AccountId& id) { return "a/" + KeyBytes(ByteView(id.bytes)); }
 std::string JobKey(const Hash256& job_id) { return "j/" + KeyBytes(ByteView(job_id.bytes)); }
+std::string EndpointKey(const AccountId& id) { return "p/" + KeyBytes(ByteView(id.bytes)); }
+
+Result<std::optional<std::string>> GetEndpoint(const StateReader& state, const AccountId& id) {
+  return state.Read(EndpointKey(id));
+}
+
+void PutEndpoint(Overlay* state, const AccountId& id, const std::string& endpoint) {
+  state->Put(EndpointKey(id), endpoint);
+}
 std::string UnbondingKey(uint64_t release_height) { return "u/" + store::EncodeKeyU64(release_height); }
 
 std::string EncodeAccount(const Account& a) {
@@ -88,6 +97,8 @@ std::string EncodeJob(const Job& j) {
     w.U64(v.bond);
     w.Hash(v.report_hash);
   }
+  w.Hash(j.manifest_hash);
+  w.U64(j.posted_height);
   return std::string(w.bytes().begin(), w.bytes().end());
 }
 
@@ -120,6 +131,8 @@ Result<Job> DecodeJob(std::string_view bytes) {
     v.report_hash = r.Hash();
     j.votes.push_back(v);
   }
+  j.manifest_hash = r.Hash();
+  j.posted_height = r.U64();
   CAIRN_RETURN_IF_ERROR(r.Finish().WithContext("job record"));
   return j;
 }

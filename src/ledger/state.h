@@ -63,6 +63,7 @@ class Overlay final : public StateReader {
 std::string AccountKey(const AccountId& id);
 std::string JobKey(const Hash256& job_id);
 std::string UnbondingKey(uint64_t release_height);
+std::string EndpointKey(const AccountId& id);
 inline const std::string kJackpotKey = "g/jackpot";
 inline const std::string kSupplyKey = "g/supply";
 
@@ -74,6 +75,10 @@ Result<std::optional<Job>> GetJob(const StateReader& state, const Hash256& job_i
 void PutJob(Overlay* state, const Job& job);
 Result<Amount> GetAmount(const StateReader& state, const std::string& key);
 void PutAmount(Overlay* state, const std::string& key, Amount amount);
+
+// The endpoint an account announced (AnnounceOp); nullopt if none.
+Result<std::optional<std::string>> GetEndpoint(const StateReader& state, const AccountId& id);
+void PutEndpoint(Overlay* state, const AccountId& id, const std::string& endpoint);
 
 struct Unbonding {
   AccountId account;

@@ -29,6 +29,7 @@ struct OpEncoder {
     w.U64(op.solver_stake);
     w.U64(op.claim_window_blocks);
     w.U64(op.commit_window_blocks);
+    w.Hash(op.manifest_hash);
   }
   void operator()(const ClaimJobOp& op) { w.Hash(op.job_id); w.Hash(op.forced_error_commitment); }
   void operator()(const CommitCertificateOp& op) {
@@ -40,6 +41,7 @@ struct OpEncoder {
   void operator()(const VerdictOp& op) { w.Hash(op.job_id); w.Bool(op.accept); w.Hash(op.report_hash); }
   void operator()(const RulingOp& op) { w.Hash(op.job_id); w.Bool(op.solver_at_fault); }
   void operator()(const SettleOp& op) { w.Hash(op.job_id); }
+  void operator()(const AnnounceOp& op) { w.String(op.endpoint); }
 };
 
 Operation DecodeOp(uint8_t tag, util::Reader& r) {
@@ -55,6 +57,7 @@ Operation DecodeOp(uint8_t tag, util::Reader& r) {
       op.solver_stake = r.U64();
       op.claim_window_blocks = r.U64();
       op.commit_window_blocks = r.U64();
+      op.manifest_hash = r.Hash();
       return op;
     }
     case 6: { ClaimJobOp op; op.job_id = r.Hash(); op.forced_error_commitment = r.Hash(); return op; }
@@ -69,6 +72,7 @@ Operation DecodeOp(uint8_t tag, util::Reader& r) {
     case 8: { VerdictOp op; op.job_id = r.Hash(); op.accept = r.Bool(); op.report_hash = r.Hash(); return op; }
     case 9: { RulingOp op; op.job_id = r.Hash(); op.solver_at_fault = r.Bool(); return op; }
     case 10: return SettleOp{r.Hash()};
+    case 11: return AnnounceOp{r.String(kEndpointBytesMax)};
     default:
       r.Fail("unknown operation tag " + std::to_string(tag));
       return FaucetOp{};
@@ -88,7 +92,7 @@ void WriteBody(util::Writer& w, const TxBody& body) {
 
 const char* OperationName(const Operation& op) {
   static const char* const kNames[] = {"transfer", "faucet", "stake", "unstake", "post_job",
-                                       "claim_job", "commit_certificate", "verdict", "ruling", "settle"};
+                                       "claim_job", "commit_certificate", "verdict", "ruling", "settle", "announce"};
   static_assert(std::variant_size_v<Operation> == sizeof(kNames) / sizeof(kNames[0]));
   return kNames[op.index()];
 }

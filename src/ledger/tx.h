@@ -41,6 +41,10 @@ struct PostJobOp {
   Amount solver_stake = 0;
   uint64_t claim_window_blocks = 0;   // Claim by posted height + this.
   uint64_t commit_window_blocks = 0;  // Commit by claimed height + this.
+  // BLAKE2b-256 of the job's manifest blob (net/job_manifest.h: the canonical
+  // spec and the hash of every input file), from which a solver fetches the
+  // job. Zero for a job whose inputs travel outside the network.
+  Hash256 manifest_hash;
   friend bool operator==(const PostJobOp&, const PostJobOp&) = default;
 };
 struct ClaimJobOp {
@@ -73,9 +77,16 @@ struct SettleOp {
   friend bool operator==(const SettleOp&, const SettleOp&) = default;
 };
 
+// Publishes where the sender's node answers (host:port of its blob and proof
+// services), so that peers can fetch what it holds. The latest one counts.
+struct AnnounceOp {
+  std::string endpoint;  // 1..kEndpointBytesMax printable ASCII bytes, no spaces.
+  friend bool operator==(const AnnounceOp&, const AnnounceOp&) = default;
+};
+
 // The index of each alternative is its wire tag minus one; append only.
 using Operation = std::variant<TransferOp, FaucetOp, StakeOp, UnstakeOp, PostJobOp, ClaimJobOp,
-                               CommitCertificateOp, VerdictOp, RulingOp, SettleOp>;
+                               CommitCertificateOp, VerdictOp, RulingOp, SettleOp, AnnounceOp>;
 const char* OperationName(const Operation& op);
 
 struct TxBody {

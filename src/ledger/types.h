@@ -21,6 +21,7 @@ inline constexpr size_t kTxBytesMax = 1024;
 inline constexpr uint32_t kBlockTxsMax = 10000;
 inline constexpr size_t kBlockBytesMax = kTxBytesMax * kBlockTxsMax + 4096;
 inline constexpr uint32_t kVerdictsPerJobMax = 16;
+inline constexpr size_t kEndpointBytesMax = 256;
 inline constexpr uint32_t kGenesisAllocationsMax = 100000;
 inline constexpr uint32_t kUnbondingsPerBlockMax = 100000;
 
@@ -73,6 +74,8 @@ struct Job {
   Hash256 final_model_hash;
   uint64_t challenge_end_height = 0;
   std::vector<Vote> votes;
+  Hash256 manifest_hash;  // Where the job's spec and inputs are (PostJobOp).
+  uint64_t posted_height = 0;
   friend bool operator==(const Job&, const Job&) = default;
 };
 

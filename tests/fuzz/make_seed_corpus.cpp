@@ -35,7 +35,7 @@ std::vector<Operation> EveryOperation(const AccountId& someone) {
       FaucetOp{1000},
       StakeOp{5000},
       UnstakeOp{1},
-      PostJobOp{Filled(1), 1000, 2000, 10, 20},
+      PostJobOp{Filled(1), 1000, 2000, 10, 20, Hash256{}},
       ClaimJobOp{Filled(1), Filled(2)},
       CommitCertificateOp{Filled(1), Filled(3), Filled(4), Filled(5)},
       VerdictOp{Filled(1), true, Filled(6)},

@@ -178,7 +178,7 @@ Result<std::vector<SignedTx>> Workload::NextBatch(size_t count) {
       w.U64(posted_++);
       w.U64(rng_());
       op = PostJobOp{crypto::TaggedHash("cairn/crash-test/job", w.bytes()), amount(1, 1000), amount(10, 100),
-                     amount(2, 5), amount(2, 5)};
+                     amount(2, 5), amount(2, 5), Hash256{}};
     }
     CAIRN_ASSIGN_OR_RETURN(SignedTx tx, Make(key, std::move(op)));
     batch.push_back(std::move(tx));

@@ -14,8 +14,8 @@ std::vector<Operation> EveryOperation() {
   Hash256 h;
   h.bytes.fill(0xab);
   return {TransferOp{TestKey(9).public_key(), 5}, FaucetOp{7}, StakeOp{8}, UnstakeOp{9},
-          PostJobOp{h, 1, 2, 3, 4}, ClaimJobOp{h, h}, CommitCertificateOp{h, h, h, h},
-          VerdictOp{h, true, h}, RulingOp{h, true}, SettleOp{h}};
+          PostJobOp{h, 1, 2, 3, 4, h}, ClaimJobOp{h, h}, CommitCertificateOp{h, h, h, h},
+          VerdictOp{h, true, h}, RulingOp{h, true}, SettleOp{h}, AnnounceOp{"127.0.0.1:7000"}};
 }
 
 SignedTx Signed(Operation op) {

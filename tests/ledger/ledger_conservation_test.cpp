@@ -49,7 +49,7 @@ TEST_F(LedgerConservation, RandomTrafficNeverCreatesOrDestroysUnits) {
         case 1: op = FaucetOp{amount() % 1200}; break;
         case 2: op = StakeOp{amount()}; break;
         case 3: op = UnstakeOp{amount()}; break;
-        case 4: op = PostJobOp{job(), amount(), 1 + amount(), 1 + rng() % 6, 1 + rng() % 6}; break;
+        case 4: op = PostJobOp{job(), amount(), 1 + amount(), 1 + rng() % 6, 1 + rng() % 6, Hash256{}}; break;
         case 5: op = ClaimJobOp{job(), Hash256{}}; break;
         case 6: op = CommitCertificateOp{job(), Hash256{}, Hash256{}, Hash256{}}; break;
         case 7: op = VerdictOp{job(), rng() % 3 != 0, Hash256{}}; break;

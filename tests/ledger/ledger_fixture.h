@@ -93,7 +93,7 @@ class LedgerFixture : public ::testing::Test {
   // Posts, claims and commits a job; returns its id.
   Hash256 CommittedJob(uint8_t n, Amount fee = 1000, Amount solver_stake = 2000) {
     Hash256 id = JobId(n);
-    EXPECT_TRUE(Submit(kSubmitter, PostJobOp{id, fee, solver_stake, 10, 10}).ok());
+    EXPECT_TRUE(Submit(kSubmitter, PostJobOp{id, fee, solver_stake, 10, 10, Hash256{}}).ok());
     Seal();
     EXPECT_TRUE(Submit(kSolver, ClaimJobOp{id, Hash256{}}).ok());
     Seal();

@@ -8,24 +8,24 @@ namespace {
 class LedgerJobs : public LedgerFixture {};
 
 TEST_F(LedgerJobs, PostingEscrowsTheFee) {
-  ASSERT_TRUE(Submit(kSubmitter, PostJobOp{JobId(1), 1000, 2000, 10, 10}).ok());
+  ASSERT_TRUE(Submit(kSubmitter, PostJobOp{JobId(1), 1000, 2000, 10, 10, Hash256{}}).ok());
   Seal();
   EXPECT_EQ(AccountOf(kSubmitter).balance, 99000u);
   Job job = JobOf(JobId(1));
   EXPECT_EQ(job.status, JobStatus::kOpen);
   EXPECT_EQ(job.fee, 1000u);
-  EXPECT_EQ(Submit(kSubmitter, PostJobOp{JobId(1), 1000, 2000, 10, 10}).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(Submit(kSubmitter, PostJobOp{JobId(1), 1000, 2000, 10, 10, Hash256{}}).code(), StatusCode::kAlreadyExists);
 }
 
 TEST_F(LedgerJobs, PostingNeedsFundsStakeAndSaneWindows) {
-  EXPECT_EQ(Submit(kOutsider, PostJobOp{JobId(1), 1000, 2000, 10, 10}).code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(Submit(kSubmitter, PostJobOp{JobId(1), 1000, 0, 10, 10}).code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(Submit(kSubmitter, PostJobOp{JobId(1), 1000, 10, 0, 10}).code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(Submit(kSubmitter, PostJobOp{JobId(1), 0, 10, 10, 10}).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Submit(kOutsider, PostJobOp{JobId(1), 1000, 2000, 10, 10, Hash256{}}).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Submit(kSubmitter, PostJobOp{JobId(1), 1000, 0, 10, 10, Hash256{}}).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Submit(kSubmitter, PostJobOp{JobId(1), 1000, 10, 0, 10, Hash256{}}).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Submit(kSubmitter, PostJobOp{JobId(1), 0, 10, 10, 10, Hash256{}}).code(), StatusCode::kInvalidArgument);
 }
 
 TEST_F(LedgerJobs, ClaimBondsTheSolversStake) {
-  ASSERT_TRUE(Submit(kSubmitter, PostJobOp{JobId(1), 1000, 2000, 10, 10}).ok());
+  ASSERT_TRUE(Submit(kSubmitter, PostJobOp{JobId(1), 1000, 2000, 10, 10, Hash256{}}).ok());
   Seal();
   ASSERT_TRUE(Submit(kSolver, ClaimJobOp{JobId(1), Hash256{}}).ok());
   Seal();
@@ -40,7 +40,7 @@ TEST_F(LedgerJobs, ClaimBondsTheSolversStake) {
 }
 
 TEST_F(LedgerJobs, ClaimNeedsEnoughFreeStake) {
-  ASSERT_TRUE(Submit(kSubmitter, PostJobOp{JobId(1), 1000, 6000, 10, 10}).ok());
+  ASSERT_TRUE(Submit(kSubmitter, PostJobOp{JobId(1), 1000, 6000, 10, 10, Hash256{}}).ok());
   Seal();
   Status s = Submit(kSolver, ClaimJobOp{JobId(1), Hash256{}});
   EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
@@ -48,7 +48,7 @@ TEST_F(LedgerJobs, ClaimNeedsEnoughFreeStake) {
 }
 
 TEST_F(LedgerJobs, OnlyTheClaimingSolverCommits) {
-  ASSERT_TRUE(Submit(kSubmitter, PostJobOp{JobId(1), 1000, 2000, 10, 10}).ok());
+  ASSERT_TRUE(Submit(kSubmitter, PostJobOp{JobId(1), 1000, 2000, 10, 10, Hash256{}}).ok());
   Seal();
   ASSERT_TRUE(Submit(kSolver, ClaimJobOp{JobId(1), Hash256{}}).ok());
   Seal();
@@ -131,7 +131,7 @@ TEST_F(LedgerJobs, FalseAccusationSlashesTheChallenger) {
 }
 
 TEST_F(LedgerJobs, UnclaimedJobExpiresAndRefunds) {
-  ASSERT_TRUE(Submit(kSubmitter, PostJobOp{JobId(1), 1000, 2000, 3, 10}).ok());
+  ASSERT_TRUE(Submit(kSubmitter, PostJobOp{JobId(1), 1000, 2000, 3, 10, Hash256{}}).ok());
   uint64_t posted = Seal();
   EXPECT_EQ(Submit(kOutsider, SettleOp{JobId(1)}).code(), StatusCode::kFailedPrecondition);
   SealUntil(posted + 3);
@@ -142,7 +142,7 @@ TEST_F(LedgerJobs, UnclaimedJobExpiresAndRefunds) {
 }
 
 TEST_F(LedgerJobs, SolverThatNeverCommitsForfeitsItsBond) {
-  ASSERT_TRUE(Submit(kSubmitter, PostJobOp{JobId(1), 1000, 2000, 10, 2}).ok());
+  ASSERT_TRUE(Submit(kSubmitter, PostJobOp{JobId(1), 1000, 2000, 10, 2, Hash256{}}).ok());
   Seal();
   ASSERT_TRUE(Submit(kSolver, ClaimJobOp{JobId(1), Hash256{}}).ok());
   uint64_t claimed = Seal();
