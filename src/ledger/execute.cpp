@@ -295,6 +295,17 @@ struct Executor {
     return Status::Ok();
   }
 
+  Status operator()(const CancelJobOp& op) {
+    CAIRN_ASSIGN_OR_RETURN(Job job, LoadJob(*s, op.job_id));
+    if (job.submitter != sender) return PermissionDenied("only the submitter of " + JobName(job.job_id) + " can cancel it");
+    if (job.status != JobStatus::kOpen) return WrongStatus(job, "open (a claimed job cannot be cancelled)");
+    CAIRN_RETURN_IF_ERROR(AddTo(&account.balance, job.fee, "balance"));
+    job.fee = 0;
+    job.status = JobStatus::kCancelled;
+    PutJob(s, job);
+    return Status::Ok();
+  }
+
   Status operator()(const AnnounceOp& op) {
     if (op.endpoint.empty() || op.endpoint.size() > kEndpointBytesMax) {
       return InvalidArgument("endpoint must be 1.." + std::to_string(kEndpointBytesMax) + " bytes");
@@ -370,6 +381,7 @@ const char* JobStatusName(JobStatus status) {
     case JobStatus::kSettled: return "settled";
     case JobStatus::kFailed: return "failed";
     case JobStatus::kExpired: return "expired";
+    case JobStatus::kCancelled: return "cancelled";
   }
   return "unknown";
 }

@@ -113,7 +113,7 @@ Result<Job> DecodeJob(std::string_view bytes) {
   j.commit_window_blocks = r.U64();
   j.commit_deadline_height = r.U64();
   uint8_t status = r.U8();
-  if (r.ok() && (status < 1 || status > 7)) r.Fail("unknown job status " + std::to_string(status));
+  if (r.ok() && (status < 1 || status > 8)) r.Fail("unknown job status " + std::to_string(status));
   j.status = static_cast<JobStatus>(status);
   j.solver = GetId(r);
   j.claimed_height = r.U64();

@@ -42,6 +42,7 @@ struct OpEncoder {
   void operator()(const RulingOp& op) { w.Hash(op.job_id); w.Bool(op.solver_at_fault); }
   void operator()(const SettleOp& op) { w.Hash(op.job_id); }
   void operator()(const AnnounceOp& op) { w.String(op.endpoint); }
+  void operator()(const CancelJobOp& op) { w.Hash(op.job_id); }
 };
 
 Operation DecodeOp(uint8_t tag, util::Reader& r) {
@@ -73,6 +74,7 @@ Operation DecodeOp(uint8_t tag, util::Reader& r) {
     case 9: { RulingOp op; op.job_id = r.Hash(); op.solver_at_fault = r.Bool(); return op; }
     case 10: return SettleOp{r.Hash()};
     case 11: return AnnounceOp{r.String(kEndpointBytesMax)};
+    case 12: return CancelJobOp{r.Hash()};
     default:
       r.Fail("unknown operation tag " + std::to_string(tag));
       return FaucetOp{};
@@ -92,7 +94,8 @@ void WriteBody(util::Writer& w, const TxBody& body) {
 
 const char* OperationName(const Operation& op) {
   static const char* const kNames[] = {"transfer", "faucet", "stake", "unstake", "post_job",
-                                       "claim_job", "commit_certificate", "verdict", "ruling", "settle", "announce"};
+                                       "claim_job", "commit_certificate", "verdict", "ruling", "settle", "announce",
+                                       "cancel_job"};
   static_assert(std::variant_size_v<Operation> == sizeof(kNames) / sizeof(kNames[0]));
   return kNames[op.index()];
 }

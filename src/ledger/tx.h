@@ -84,9 +84,17 @@ struct AnnounceOp {
   friend bool operator==(const AnnounceOp&, const AnnounceOp&) = default;
 };
 
+// Submitter only, while nobody has claimed the job: the fee is refunded and
+// the job ends cancelled.
+struct CancelJobOp {
+  Hash256 job_id;
+  friend bool operator==(const CancelJobOp&, const CancelJobOp&) = default;
+};
+
 // The index of each alternative is its wire tag minus one; append only.
 using Operation = std::variant<TransferOp, FaucetOp, StakeOp, UnstakeOp, PostJobOp, ClaimJobOp,
-                               CommitCertificateOp, VerdictOp, RulingOp, SettleOp, AnnounceOp>;
+                               CommitCertificateOp, VerdictOp, RulingOp, SettleOp, AnnounceOp,
+                               CancelJobOp>;
 const char* OperationName(const Operation& op);
 
 struct TxBody {

@@ -46,8 +46,11 @@ enum class JobStatus : uint8_t {
   kSettled = 5,    // Fee paid out, bonds released. Final.
   kFailed = 6,     // The solver was ruled at fault and slashed; fee refunded. Final.
   kExpired = 7,    // Nobody claimed or the solver missed its deadline; fee refunded. Final.
+  kCancelled = 8,  // The submitter withdrew it before any claim; fee refunded. Final.
 };
 const char* JobStatusName(JobStatus status);
+// Settled, failed, expired or cancelled: nothing more can happen to the job.
+inline bool IsFinal(JobStatus s) { return s >= JobStatus::kSettled; }
 
 struct Vote {
   AccountId verifier;

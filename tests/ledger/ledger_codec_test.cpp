@@ -15,7 +15,7 @@ std::vector<Operation> EveryOperation() {
   h.bytes.fill(0xab);
   return {TransferOp{TestKey(9).public_key(), 5}, FaucetOp{7}, StakeOp{8}, UnstakeOp{9},
           PostJobOp{h, 1, 2, 3, 4, h}, ClaimJobOp{h, h}, CommitCertificateOp{h, h, h, h},
-          VerdictOp{h, true, h}, RulingOp{h, true}, SettleOp{h}, AnnounceOp{"127.0.0.1:7000"}};
+          VerdictOp{h, true, h}, RulingOp{h, true}, SettleOp{h}, AnnounceOp{"127.0.0.1:7000"}, CancelJobOp{h}};
 }
 
 SignedTx Signed(Operation op) {

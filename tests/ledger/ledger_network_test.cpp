@@ -97,5 +97,20 @@ TEST_F(LedgerNetwork, AnnouncedEndpointsAreReadableAndChecked) {
   EXPECT_EQ(Submit(kSolver, AnnounceOp{std::string(kEndpointBytesMax + 1, 'a')}).code(), StatusCode::kInvalidArgument);
 }
 
+TEST_F(LedgerNetwork, OnlyTheSubmitterCancelsAnOpenJobAndGetsTheFeeBack) {
+  Amount before = AccountOf(kSubmitter).balance;
+  ASSERT_TRUE(Submit(kSubmitter, PostJobOp{JobId(1), 1000, 2000, 10, 10, Hash256{}}).ok());
+  ASSERT_TRUE(Submit(kSubmitter, PostJobOp{JobId(2), 1000, 2000, 10, 10, Hash256{}}).ok());
+  Seal();
+  EXPECT_EQ(Submit(kSolver, CancelJobOp{JobId(1)}).code(), StatusCode::kPermissionDenied);
+  ASSERT_TRUE(Submit(kSubmitter, CancelJobOp{JobId(1)}).ok());
+  ASSERT_TRUE(Submit(kSolver, ClaimJobOp{JobId(2), Hash256{}}).ok());
+  Seal();
+  EXPECT_EQ(JobOf(JobId(1)).status, JobStatus::kCancelled);
+  EXPECT_EQ(AccountOf(kSubmitter).balance, before - 1000);  // Job 2's fee stays in escrow.
+  EXPECT_EQ(Submit(kSubmitter, CancelJobOp{JobId(2)}).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Submit(kSubmitter, CancelJobOp{JobId(1)}).code(), StatusCode::kFailedPrecondition);
+}
+
 }  // namespace
 }  // namespace cairn::ledger::testing
