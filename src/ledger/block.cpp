@@ -1,5 +1,7 @@
 #include "ledger/block.h"
 
+#include <algorithm>
+
 #include "crypto/hash.h"
 #include "crypto/merkle.h"
 #include "util/codec.h"
@@ -94,6 +96,15 @@ Status CheckBlockIntegrity(const Block& block) {
     return Corruption(where + ": proposer signature is invalid");
   }
   return Status::Ok();
+}
+
+std::vector<Hash256> JobsTouched(const Block& block) {
+  std::vector<Hash256> out;
+  for (const SignedTx& tx : block.txs) {
+    auto id = JobOfOperation(tx.body.op);
+    if (id && std::find(out.begin(), out.end(), *id) == out.end()) out.push_back(*id);
+  }
+  return out;
 }
 
 }  // namespace cairn::ledger

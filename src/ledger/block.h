@@ -34,6 +34,8 @@ Hash256 TxRootFromIds(const std::vector<Hash256>& tx_ids);
 
 Bytes EncodeBlock(const Block& block);
 Result<Block> DecodeBlock(ByteView bytes);
+// The jobs a block's transactions are about, each once, in first-mention order.
+std::vector<Hash256> JobsTouched(const Block& block);
 
 // Checks what a block says about itself: proposer signature, tx count and tx
 // root. Does not execute it (that is Ledger::FinalizeBlock).

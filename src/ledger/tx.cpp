@@ -100,6 +100,18 @@ const char* OperationName(const Operation& op) {
   return kNames[op.index()];
 }
 
+std::optional<Hash256> JobOfOperation(const Operation& op) {
+  return std::visit(
+      [](const auto& o) -> std::optional<Hash256> {
+        if constexpr (requires { o.job_id; }) {
+          return o.job_id;
+        } else {
+          return std::nullopt;
+        }
+      },
+      op);
+}
+
 Bytes EncodeTxBody(const TxBody& body) {
   util::Writer w;
   WriteBody(w, body);

@@ -7,6 +7,7 @@
 // by another account, or twice. Wire layout: docs/encoding.md.
 #pragma once
 
+#include <optional>
 #include <variant>
 
 #include "cairn/bytes.h"
@@ -96,6 +97,8 @@ using Operation = std::variant<TransferOp, FaucetOp, StakeOp, UnstakeOp, PostJob
                                CommitCertificateOp, VerdictOp, RulingOp, SettleOp, AnnounceOp,
                                CancelJobOp>;
 const char* OperationName(const Operation& op);
+// The job an operation is about, if any.
+std::optional<Hash256> JobOfOperation(const Operation& op);
 
 struct TxBody {
   std::string chain_id;

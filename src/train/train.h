@@ -109,6 +109,9 @@ struct VerifyOptions {
   std::string checkpoint_dir;  // Where the committed checkpoints can be read.
   const crypto::KeyPair* verifier_key = nullptr;
   bool all_segments = false;
+  // Replay exactly these segments instead of a sample (the referee replays
+  // the ones a challenger's report names). Indices past the end are refused.
+  std::vector<uint32_t> segments;
   // The key the certificate must be signed by; unset = any (reported).
   std::optional<crypto::PublicKey> expected_solver;
   WorkerOptions worker;

@@ -9,6 +9,7 @@
 // it cannot apply, running out of memory.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cctype>
 #include <cmath>
@@ -356,6 +357,16 @@ Result<VerifyReport> VerifyJobUnguarded(const job::JobSpec& spec, const data::Da
   const Hash256 cert_hash = proof::CertificateHash(cert);
   if (options.all_segments) {
     for (uint32_t i = 0; i < cert.segments.size(); ++i) report.sampled.push_back(i);
+  } else if (!options.segments.empty()) {
+    for (uint32_t i : options.segments) {
+      if (i >= cert.segments.size()) {
+        return InvalidArgument("segment " + std::to_string(i) + " does not exist: the certificate has " +
+                               std::to_string(cert.segments.size()));
+      }
+    }
+    report.sampled = options.segments;
+    std::sort(report.sampled.begin(), report.sampled.end());
+    report.sampled.erase(std::unique(report.sampled.begin(), report.sampled.end()), report.sampled.end());
   } else {
     crypto::Signature sig = proof::SamplingSignature(*options.verifier_key, cert_hash);
     report.sampled = proof::SampleSegments(cert, sig, spec.verification.top_q, spec.verification.uniform);

@@ -1,0 +1,333 @@
+#include "net/clients.h"
+
+#include "cairn/v1/blob.grpc.pb.h"
+#include "cairn/v1/ledger.grpc.pb.h"
+#include "cairn/v1/proof.grpc.pb.h"
+#include "crypto/hash.h"
+#include "ledger/genesis.h"
+#include "net/blob_service.h"
+#include "net/grpc_util.h"
+#include "net/messages.h"
+
+namespace cairn::net {
+namespace {
+
+namespace pb = ::cairn::v1;
+using std::chrono::milliseconds;
+
+std::string Short(const Hash256& h) { return h.ToHex().substr(0, 16); }
+
+// Reads a chunked stream (ProofChunk or BlobChunk) from `offset` into `out`,
+// checking each chunk continues the last and stays within size_max.
+template <typename Chunk, typename Reader>
+Status ReadChunks(Reader* reader, uint64_t size_max, Bytes* out, const std::string& what) {
+  Chunk chunk;
+  while (reader->Read(&chunk)) {
+    if (chunk.size() > size_max) {
+      return InvalidArgument(what + " is " + std::to_string(chunk.size()) + " bytes, over the limit of " +
+                             std::to_string(size_max));
+    }
+    if (chunk.offset() != out->size() || chunk.data().size() > node::kBlobChunkBytesMax ||
+        out->size() + chunk.data().size() > chunk.size()) {
+      return InvalidArgument(what + ": the peer sent a chunk out of order or too long");
+    }
+    out->insert(out->end(), chunk.data().begin(), chunk.data().end());
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+// ---- GrpcLedgerClient ----
+
+GrpcLedgerClient::GrpcLedgerClient(std::string endpoint)
+    : endpoint_(std::move(endpoint)), channel_(MakeChannel(endpoint_)) {}
+
+GrpcLedgerClient::~GrpcLedgerClient() = default;
+
+Status GrpcLedgerClient::SubmitTx(const ledger::SignedTx& tx) {
+  auto stub = pb::Ledger::NewStub(channel_);
+  auto ctx = ContextWithDeadline(kUnaryDeadline);
+  pb::SubmitTxRequest req;
+  req.set_tx(ToField(ByteView(ledger::EncodeTx(tx))));
+  pb::SubmitTxResponse resp;
+  return FromGrpc(stub->SubmitTx(ctx.get(), req, &resp), std::string(ledger::OperationName(tx.body.op)) + " to the ledger host at " + endpoint_);
+}
+
+Result<uint64_t> GrpcLedgerClient::NextNonce(const ledger::AccountId& id) {
+  auto stub = pb::Ledger::NewStub(channel_);
+  auto ctx = ContextWithDeadline(kUnaryDeadline);
+  pb::GetAccountRequest req;
+  req.set_account(ToField(id));
+  pb::Account resp;
+  CAIRN_RETURN_IF_ERROR(FromGrpc(stub->GetAccount(ctx.get(), req, &resp), "ledger host at " + endpoint_));
+  return resp.next_nonce();  // Counts the host's mempool.
+}
+
+Result<ledger::Genesis> GrpcLedgerClient::GetGenesis() {
+  auto stub = pb::Ledger::NewStub(channel_);
+  auto ctx = ContextWithDeadline(kUnaryDeadline);
+  pb::GenesisBytes resp;
+  CAIRN_RETURN_IF_ERROR(FromGrpc(stub->GetGenesis(ctx.get(), pb::GetGenesisRequest(), &resp), "ledger host at " + endpoint_));
+  return ledger::DecodeGenesis(ByteView(std::string_view(resp.genesis())));
+}
+
+Status GrpcLedgerClient::FollowBlocks(uint64_t from_height, const std::function<bool(const ledger::Block&)>& on_block) {
+  auto stub = pb::Ledger::NewStub(channel_);
+  grpc::ClientContext ctx;  // No deadline: the stream lives as long as the node follows.
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (cancelled_) return Unavailable("cancelled");
+    streaming_ = &ctx;
+  }
+  pb::StreamBlocksRequest req;
+  req.set_from_height(from_height);
+  auto reader = stub->StreamBlocks(&ctx, req);
+  pb::BlockBytes msg;
+  Status result = Status::Ok();
+  uint64_t expected = from_height;
+  while (reader->Read(&msg)) {
+    auto block = ledger::DecodeBlock(ByteView(std::string_view(msg.block())));
+    if (!block.ok() || msg.height() != expected || block->header.height != expected) {
+      result = block.ok() ? InvalidArgument("ledger host sent block " + std::to_string(msg.height()) + ", expected " +
+                                            std::to_string(expected))
+                          : block.status().WithContext("block from the ledger host");
+      ctx.TryCancel();
+      break;
+    }
+    expected++;
+    if (!on_block(*block)) {
+      ctx.TryCancel();
+      break;
+    }
+  }
+  grpc::Status finished = reader->Finish();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    streaming_ = nullptr;
+  }
+  if (!result.ok()) return result;
+  if (finished.error_code() == grpc::StatusCode::CANCELLED) return Status::Ok();
+  return FromGrpc(finished, "block stream from the ledger host at " + endpoint_);
+}
+
+void GrpcLedgerClient::Cancel() {
+  std::lock_guard<std::mutex> lock(mu_);
+  cancelled_ = true;
+  if (streaming_) streaming_->TryCancel();
+}
+
+// ---- GrpcPeerClient ----
+
+std::shared_ptr<grpc::Channel> GrpcPeerClient::Channel(const std::string& endpoint) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [e, ch] : channels_) {
+    if (e == endpoint) return ch;
+  }
+  channels_.emplace_back(endpoint, MakeChannel(endpoint));
+  return channels_.back().second;
+}
+
+Status GrpcPeerClient::FetchBlob(const std::string& endpoint, const Hash256& hash, uint64_t size_max,
+                                 node::BlobStore* blobs) {
+  if (blobs->Stat(hash)) return Status::Ok();
+  auto stub = pb::Blobs::NewStub(Channel(endpoint));
+  uint64_t offset = blobs->PartialSize(hash);
+  grpc::ClientContext ctx;
+  // A deadline proportional to what is left: 30 s per MiB-chunk budget is
+  // generous on any link; a stalled peer is cut off and the fetch resumes.
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  pb::GetBlobRequest req;
+  req.set_hash(ToField(hash));
+  req.set_offset(offset);
+  auto reader = stub->Get(&ctx, req);
+  pb::BlobChunk chunk;
+  uint64_t size = 0;
+  Status bad = Status::Ok();
+  while (reader->Read(&chunk)) {
+    size = chunk.size();
+    if (size > size_max) {
+      bad = InvalidArgument("blob " + Short(hash) + " at " + endpoint + " is " + std::to_string(size) +
+                            " bytes, over the expected " + std::to_string(size_max));
+      ctx.TryCancel();
+      break;
+    }
+    if (chunk.offset() != offset || chunk.data().size() > node::kBlobChunkBytesMax || offset + chunk.data().size() > size) {
+      bad = InvalidArgument("blob " + Short(hash) + " from " + endpoint + ": chunk out of order or too long");
+      ctx.TryCancel();
+      break;
+    }
+    bad = blobs->Append(hash, offset, ByteView(std::string_view(chunk.data())));
+    if (!bad.ok()) {
+      ctx.TryCancel();
+      break;
+    }
+    offset += chunk.data().size();
+  }
+  grpc::Status finished = reader->Finish();
+  CAIRN_RETURN_IF_ERROR(bad);
+  if (!finished.ok()) {
+    // What arrived stays in the partial file: the next attempt resumes there.
+    return FromGrpc(finished, "blob " + Short(hash) + " from " + endpoint + " (have " + std::to_string(offset) + " bytes)");
+  }
+  if (offset != size || size == 0) {
+    if (size == 0 && offset == 0) return blobs->Complete(hash, 0);
+    return Unavailable("blob " + Short(hash) + " from " + endpoint + ": stream ended at " + std::to_string(offset) +
+                       " of " + std::to_string(size) + " bytes");
+  }
+  return blobs->Complete(hash, size);
+}
+
+Result<Bytes> GrpcPeerClient::GetCertificate(const std::string& endpoint, const Hash256& job_id) {
+  auto stub = pb::Proof::NewStub(Channel(endpoint));
+  auto ctx = ContextWithDeadline(kChunkDeadline);
+  pb::GetCertificateRequest req;
+  req.set_job_id(ToField(job_id));
+  pb::CertificateBytes resp;
+  CAIRN_RETURN_IF_ERROR(FromGrpc(stub->GetCertificate(ctx.get(), req, &resp), "certificate of job " + Short(job_id) + " from " + endpoint));
+  return Bytes(resp.certificate().begin(), resp.certificate().end());
+}
+
+Result<Bytes> GrpcPeerClient::GetCheckpoint(const std::string& endpoint, const Hash256& hash) {
+  auto stub = pb::Proof::NewStub(Channel(endpoint));
+  auto ctx = ContextWithDeadline(std::chrono::seconds(300));
+  pb::GetCheckpointRequest req;
+  req.set_hash(ToField(hash));
+  auto reader = stub->GetCheckpoint(ctx.get(), req);
+  Bytes out;
+  Status s = ReadChunks<pb::ProofChunk>(reader.get(), uint64_t{4} << 30, &out, "checkpoint " + Short(hash));
+  if (!s.ok()) ctx->TryCancel();
+  grpc::Status finished = reader->Finish();
+  CAIRN_RETURN_IF_ERROR(s);
+  CAIRN_RETURN_IF_ERROR(FromGrpc(finished, "checkpoint " + Short(hash) + " from " + endpoint));
+  return out;
+}
+
+Result<Bytes> GrpcPeerClient::GetModel(const std::string& endpoint, const Hash256& job_id) {
+  auto stub = pb::Proof::NewStub(Channel(endpoint));
+  auto ctx = ContextWithDeadline(std::chrono::seconds(300));
+  pb::GetModelRequest req;
+  req.set_job_id(ToField(job_id));
+  auto reader = stub->GetModel(ctx.get(), req);
+  Bytes out;
+  Status s = ReadChunks<pb::ProofChunk>(reader.get(), uint64_t{4} << 30, &out, "model of job " + Short(job_id));
+  if (!s.ok()) ctx->TryCancel();
+  grpc::Status finished = reader->Finish();
+  CAIRN_RETURN_IF_ERROR(s);
+  CAIRN_RETURN_IF_ERROR(FromGrpc(finished, "trained model of job " + Short(job_id) + " from " + endpoint));
+  return out;
+}
+
+Result<node::TrainingProgress> GrpcPeerClient::GetProgress(const std::string& endpoint, const Hash256& job_id) {
+  auto stub = pb::Proof::NewStub(Channel(endpoint));
+  auto ctx = ContextWithDeadline(kUnaryDeadline);
+  pb::GetProgressRequest req;
+  req.set_job_id(ToField(job_id));
+  pb::ProgressResponse resp;
+  CAIRN_RETURN_IF_ERROR(FromGrpc(stub->GetProgress(ctx.get(), req, &resp), "progress from " + endpoint));
+  node::TrainingProgress p;
+  p.state = resp.state();
+  p.step = resp.step();
+  p.total_steps = resp.total_steps();
+  p.steps_per_second = resp.steps_per_second();
+  p.loss_curve.assign(resp.loss_curve().begin(), resp.loss_curve().end());
+  p.detail = resp.detail();
+  return p;
+}
+
+// ---- NodeQueries ----
+
+NodeQueries::NodeQueries(std::string endpoint) : endpoint_(std::move(endpoint)), channel_(MakeChannel(endpoint_)) {}
+
+Result<HeadInfo> NodeQueries::GetHead() {
+  auto stub = pb::Ledger::NewStub(channel_);
+  auto ctx = ContextWithDeadline(kUnaryDeadline);
+  pb::Head resp;
+  CAIRN_RETURN_IF_ERROR(FromGrpc(stub->GetHead(ctx.get(), pb::GetHeadRequest(), &resp), "node at " + endpoint_));
+  HeadInfo h;
+  h.chain_id = resp.chain_id();
+  h.height = resp.height();
+  CAIRN_ASSIGN_OR_RETURN(h.block_hash, HashField(resp.block_hash(), "block_hash"));
+  CAIRN_ASSIGN_OR_RETURN(h.state_root, HashField(resp.state_root(), "state_root"));
+  h.time_ms = resp.time_ms();
+  h.sequencer = resp.sequencer();
+  return h;
+}
+
+Result<ledger::Account> NodeQueries::GetAccount(const ledger::AccountId& id, std::string* endpoint) {
+  auto stub = pb::Ledger::NewStub(channel_);
+  auto ctx = ContextWithDeadline(kUnaryDeadline);
+  pb::GetAccountRequest req;
+  req.set_account(ToField(id));
+  pb::Account resp;
+  CAIRN_RETURN_IF_ERROR(FromGrpc(stub->GetAccount(ctx.get(), req, &resp), "node at " + endpoint_));
+  if (endpoint) *endpoint = resp.endpoint();
+  return FromProto(resp);
+}
+
+Result<ledger::Job> NodeQueries::GetJob(const Hash256& job_id) {
+  auto stub = pb::Ledger::NewStub(channel_);
+  auto ctx = ContextWithDeadline(kUnaryDeadline);
+  pb::GetJobRequest req;
+  req.set_job_id(ToField(job_id));
+  pb::Job resp;
+  CAIRN_RETURN_IF_ERROR(FromGrpc(stub->GetJob(ctx.get(), req, &resp), "node at " + endpoint_));
+  return FromProto(resp);
+}
+
+Result<std::vector<ledger::Job>> NodeQueries::ListJobs(uint64_t after_height, uint32_t limit) {
+  auto stub = pb::Ledger::NewStub(channel_);
+  auto ctx = ContextWithDeadline(kUnaryDeadline);
+  pb::ListJobsRequest req;
+  req.set_after_height(after_height);
+  req.set_limit(limit);
+  pb::ListJobsResponse resp;
+  CAIRN_RETURN_IF_ERROR(FromGrpc(stub->ListJobs(ctx.get(), req, &resp), "node at " + endpoint_));
+  std::vector<ledger::Job> out;
+  for (const auto& j : resp.jobs()) {
+    CAIRN_ASSIGN_OR_RETURN(ledger::Job job, FromProto(j));
+    out.push_back(std::move(job));
+  }
+  return out;
+}
+
+Result<ledger::Block> NodeQueries::GetBlock(uint64_t height) {
+  auto stub = pb::Ledger::NewStub(channel_);
+  auto ctx = ContextWithDeadline(kUnaryDeadline);
+  pb::GetBlockRequest req;
+  req.set_height(height);
+  pb::BlockBytes resp;
+  CAIRN_RETURN_IF_ERROR(FromGrpc(stub->GetBlock(ctx.get(), req, &resp), "node at " + endpoint_));
+  return ledger::DecodeBlock(ByteView(std::string_view(resp.block())));
+}
+
+Status NodeQueries::PutBlob(ByteView bytes, const std::string& chain_id, const crypto::KeyPair& uploader) {
+  auto stub = pb::Blobs::NewStub(channel_);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60 + bytes.size / (1 << 20)));
+  pb::PutBlobResponse resp;
+  auto writer = stub->Put(&ctx, &resp);
+  Hash256 hash = crypto::Blake2b256(bytes);
+  pb::PutBlobRequest first;
+  auto* h = first.mutable_header();
+  h->set_hash(ToField(hash));
+  h->set_size(bytes.size);
+  h->set_uploader(ToField(uploader.public_key()));
+  Hash256 digest = BlobPutDigest(chain_id, hash, bytes.size);
+  crypto::Signature sig = uploader.Sign(ByteView(digest.bytes));
+  h->set_signature(std::string(sig.bytes.begin(), sig.bytes.end()));
+  size_t offset = 0;
+  bool first_sent = false;
+  while (!first_sent || offset < bytes.size) {
+    pb::PutBlobRequest msg = first_sent ? pb::PutBlobRequest() : first;
+    size_t n = std::min(node::kBlobChunkBytesMax, bytes.size - offset);
+    msg.set_data(reinterpret_cast<const char*>(bytes.data + offset), n);
+    if (!writer->Write(msg)) break;  // The server ended the call: Finish says why.
+    offset += n;
+    first_sent = true;
+  }
+  writer->WritesDone();
+  return FromGrpc(writer->Finish(), "uploading blob " + Short(hash) + " to " + endpoint_);
+}
+
+}  // namespace cairn::net

@@ -1,0 +1,143 @@
+#include "node/roles/solver_role.h"
+
+#include "crypto/hash.h"
+
+namespace cairn::node {
+
+using ledger::JobStatus;
+
+Hash256 SolverRole::ForcedErrorCommitment(const Hash256& job_id) const {
+  Bytes data(policy_.secret.bytes.begin(), policy_.secret.bytes.end());
+  data.insert(data.end(), job_id.bytes.begin(), job_id.bytes.end());
+  return crypto::TaggedHash("cairn/forced-error-commitment/v1", data);
+}
+
+uint32_t SolverRole::Training() const {
+  uint32_t n = 0;
+  for (const auto& [id, t] : jobs_) {
+    if (t.phase != Phase::kServing && t.phase != Phase::kGaveUp) n++;
+  }
+  return n;
+}
+
+bool SolverRole::WantsToClaim(const ledger::Job& job) const {
+  if (job.submitter == me_ || job.manifest_hash.IsZero()) return false;
+  if (job.fee < policy_.fee_min || job.solver_stake > policy_.stake_max) return false;
+  if (job.solver_stake > account_.stake_free) return false;
+  if (height_ >= job.claim_deadline_height) return false;  // The claim would land too late.
+  return Training() < policy_.jobs_max;
+}
+
+Action SolverRole::Commit(const Tracked& t) const {
+  return SendTx{ledger::CommitCertificateOp{t.job.job_id, t.certificate_hash, t.checkpoint_root, t.final_model_hash}};
+}
+
+void SolverRole::OnJob(const ledger::Job& job, std::vector<Action>* out) {
+  auto it = jobs_.find(job.job_id);
+  if (ledger::IsFinal(job.status)) {
+    if (it != jobs_.end() || job.solver == me_) out->push_back(PruneJob{job.job_id});
+    if (it != jobs_.end()) jobs_.erase(it);
+    return;
+  }
+  switch (job.status) {
+    case JobStatus::kOpen:
+      if (it == jobs_.end() && WantsToClaim(job)) {
+        jobs_[job.job_id] = Tracked{job, Phase::kClaimSent, height_, 0, {}, {}, {}};
+        out->push_back(SendTx{ledger::ClaimJobOp{job.job_id, ForcedErrorCommitment(job.job_id)}});
+      }
+      return;
+    case JobStatus::kClaimed:
+      if (job.solver != me_) {
+        if (it != jobs_.end()) jobs_.erase(it);  // Another solver's claim landed first.
+        return;
+      }
+      // Ours: just claimed, or found claimed at start-up (train, resuming).
+      if (it == jobs_.end() || it->second.phase == Phase::kClaimSent) {
+        Tracked& t = jobs_[job.job_id];
+        t = Tracked{job, Phase::kFetching, height_, 1, {}, {}, {}};
+        out->push_back(FetchInputs{job});
+      } else {
+        it->second.job = job;
+      }
+      return;
+    case JobStatus::kCommitted:
+    case JobStatus::kDisputed:
+      if (job.solver != me_) return;
+      jobs_[job.job_id].job = job;
+      jobs_[job.job_id].phase = Phase::kServing;
+      return;
+    default:
+      return;
+  }
+}
+
+void SolverRole::OnHeight(const NewHeight& e, std::vector<Action>* out) {
+  height_ = e.height;
+  account_ = e.account;
+  for (auto it = jobs_.begin(); it != jobs_.end();) {
+    Tracked& t = it->second;
+    bool stale = height_ >= t.since_height + policy_.resend_blocks;
+    if (t.phase == Phase::kClaimSent && height_ > t.job.claim_deadline_height) {
+      it = jobs_.erase(it);  // Too late now; the job will expire.
+      continue;
+    }
+    if (t.phase == Phase::kClaimSent && stale) {
+      t.since_height = height_;
+      out->push_back(SendTx{ledger::ClaimJobOp{t.job.job_id, ForcedErrorCommitment(t.job.job_id)}});
+    } else if (t.phase == Phase::kCommitSent && stale && height_ <= t.job.commit_deadline_height) {
+      t.since_height = height_;
+      out->push_back(Commit(t));
+    } else if (t.phase == Phase::kFetchFailed && height_ >= t.since_height + policy_.retry_blocks) {
+      if (t.attempts >= policy_.fetch_attempts_max) {
+        t.phase = Phase::kGaveUp;
+      } else {
+        t.phase = Phase::kFetching;
+        t.attempts++;
+        t.since_height = height_;
+        out->push_back(FetchInputs{t.job});
+      }
+    }
+    ++it;
+  }
+}
+
+std::vector<Action> SolverRole::OnEvent(const Event& event) {
+  std::vector<Action> out;
+  if (auto* e = std::get_if<JobChanged>(&event)) {
+    OnJob(e->job, &out);
+  } else if (auto* h = std::get_if<NewHeight>(&event)) {
+    OnHeight(*h, &out);
+  } else if (auto* f = std::get_if<InputsFetched>(&event)) {
+    auto it = jobs_.find(f->job_id);
+    if (it == jobs_.end() || it->second.phase != Phase::kFetching) return out;
+    if (f->status.ok()) {
+      it->second.phase = Phase::kTraining;
+      out.push_back(StartTraining{it->second.job});
+    } else {
+      it->second.phase = Phase::kFetchFailed;
+    }
+    it->second.since_height = height_;
+  } else if (auto* t = std::get_if<TrainingFinished>(&event)) {
+    auto it = jobs_.find(t->job_id);
+    if (it == jobs_.end() || it->second.phase != Phase::kTraining) return out;
+    if (!t->status.ok()) {
+      // The job itself failed (a NaN loss, a model that does not load): no
+      // certificate can be made. The bond is lost when the commit window
+      // closes; retrying cannot change a deterministic outcome.
+      it->second.phase = Phase::kGaveUp;
+      return out;
+    }
+    it->second.phase = Phase::kCommitSent;
+    it->second.since_height = height_;
+    it->second.certificate_hash = t->certificate_hash;
+    it->second.checkpoint_root = t->checkpoint_root;
+    it->second.final_model_hash = t->final_model_hash;
+    out.push_back(Commit(it->second));
+  } else if (auto* r = std::get_if<TxRefused>(&event)) {
+    auto it = jobs_.find(r->job_id);
+    if (it != jobs_.end() && it->second.phase == Phase::kClaimSent) jobs_.erase(it);  // Lost the race or cannot afford it.
+  }
+  return out;
+}
+
+}  // namespace cairn::node

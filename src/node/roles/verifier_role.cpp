@@ -1,0 +1,72 @@
+#include "node/roles/verifier_role.h"
+
+namespace cairn::node {
+
+bool VerifierRole::Voted(const ledger::Job& job) const {
+  for (const ledger::Vote& v : job.votes) {
+    if (v.verifier == me_) return true;
+  }
+  return false;
+}
+
+SendTx VerifierRole::Verdict(const Tracked& t) const {
+  return SendTx{ledger::VerdictOp{t.job.job_id, t.accept, t.report_hash}};
+}
+
+std::vector<Action> VerifierRole::OnEvent(const Event& event) {
+  std::vector<Action> out;
+  if (auto* e = std::get_if<JobChanged>(&event)) {
+    const ledger::Job& job = e->job;
+    auto it = jobs_.find(job.job_id);
+    bool open = job.status == ledger::JobStatus::kCommitted && height_ < job.challenge_end_height;
+    if (!open || job.solver == me_ || Voted(job)) {
+      // Judged, disputed (verdicts wait for the ruling) or closed. A dispute
+      // ruled against the challenger reopens the job and it comes back here.
+      if (it != jobs_.end()) jobs_.erase(it);
+      return out;
+    }
+    if (it == jobs_.end()) {
+      if (account_.stake_free < policy_.bond) return out;  // Cannot bond a verdict.
+      jobs_[job.job_id] = Tracked{job, Phase::kVerifying, height_, 1, false, {}};
+      out.push_back(StartVerification{job});
+    } else {
+      it->second.job = job;
+    }
+  } else if (auto* h = std::get_if<NewHeight>(&event)) {
+    height_ = h->height;
+    account_ = h->account;
+    for (auto it = jobs_.begin(); it != jobs_.end();) {
+      Tracked& t = it->second;
+      if (height_ >= t.job.challenge_end_height) {
+        it = jobs_.erase(it);  // Window closed: a verdict would be refused.
+        continue;
+      }
+      if (t.phase == Phase::kVerdictSent && height_ >= t.since_height + policy_.resend_blocks) {
+        t.since_height = height_;
+        out.push_back(Verdict(t));
+      } else if (t.phase == Phase::kFailed && height_ >= t.since_height + policy_.retry_blocks &&
+                 t.attempts < policy_.attempts_max) {
+        t.phase = Phase::kVerifying;
+        t.attempts++;
+        t.since_height = height_;
+        out.push_back(StartVerification{t.job});
+      }
+      ++it;
+    }
+  } else if (auto* v = std::get_if<VerificationFinished>(&event)) {
+    auto it = jobs_.find(v->job_id);
+    if (it == jobs_.end() || it->second.phase != Phase::kVerifying) return out;
+    it->second.since_height = height_;
+    if (!v->status.ok()) {
+      it->second.phase = Phase::kFailed;
+      return out;
+    }
+    it->second.phase = Phase::kVerdictSent;
+    it->second.accept = v->accept;
+    it->second.report_hash = v->report_hash;
+    out.push_back(Verdict(it->second));
+  }
+  return out;
+}
+
+}  // namespace cairn::node

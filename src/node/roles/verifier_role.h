@@ -1,0 +1,48 @@
+// The verifier role: for every committed certificate it did not make and has
+// not judged, fetch what it needs, replay a sample in a worker, and post a
+// signed verdict (bonding params.verifier_stake_min). A replay that could not
+// run (a peer gone, a disk error) is retried while the challenge window is
+// open; after a restart, every committed job without its verdict is checked
+// again from the start, so a check in flight is never lost.
+#pragma once
+
+#include <map>
+
+#include "node/roles/events.h"
+
+namespace cairn::node {
+
+struct VerifierPolicy {
+  ledger::Amount bond = 0;       // params.verifier_stake_min: needed free to give a verdict.
+  uint64_t resend_blocks = 10;
+  uint64_t retry_blocks = 5;
+  uint32_t attempts_max = 20;
+};
+
+class VerifierRole final : public Role {
+ public:
+  VerifierRole(ledger::AccountId me, VerifierPolicy policy) : me_(me), policy_(policy) {}
+  const char* name() const override { return "verifier"; }
+  std::vector<Action> OnEvent(const Event& event) override;
+
+ private:
+  enum class Phase { kVerifying, kFailed, kVerdictSent };
+  struct Tracked {
+    ledger::Job job;
+    Phase phase = Phase::kVerifying;
+    uint64_t since_height = 0;
+    uint32_t attempts = 0;
+    bool accept = false;
+    Hash256 report_hash;
+  };
+  bool Voted(const ledger::Job& job) const;
+  SendTx Verdict(const Tracked& t) const;
+
+  const ledger::AccountId me_;
+  const VerifierPolicy policy_;
+  uint64_t height_ = 0;
+  ledger::Account account_;
+  std::map<Hash256, Tracked> jobs_;
+};
+
+}  // namespace cairn::node
