@@ -1,0 +1,50 @@
+// The node's TOML config (configs/node.toml documents every key). Parsed
+// strictly: unknown keys are refused, errors name the file and the key.
+// Relative paths are resolved against the config file's directory.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cairn/status.h"
+#include "ledger/types.h"
+#include "sandbox/limits.h"
+
+namespace cairn::config {
+
+struct NodeConfig {
+  std::string source;  // The config file's path, for messages.
+  bool ledger_host = false;
+  bool solver = false;
+  bool verifier = false;
+  std::string key_file;          // This node's identity (Ed25519): signs its transactions.
+  std::string referee_key_file;  // Ledger host: the genesis referee key ("" = no referee duty).
+  std::string data_dir;
+  std::string genesis_file;      // The chain's genesis (every node checks it).
+  std::string listen = "127.0.0.1:7700";  // host:port of the gRPC services; port 0 = any free port.
+  std::string advertise;         // host:port peers reach this node at; "" = the listen host and bound port.
+  std::string ledger_host_address;  // Non-host nodes: where the ledger host answers.
+  std::string metrics_listen;    // host:port of the Prometheus endpoint; "" = off.
+  std::string log_level = "info";
+  std::string log_format = "text";  // text or json.
+  uint64_t block_interval_ms = 1000;  // Ledger host: one block per interval, empty or not.
+
+  // Solver.
+  ledger::Amount solver_fee_min = 1;
+  ledger::Amount solver_stake_max = UINT64_MAX;
+  uint32_t solver_jobs_max = 1;
+  std::string solver_cheat;  // Devnet demonstration only: "fake-segment".
+
+  // Worker limits (every job's training and replay).
+  sandbox::Limits limits;
+
+  // Devnet conveniences: at start-up, take this much from the faucet (if the
+  // chain has one and the balance is lower) and stake up to `devnet_stake`.
+  ledger::Amount devnet_faucet = 0;
+  ledger::Amount devnet_stake = 0;
+};
+
+Result<NodeConfig> ParseNodeToml(const std::string& text, const std::string& source_name, const std::string& base_dir);
+Result<NodeConfig> LoadNodeConfig(const std::string& path);
+
+}  // namespace cairn::config

@@ -1,0 +1,354 @@
+#include "node/job_work.h"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "node/manifest.h"
+#include "node/report.h"
+#include "proof/checkpoint_store.h"
+#include "train/train.h"
+#include "util/file.h"
+
+namespace cairn::node {
+namespace {
+
+std::string Short(const Hash256& h) { return h.ToHex().substr(0, 16); }
+constexpr size_t kLossCurvePointsMax = 200;
+constexpr int kFetchRounds = 3;  // Passes over the holders before a fetch is reported failed (the role retries later).
+
+train::WorkerOptions WorkerFor(const JobWork::Context& ctx) {
+  train::WorkerOptions w;
+  w.isolated = true;
+  w.binary = ctx.binary;
+  w.limits = ctx.config->limits;
+  return w;
+}
+
+}  // namespace
+
+std::string JobWork::SolverDir() const { return ctx_.config->data_dir + "/solver"; }
+
+Result<std::string> JobWork::EndpointOf(const ledger::AccountId& id) const {
+  CAIRN_ASSIGN_OR_RETURN(auto endpoint, ctx_.ledger->GetEndpoint(id));
+  if (!endpoint) return Unavailable("account " + id.ToHex().substr(0, 16) + " has not announced an endpoint");
+  return *endpoint;
+}
+
+std::vector<std::string> JobWork::Holders(const ledger::Job& job) const {
+  std::vector<std::string> holders;
+  if (!ctx_.ledger_host.empty()) holders.push_back(ctx_.ledger_host);
+  for (const ledger::AccountId& id : {job.solver, job.submitter}) {
+    auto e = EndpointOf(id);
+    if (e.ok() && std::find(holders.begin(), holders.end(), *e) == holders.end()) holders.push_back(*e);
+  }
+  return holders;
+}
+
+Status JobWork::FetchBlobFromAny(const std::vector<std::string>& holders, const Hash256& hash, uint64_t size_max) {
+  if (ctx_.blobs->Stat(hash)) return Status::Ok();
+  Status last = NotFound("no peer to fetch blob " + Short(hash) + " from");
+  for (int round = 0; round < kFetchRounds; ++round) {
+    for (const std::string& holder : holders) {
+      uint64_t before = ctx_.blobs->PartialSize(hash);
+      auto started = std::chrono::steady_clock::now();
+      last = ctx_.peers->FetchBlob(holder, hash, size_max, ctx_.blobs);
+      ctx_.metrics->ObserveRpc("blobs.get", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      if (last.ok()) {
+        ctx_.metrics->AddBlobBytes(*ctx_.blobs->Stat(hash) - std::min(before, *ctx_.blobs->Stat(hash)));
+        return Status::Ok();
+      }
+      // A corrupt transfer was discarded; anything else resumes from what arrived.
+      spdlog::warn("fetching blob {} from {}: {}", Short(hash), holder, last.ToString());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200 << round));
+  }
+  return last;
+}
+
+Status JobWork::FetchInputs(const ledger::Job& job) {
+  std::vector<std::string> holders = Holders(job);
+  CAIRN_RETURN_IF_ERROR(FetchBlobFromAny(holders, job.manifest_hash, kManifestBytesMax).WithContext("job manifest"));
+  CAIRN_ASSIGN_OR_RETURN(Bytes bytes, ctx_.blobs->ReadAll(job.manifest_hash, kManifestBytesMax));
+  CAIRN_ASSIGN_OR_RETURN(JobManifest manifest, DecodeManifest(bytes));
+  for (const ManifestInput& in : manifest.inputs) {
+    CAIRN_RETURN_IF_ERROR(FetchBlobFromAny(holders, in.hash, in.size).WithContext(InputRoleName(in.role)));
+  }
+  return Status::Ok();
+}
+
+Result<JobInputs> JobWork::LoadInputs(const ledger::Job& job) {
+  CAIRN_RETURN_IF_ERROR(FetchInputs(job));
+  CAIRN_ASSIGN_OR_RETURN(Bytes bytes, ctx_.blobs->ReadAll(job.manifest_hash, kManifestBytesMax));
+  CAIRN_ASSIGN_OR_RETURN(JobManifest manifest, DecodeManifest(bytes));
+  JobInputs in;
+  CAIRN_ASSIGN_OR_RETURN(in.spec, MaterializeJob(manifest, job.job_id, *ctx_.blobs));
+  CAIRN_ASSIGN_OR_RETURN(in.dataset, job::ResolveJobInputs(&in.spec, &in.evaluation));
+  if (job::JobId(in.spec) != job.job_id) {
+    return InvalidArgument("the job's inputs do not have the content its id commits to");
+  }
+  return in;
+}
+
+void JobWork::SetProgress(const Hash256& job_id, const TrainingProgress& p) {
+  std::lock_guard<std::mutex> lock(mu_);
+  progress_[job_id] = p;
+}
+
+TrainingFinished JobWork::Train(const ledger::Job& job) {
+  TrainingFinished out;
+  out.job_id = job.job_id;
+  TrainingProgress fetching;
+  fetching.state = "fetching";
+  SetProgress(job.job_id, fetching);
+  auto inputs = LoadInputs(job);
+  if (!inputs.ok()) {
+    out.status = inputs.status().WithContext("job " + Short(job.job_id) + " inputs");
+    TrainingProgress failed{"failed", 0, 0, 0, {}, out.status.ToString()};
+    SetProgress(job.job_id, failed);
+    return out;
+  }
+  train::TrainOptions options;
+  options.work_dir = SolverDir();
+  options.solver_key = ctx_.key;
+  options.resume = true;
+  options.evaluation = inputs->evaluation ? &*inputs->evaluation : nullptr;
+  options.worker = WorkerFor(ctx_);
+  uint64_t last_step = 0;
+  options.on_progress = [&](const train::Progress& p) {
+    std::lock_guard<std::mutex> lock(mu_);
+    TrainingProgress& tp = progress_[job.job_id];
+    tp.state = "training";
+    tp.step = p.step;
+    tp.total_steps = p.total_steps;
+    tp.steps_per_second = p.steps_per_second;
+    tp.loss_curve.push_back(p.loss);
+    if (tp.loss_curve.size() > kLossCurvePointsMax) {
+      // Halve the resolution: keep every other point.
+      std::vector<double> half;
+      for (size_t i = 0; i < tp.loss_curve.size(); i += 2) half.push_back(tp.loss_curve[i]);
+      tp.loss_curve = std::move(half);
+    }
+    if (p.step > last_step) ctx_.metrics->AddTrainingSteps(p.step - last_step);
+    last_step = p.step;
+    ctx_.metrics->SetTrainingStepsPerSecond(p.steps_per_second);
+  };
+  if (ctx_.config->solver_cheat == "fake-segment") {
+    // Devnet demonstration of a cheater: segment 1 is trained with a
+    // learning rate 4x the job's (a shortcut a lazy solver might take), then
+    // everything is committed as if honest. Needs the in-process engine
+    // (cheat hooks are test hooks). A verifier's replay of segment 1 from
+    // the committed checkpoint 1 disagrees.
+    const uint64_t k = inputs->spec.checkpoint_interval;
+    options.worker.isolated = false;
+    options.cheat.learning_rate = [k](uint64_t step, double lr) { return step >= k && step < 2 * k ? lr * 4 : lr; };
+    spdlog::warn("job {}: this solver CHEATS (solver.cheat = fake-segment): segment 1 is faked", Short(job.job_id));
+  }
+  spdlog::info("job {}: training {} ({} steps)", Short(job.job_id), inputs->spec.name, inputs->spec.steps);
+  auto trained = train::TrainJob(inputs->spec, inputs->dataset, options);
+  std::lock_guard<std::mutex> lock(mu_);
+  TrainingProgress& tp = progress_[job.job_id];
+  if (!trained.ok()) {
+    out.status = trained.status();
+    tp.state = "failed";
+    tp.detail = out.status.ToString();
+    return out;
+  }
+  tp.state = "done";
+  tp.step = tp.total_steps = trained->certificate.total_steps;
+  tp.loss_curve.clear();
+  for (const auto& s : trained->certificate.segments) tp.loss_curve.push_back(s.loss_mean);
+  out.status = Status::Ok();
+  out.certificate_hash = proof::CertificateHash(trained->certificate);
+  out.checkpoint_root = trained->certificate.checkpoint_root;
+  out.final_model_hash = trained->certificate.final_model_hash;
+  spdlog::info("job {}: trained in {:.1f} s, final loss {:.4f}{}", Short(job.job_id), trained->seconds, trained->final_loss,
+               trained->evaluation ? fmt::format(", test accuracy {:.4f}", trained->evaluation->accuracy) : "");
+  return out;
+}
+
+Result<proof::Certificate> JobWork::FetchProofs(const ledger::Job& job, const std::string& dir) {
+  CAIRN_ASSIGN_OR_RETURN(std::string solver, EndpointOf(job.solver));
+  CAIRN_ASSIGN_OR_RETURN(Bytes bytes, ctx_.peers->GetCertificate(solver, job.job_id));
+  CAIRN_ASSIGN_OR_RETURN(proof::Certificate cert, proof::DecodeCertificate(bytes));
+  if (proof::CertificateHash(cert) != job.certificate_hash) {
+    // The solver serves something other than what it committed. Retried:
+    // issue 8's dispute game makes withholding a fault with a deadline.
+    return Unavailable("the certificate " + solver + " serves is not the one committed for job " + Short(job.job_id));
+  }
+  CAIRN_ASSIGN_OR_RETURN(auto store, proof::CheckpointStore::Open(dir));
+  for (const Hash256& h : cert.checkpoint_hashes) {
+    if (store.Has(h)) continue;
+    auto started = std::chrono::steady_clock::now();
+    CAIRN_ASSIGN_OR_RETURN(Bytes checkpoint, ctx_.peers->GetCheckpoint(solver, h));
+    ctx_.metrics->ObserveRpc("proof.get_checkpoint", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    if (proof::CheckpointHash(checkpoint) != h) {
+      return Unavailable("checkpoint " + Short(h) + " from " + solver + " does not match its hash");
+    }
+    CAIRN_RETURN_IF_ERROR(store.Put(h, checkpoint));
+    ctx_.metrics->AddCheckpointBytes(checkpoint.size());
+  }
+  return cert;
+}
+
+VerificationFinished JobWork::Verify(const ledger::Job& job) {
+  VerificationFinished out;
+  out.job_id = job.job_id;
+  const std::string dir = ctx_.config->data_dir + "/verifier/" + job.job_id.ToHex();
+  auto cert = FetchProofs(job, dir + "/checkpoints");
+  if (!cert.ok()) {
+    out.status = cert.status();
+    ctx_.metrics->CountVerification("error");
+    return out;
+  }
+  auto inputs = LoadInputs(job);
+  if (!inputs.ok()) {
+    out.status = inputs.status();
+    ctx_.metrics->CountVerification("error");
+    return out;
+  }
+  train::VerifyOptions options;
+  options.checkpoint_dir = dir + "/checkpoints";
+  options.verifier_key = ctx_.key;
+  options.expected_solver = job.solver;
+  options.worker = WorkerFor(ctx_);
+  options.evaluation = inputs->evaluation ? &*inputs->evaluation : nullptr;
+  auto report = train::VerifyJob(inputs->spec, inputs->dataset, *cert, options);
+  if (!report.ok()) {
+    out.status = report.status();
+    ctx_.metrics->CountVerification("error");
+    return out;
+  }
+  VerifierReport r;
+  r.job_id = job.job_id;
+  r.certificate_hash = job.certificate_hash;
+  r.verifier = ctx_.key->public_key();
+  r.accept = report->accepted;
+  r.reason = report->reason;
+  r.sampled = report->sampled;
+  for (const auto& c : report->checks) {
+    if (!c.passed) r.failed.push_back(c.segment);
+  }
+  r.steps_replayed = report->steps_replayed;
+  auto hash = ctx_.blobs->Put(EncodeReport(r));
+  if (!hash.ok()) {
+    out.status = hash.status();
+    return out;
+  }
+  out.status = Status::Ok();
+  out.accept = r.accept;
+  out.report_hash = *hash;
+  ctx_.metrics->CountVerification(r.accept ? "accept" : "reject");
+  spdlog::info("job {}: verified {} segments ({} steps): {}", Short(job.job_id), r.sampled.size(), r.steps_replayed,
+               r.accept ? "ACCEPT" : "REJECT: " + r.reason);
+  return out;
+}
+
+RulingReady JobWork::Rule(const ledger::Job& job) {
+  RulingReady out;
+  out.job_id = job.job_id;
+  if (job.votes.empty() || job.votes.back().accept) {
+    out.status = FailedPrecondition("job " + Short(job.job_id) + " has no reject to rule on");
+    return out;
+  }
+  const ledger::Vote& challenge = job.votes.back();
+  // Which segments the challenger says are wrong, from its report. Without
+  // a report (the challenger's node is gone, or it lies about its report)
+  // the referee replays every segment: the ruling must not depend on the
+  // challenger's cooperation in either direction.
+  std::vector<uint32_t> segments;
+  bool all = true;
+  auto endpoint = EndpointOf(challenge.verifier);
+  if (endpoint.ok() && ctx_.peers->FetchBlob(*endpoint, challenge.report_hash, kReportBytesMax, ctx_.blobs).ok()) {
+    auto bytes = ctx_.blobs->ReadAll(challenge.report_hash, kReportBytesMax);
+    auto report = bytes.ok() ? DecodeReport(*bytes) : Result<VerifierReport>(bytes.status());
+    if (report.ok() && report->job_id == job.job_id && report->certificate_hash == job.certificate_hash &&
+        !report->failed.empty()) {
+      segments = report->failed;
+      all = false;
+    }
+  }
+  const std::string dir = ctx_.config->data_dir + "/referee/" + job.job_id.ToHex();
+  auto cert = FetchProofs(job, dir + "/checkpoints");
+  if (!cert.ok()) {
+    out.status = cert.status();
+    return out;
+  }
+  auto inputs = LoadInputs(job);
+  if (!inputs.ok()) {
+    out.status = inputs.status();
+    return out;
+  }
+  train::VerifyOptions options;
+  options.checkpoint_dir = dir + "/checkpoints";
+  options.verifier_key = ctx_.key;
+  options.expected_solver = job.solver;
+  options.worker = WorkerFor(ctx_);
+  options.evaluation = inputs->evaluation ? &*inputs->evaluation : nullptr;
+  options.all_segments = all;
+  options.segments = segments;
+  auto report = train::VerifyJob(inputs->spec, inputs->dataset, *cert, options);
+  if (!report.ok()) {
+    out.status = report.status();
+    return out;
+  }
+  out.status = Status::Ok();
+  out.solver_at_fault = !report->accepted;
+  spdlog::info("job {}: referee replayed {} segment(s): {}", Short(job.job_id), report->sampled.size(),
+               report->accepted ? "the certificate holds; the challenger is at fault"
+                                : "the solver is at fault: " + report->reason);
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  return out;
+}
+
+void JobWork::Prune(const Hash256& job_id) {
+  std::error_code ec;
+  // The solver's checkpoints of this job (named by its certificate), then its job folder.
+  auto cert = Certificate(job_id);
+  if (cert.ok()) {
+    if (auto decoded = proof::DecodeCertificate(*cert); decoded.ok()) {
+      auto store = proof::CheckpointStore::Open(SolverDir() + "/checkpoints");
+      if (store.ok()) {
+        for (const Hash256& h : decoded->checkpoint_hashes) std::filesystem::remove(store->PathOf(h), ec);
+      }
+    }
+  }
+  // The certificate and model stay (small, and the submitter fetches the
+  // model after settlement); the worker's resume journal goes.
+  std::filesystem::remove_all(ctx_.config->data_dir + "/verifier/" + job_id.ToHex(), ec);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    progress_.erase(job_id);
+  }
+}
+
+Result<Bytes> JobWork::Certificate(const Hash256& job_id) {
+  std::string path = SolverDir() + "/jobs/" + job_id.ToHex() + "/certificate.bin";
+  if (!util::FileExists(path)) return NotFound("no certificate for job " + Short(job_id) + " on this node");
+  return util::ReadFile(path, proof::kCertificateBytesMax);
+}
+
+Result<std::string> JobWork::CheckpointPath(const Hash256& hash) {
+  CAIRN_ASSIGN_OR_RETURN(auto store, proof::CheckpointStore::Open(SolverDir() + "/checkpoints"));
+  if (!store.Has(hash)) return NotFound("no checkpoint " + Short(hash) + " on this node");
+  return store.PathOf(hash);
+}
+
+Result<std::string> JobWork::ModelPath(const Hash256& job_id) {
+  std::string path = SolverDir() + "/jobs/" + job_id.ToHex() + "/model.bin";
+  if (!util::FileExists(path)) return NotFound("no trained model for job " + Short(job_id) + " on this node");
+  return path;
+}
+
+TrainingProgress JobWork::Progress(const Hash256& job_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = progress_.find(job_id);
+  if (it != progress_.end()) return it->second;
+  TrainingProgress p;
+  p.state = Certificate(job_id).ok() ? "done" : "unknown";
+  return p;
+}
+
+}  // namespace cairn::node

@@ -1,0 +1,78 @@
+// JobWork: the node's long-running work for its roles, each call blocking
+// on a worker thread of the node: fetching a job's inputs, training it in a
+// sandboxed worker, verifying a certificate, recomputing a dispute. Also
+// the solver's ProofSource (what its Proof service serves).
+//
+// Data directory layout (docs/node.md):
+//   blobs/                       content-addressed inputs, manifests, reports (BlobStore)
+//   solver/checkpoints/, solver/jobs/<job id>/   the trainer's work directory
+//   verifier/<job id>/checkpoints/               what a verifier fetched to replay
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/node_config.h"
+#include "crypto/keys.h"
+#include "data/dataset.h"
+#include "job/spec.h"
+#include "ledger/ledger.h"
+#include "node/metrics.h"
+#include "node/ports.h"
+#include "node/roles/events.h"
+#include "proof/certificate.h"
+
+namespace cairn::node {
+
+struct JobInputs {
+  job::JobSpec spec;  // Paths point into the blob store.
+  data::Dataset dataset;
+  std::optional<data::Dataset> evaluation;
+};
+
+class JobWork final : public ProofSource {
+ public:
+  struct Context {
+    const config::NodeConfig* config = nullptr;
+    const crypto::KeyPair* key = nullptr;
+    const ledger::Ledger* ledger = nullptr;  // This node's view of the chain.
+    BlobStore* blobs = nullptr;
+    PeerClient* peers = nullptr;
+    Metrics* metrics = nullptr;
+    std::string ledger_host;  // Endpoint of the ledger host (holds every job's uploads); "" on the host itself.
+    std::string binary;       // The cairn binary workers run ("" = this executable).
+  };
+  explicit JobWork(Context context) : ctx_(std::move(context)) {}
+
+  Status FetchInputs(const ledger::Job& job);
+  TrainingFinished Train(const ledger::Job& job);
+  VerificationFinished Verify(const ledger::Job& job);
+  RulingReady Rule(const ledger::Job& job);
+  void Prune(const Hash256& job_id);
+
+  // ProofSource.
+  Result<Bytes> Certificate(const Hash256& job_id) override;
+  Result<std::string> CheckpointPath(const Hash256& hash) override;
+  Result<std::string> ModelPath(const Hash256& job_id) override;
+  TrainingProgress Progress(const Hash256& job_id) override;
+
+ private:
+  // Endpoints that may hold a job's blobs, best first.
+  std::vector<std::string> Holders(const ledger::Job& job) const;
+  Status FetchBlobFromAny(const std::vector<std::string>& holders, const Hash256& hash, uint64_t size_max);
+  Result<JobInputs> LoadInputs(const ledger::Job& job);
+  Result<std::string> EndpointOf(const ledger::AccountId& id) const;
+  // Certificate and every checkpoint it names, from the solver, into `dir`.
+  Result<proof::Certificate> FetchProofs(const ledger::Job& job, const std::string& dir);
+  void SetProgress(const Hash256& job_id, const TrainingProgress& p);
+  std::string SolverDir() const;
+
+  Context ctx_;
+  std::mutex mu_;
+  std::map<Hash256, TrainingProgress> progress_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace cairn::node
