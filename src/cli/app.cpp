@@ -41,6 +41,9 @@ int Run(int argc, char** argv) {
   RegisterLedgerCommands(&app, &command);
   RegisterTrainCommands(&app, &command);
   RegisterExportCommands(&app, &command);
+  RegisterNodeCommands(&app, &command);
+  RegisterNetworkCommands(&app, &command);
+  RegisterDevnetCommands(&app, &command);
 
   try {
     app.parse(argc, argv);

@@ -37,5 +37,8 @@ void RegisterKeysCommands(CLI::App* app, Command* command);
 void RegisterLedgerCommands(CLI::App* app, Command* command);
 void RegisterTrainCommands(CLI::App* app, Command* command);
 void RegisterExportCommands(CLI::App* app, Command* command);
+void RegisterNodeCommands(CLI::App* app, Command* command);
+void RegisterNetworkCommands(CLI::App* app, Command* command);  // After RegisterTrainCommands (adds to `job`).
+void RegisterDevnetCommands(CLI::App* app, Command* command);
 
 }  // namespace cairn::cli

@@ -301,6 +301,41 @@ Result<ledger::Block> NodeQueries::GetBlock(uint64_t height) {
   return ledger::DecodeBlock(ByteView(std::string_view(resp.block())));
 }
 
+Result<uint64_t> NodeQueries::NextNonce(const ledger::AccountId& id) {
+  auto stub = pb::Ledger::NewStub(channel_);
+  auto ctx = ContextWithDeadline(kUnaryDeadline);
+  pb::GetAccountRequest req;
+  req.set_account(ToField(id));
+  pb::Account resp;
+  CAIRN_RETURN_IF_ERROR(FromGrpc(stub->GetAccount(ctx.get(), req, &resp), "node at " + endpoint_));
+  return resp.next_nonce();
+}
+
+Status NodeQueries::SubmitTx(const ledger::SignedTx& tx) {
+  auto stub = pb::Ledger::NewStub(channel_);
+  auto ctx = ContextWithDeadline(kUnaryDeadline);
+  pb::SubmitTxRequest req;
+  req.set_tx(ToField(ByteView(ledger::EncodeTx(tx))));
+  pb::SubmitTxResponse resp;
+  return FromGrpc(stub->SubmitTx(ctx.get(), req, &resp), std::string(ledger::OperationName(tx.body.op)));
+}
+
+Result<Bytes> NodeQueries::GetBlob(const Hash256& hash, uint64_t size_max) {
+  auto stub = pb::Blobs::NewStub(channel_);
+  auto ctx = ContextWithDeadline(std::chrono::seconds(120));
+  pb::GetBlobRequest req;
+  req.set_hash(ToField(hash));
+  auto reader = stub->Get(ctx.get(), req);
+  Bytes out;
+  Status s = ReadChunks<pb::BlobChunk>(reader.get(), size_max, &out, "blob " + Short(hash));
+  if (!s.ok()) ctx->TryCancel();
+  grpc::Status finished = reader->Finish();
+  CAIRN_RETURN_IF_ERROR(s);
+  CAIRN_RETURN_IF_ERROR(FromGrpc(finished, "blob " + Short(hash) + " from " + endpoint_));
+  if (crypto::Blake2b256(out) != hash) return Corruption("blob " + Short(hash) + " from " + endpoint_ + " does not match its hash");
+  return out;
+}
+
 Status NodeQueries::PutBlob(ByteView bytes, const std::string& chain_id, const crypto::KeyPair& uploader) {
   auto stub = pb::Blobs::NewStub(channel_);
   grpc::ClientContext ctx;

@@ -70,6 +70,10 @@ class NodeQueries {
   Result<ledger::Job> GetJob(const Hash256& job_id);
   Result<std::vector<ledger::Job>> ListJobs(uint64_t after_height = 0, uint32_t limit = 1000);
   Result<ledger::Block> GetBlock(uint64_t height);
+  // The account's next nonce, counting the node's mempool.
+  Result<uint64_t> NextNonce(const ledger::AccountId& id);
+  Status SubmitTx(const ledger::SignedTx& tx);
+  Result<Bytes> GetBlob(const Hash256& hash, uint64_t size_max);
   // Signed upload of a blob in 1 MiB chunks; OK if the node already had it.
   Status PutBlob(ByteView bytes, const std::string& chain_id, const crypto::KeyPair& uploader);
 
