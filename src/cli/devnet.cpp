@@ -46,6 +46,7 @@ struct DevnetArgs {
   uint64_t stake = 5'000;
   uint64_t block_interval_ms = 250;
   double timeout_seconds = 1800;
+  double challenge_window_seconds = 60;
 };
 
 struct Member {
@@ -55,6 +56,7 @@ struct Member {
   pid_t pid = -1;
   std::string endpoint;
   ledger::Account before;
+  bool funded = false;  // `before` is the account after the node funded itself.
 };
 
 uint64_t NowMs() {
@@ -139,10 +141,9 @@ Status Devnet::Prepare() {
   g.params.faucet_amount_max = 1'000'000;
   g.params.verifier_stake_min = 100;
   g.allocations.push_back({submitter_->public_key(), 1'000'000, 0});
-  // The challenge window must outlast a verifier's replay: blocks come every
-  // block_interval_ms, a replay of the devnet job's sample takes about a
-  // minute on 2 cores. 10 minutes of blocks is generous.
-  g.params.challenge_window_blocks = 600'000 / args_.block_interval_ms;
+  // The challenge window must outlast the verifiers' fetch and replay (about
+  // 10 s for the devnet job on 2 idle cores); settlement waits for it.
+  g.params.challenge_window_blocks = static_cast<uint64_t>(args_.challenge_window_seconds * 1000) / args_.block_interval_ms;
   std::string toml = config::GenesisToToml(g);
   return util::WriteFileAtomic(root_ + "/genesis.toml", ByteView(std::string_view(toml)));
 }
@@ -196,12 +197,14 @@ Status Devnet::WaitForAddress(Member* m) {
 Status Devnet::WaitFunded() {
   auto deadline = Clock::now() + std::chrono::seconds(60);
   for (Member& m : nodes_) {
+    if (m.pid <= 0) continue;  // Not started (yet).
     while (true) {
       if (g_interrupted) return Unavailable("interrupted");
       std::string endpoint;
       auto a = q_->GetAccount(m.id, &endpoint);
       if (a.ok() && a->stake_free > 0 && !endpoint.empty()) {
         m.before = *a;
+        m.funded = true;
         break;
       }
       if (Clock::now() > deadline) return Unavailable(m.name + " did not fund and announce itself within 60 s; see " + m.dir + "/node.log");
@@ -302,9 +305,11 @@ void Devnet::Report(const Hash256& job_id, ledger::JobStatus final_status) {
     net::GrpcPeerClient peers;
     auto bytes = endpoint.empty() ? Result<Bytes>(Unavailable("")) : peers.GetCertificate(endpoint, job_id);
     auto cert = bytes.ok() ? proof::DecodeCertificate(*bytes) : Result<proof::Certificate>(bytes.status());
-    if (cert.ok() && cert->evaluation) {
-      std::printf("   test accuracy %.4f on %llu held-out examples (claimed by the solver, recomputed by verifiers)\n",
+    if (cert.ok() && cert->evaluation && final_status == ledger::JobStatus::kSettled) {
+      std::printf("   test accuracy %.4f on %llu held-out examples (signed by the solver, recomputed by verifiers)\n",
                   cert->evaluation->accuracy, static_cast<unsigned long long>(cert->evaluation->examples));
+    } else if (final_status == ledger::JobStatus::kFailed) {
+      std::printf("   the certificate was rejected: the referee's replay confirmed the faked segment\n");
     }
   }
   std::printf("\n== balances (change since funding)\n");
@@ -320,7 +325,7 @@ void Devnet::Report(const Hash256& job_id, ledger::JobStatus final_status) {
   };
   print("submitter", submitter_->public_key(), submitter_before_);
   for (const Member& m : nodes_) {
-    if (m.pid != -1 || !m.endpoint.empty()) print(m.name, m.id, m.before);
+    if (m.funded) print(m.name, m.id, m.before);
   }
 }
 
@@ -433,6 +438,9 @@ void RegisterDevnetCommands(CLI::App* app, Command* command) {
   d->add_flag("--keep", args->keep, "Keep the temporary directory");
   d->add_option("--fee", args->fee, "The job's fee")->capture_default_str();
   d->add_option("--stake", args->stake, "The bond the job asks of its solver")->capture_default_str();
+  d->add_option("--challenge-window", args->challenge_window_seconds,
+                 "Seconds verifiers have to give verdicts after the certificate (settlement waits for it)")
+      ->capture_default_str()->check(CLI::Range(5.0, 86400.0));
   d->add_option("--timeout", args->timeout_seconds, "Give up after this many seconds")->capture_default_str();
   d->callback([command, args] {
     command->action = [args] {

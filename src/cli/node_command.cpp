@@ -14,11 +14,11 @@
 namespace cairn::cli {
 namespace {
 
-node::Node* g_running = nullptr;
+// Set by SIGTERM/SIGINT, installed before the node starts so that a signal
+// during start-up is a clean stop too, never the default (death by signal).
+volatile sig_atomic_t g_stop_requested = 0;
 
-void OnSignal(int) {
-  if (g_running) g_running->RequestStop();
-}
+void OnSignal(int) { g_stop_requested = 1; }
 
 struct NodeArgs {
   std::string config;
@@ -33,17 +33,15 @@ int RunNode(const NodeArgs& args) {
   if (!args.log_level.empty()) config->log_level = args.log_level;
   Status logging = util::InitLogging(config->log_level, config->log_format);
   if (!logging.ok()) return ReportInputError(logging);
-  auto node = node::Node::Start(*config);
-  if (!node.ok()) return ReportError(node.status().WithContext("cairn node"));
-  g_running = node->get();
   struct sigaction sa {};
   sa.sa_handler = OnSignal;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
-  Status s = (*node)->Run();
+  auto node = node::Node::Start(*config);
+  if (!node.ok()) return ReportError(node.status().WithContext("cairn node"));
+  Status s = (*node)->Run([] { return g_stop_requested != 0; });
   node->reset();  // Stops in reverse order of start-up.
-  g_running = nullptr;
   if (!s.ok()) return ReportError(s);
   return kExitOk;
 }

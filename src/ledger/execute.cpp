@@ -217,8 +217,14 @@ struct Executor {
     for (const Vote& v : job.votes) {
       if (v.verifier == sender) return AlreadyExists("this verifier already gave a verdict on " + JobName(job.job_id));
     }
-    if (job.votes.size() >= kVerdictsPerJobMax) {
-      return ResourceExhausted(JobName(job.job_id) + " already has " + std::to_string(kVerdictsPerJobMax) + " verdicts");
+    // Accepts are capped; a reject is never refused for lack of room (so
+    // accepts from a cheater's own accounts cannot crowd it out). At most
+    // one reject is pending at a time (it disputes the job), so a job holds
+    // at most kVerdictsPerJobMax + 1 votes.
+    size_t accepts = 0;
+    for (const Vote& v : job.votes) accepts += v.accept ? 1 : 0;
+    if (op.accept && accepts >= kVerdictsPerJobMax) {
+      return ResourceExhausted(JobName(job.job_id) + " already has " + std::to_string(kVerdictsPerJobMax) + " accepts");
     }
     Amount bond = params().verifier_stake_min;
     CAIRN_RETURN_IF_ERROR(TakeFrom(&account.stake_free, bond, "free stake to bond as a verifier"));

@@ -406,10 +406,12 @@ Status Node::Impl::SendOne(const SendTx& send) {
     metrics->ObserveRpc("ledger.submit_tx", std::chrono::duration<double>(Clock::now() - started).count());
     // Retry what retrying can fix: an unreachable host, a full mempool, and
     // a nonce raced by one of our own transactions still in flight.
-    bool nonce_race = last.code() == StatusCode::kAlreadyExists || last.message().find("out of order") != std::string::npos;
-    if (last.ok() || !(last.code() == StatusCode::kUnavailable || last.code() == StatusCode::kResourceExhausted || nonce_race)) {
-      break;
-    }
+    // Every other refusal is the ledger's rules speaking: final.
+    const std::string& m = last.message();
+    bool nonce_race = m.find("nonce") != std::string::npos &&
+                      (m.find("out of order") != std::string::npos || m.find("already used") != std::string::npos);
+    bool mempool_full = last.code() == StatusCode::kResourceExhausted && m.find("mempool") != std::string::npos;
+    if (last.ok() || !(last.code() == StatusCode::kUnavailable || mempool_full || nonce_race)) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(std::min(4000, 250 << attempt)));  // Capped backoff.
   }
   return last;
@@ -490,8 +492,11 @@ void Node::Impl::FollowLedger() {
   }
 }
 
-Status Node::Run() {
-  while (!impl_->stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+Status Node::Run(const std::function<bool()>& should_stop) {
+  while (!impl_->stop) {
+    if (should_stop && should_stop()) impl_->stop = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
   return Status::Ok();
 }
 

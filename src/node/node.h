@@ -19,6 +19,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -39,8 +40,9 @@ class Node {
   const std::string& endpoint() const;
   // Asks the node to stop (signal-safe: sets a flag). Run returns soon after.
   void RequestStop();
-  // Runs until RequestStop; returns why it stopped (OK for a requested stop).
-  Status Run();
+  // Runs until RequestStop or `should_stop` (polled) says so; returns why it
+  // stopped (OK for a requested stop).
+  Status Run(const std::function<bool()>& should_stop = nullptr);
 
  private:
   struct Impl;

@@ -13,7 +13,9 @@ it through the client, as a library and from the command line. Run by ctest
 
 import argparse
 import compileall
+import contextlib
 import importlib.util
+import io
 import os
 import re
 import signal
@@ -148,6 +150,7 @@ def run_cli(*args, pb_dir=True):
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
     env.pop("CAIRN_NODE", None)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
     done = subprocess.run(command + list(args), capture_output=True, text=True, env=env,
                           timeout=CLI_SECONDS_MAX, check=False)
     return done.returncode, done.stdout, done.stderr
@@ -168,6 +171,7 @@ def setUpModule():
                    check=True, timeout=CLI_SECONDS_MAX)
     if not compileall.compile_dir(PB_DIR, quiet=1):
         raise AssertionError(f"the code protoc generated in {PB_DIR} does not compile")
+    sys.dont_write_bytecode = True  # No __pycache__ in the source tree (clients/python).
     spec = importlib.util.spec_from_file_location("cairn_client", ARGS.client)
     CLIENT = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(CLIENT)
@@ -193,6 +197,18 @@ class GeneratedCode(unittest.TestCase):
             self.assertTrue(callable(proof.GetCertificate))
         finally:
             channel.close()
+
+
+    def test_jobs_print_as_a_table(self):
+        jobs = [MESSAGES.Job(job_id=bytes([1]) * 32, status="open", fee=500, solver_stake=20, posted_height=7),
+                MESSAGES.Job(job_id=bytes([2]) * 32, status="claimed", fee=5, posted_height=12, solver=bytes([3]) * 32)]
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            CLIENT.print_jobs(jobs)
+        rows = [line.split() for line in out.getvalue().splitlines()]
+        self.assertEqual(rows, [["job_id", "status", "fee", "solver_stake", "posted", "solver"],
+                                ["01" * 32, "open", "500", "20", "7", "-"],
+                                ["02" * 32, "claimed", "5", "0", "12", "03" * 32]])
 
 
 class LedgerHostQueries(unittest.TestCase):

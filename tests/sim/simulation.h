@@ -48,8 +48,8 @@ class Rng {
 // to meet its windows (so that liveness and payment can be asserted); the
 // unbounded kind can starve anyone and only safety is asserted.
 struct Faults {
-  uint32_t drop_per_mille = 0;         // Each request and each reply to the ledger host.
-  uint64_t delay_ticks_max = 0;        // Extra latency of each message and of each block view.
+  uint32_t drop_per_mille = 0;          // Each request and each reply to the ledger host.
+  uint64_t delay_ticks_max = 0;         // Extra latency of each message and of each block view.
   uint32_t work_failure_per_mille = 0;  // A fetch, replay or ruling fails transiently.
   uint32_t crash_per_mille = 0;         // Per node that may crash, per tick.
   uint64_t downtime_ticks_max = 8;      // A crashed node restarts after 1..this many ticks.
@@ -62,33 +62,42 @@ struct Scenario {
   uint32_t solvers = 3;
   uint32_t cheating_solvers = 0;  // The first ones commit a forged certificate.
   uint32_t verifiers = 3;
-  uint32_t lying_verifiers = 0;   // The last ones reject every certificate, honest ones too.
+  uint32_t lying_verifiers = 0;  // The last ones reject every certificate, honest ones too.
+  uint32_t lazy_verifiers = 0;   // Those before the liars accept every certificate, at once, unchecked.
   // Verifier 0 is honest and never crashes, so every forged certificate meets
-  // an honest verifier during its window: a cheat must then end failed.
+  // an honest verifier during its window: with bounded faults, a cheat must
+  // then end failed.
   bool anchor_verifier = true;
   uint32_t jobs = 6;
-  uint64_t active_ticks = 160;  // Jobs are posted and faults happen during these ticks...
-  uint64_t quiet_ticks_max = 400;  // ...then, faults off, at most this many until every job is final.
+  uint32_t solver_jobs_max = 1;      // SolverPolicy::jobs_max.
+  uint64_t solver_stake = 50'000;    // Each solver's genesis stake.
+  uint64_t verifier_stake = 20'000;  // Each verifier's: params.verifier_stake_min (100) per verdict.
+  uint64_t active_ticks = 160;       // Jobs are posted and faults happen during these ticks...
+  uint64_t quiet_ticks_max = 400;    // ...then, faults off, at most this many until every job is final.
   uint64_t claim_window_blocks = 20;
   uint64_t commit_window_blocks = 90;
   uint64_t challenge_window_blocks = 35;
   Faults faults;
+  // Without faults: a job a solver can afford must not expire unclaimed while
+  // that solver is idle for part of its claim window (see the report on
+  // DISABLED_SolverClaimsAJobPostedWhileItWasBusy in simulation_test.cpp).
+  bool check_idle_solvers = false;
 };
 
 struct RunStats {
   uint64_t blocks = 0;
-  uint64_t txs = 0;             // In blocks.
-  uint64_t txs_refused = 0;     // TxRefused events the roles saw.
+  uint64_t txs = 0;          // In blocks.
+  uint64_t txs_refused = 0;  // TxRefused events the roles saw.
   uint64_t messages_dropped = 0;
   uint64_t mempool_dropped = 0;  // Admitted, then no longer valid when a block was sealed.
   uint64_t crashes = 0;
   uint64_t host_crashes = 0;
   uint64_t work_failures = 0;
-  uint64_t disputes = 0;        // Rejecting verdicts in blocks.
+  uint64_t disputes = 0;  // Rejecting verdicts in blocks.
   uint64_t rulings_against_solver = 0;
   uint64_t rulings_for_solver = 0;
   uint64_t settled = 0, failed = 0, expired = 0, cancelled = 0;
-  uint64_t cheats_caught = 0;   // A forged certificate whose job ended failed.
+  uint64_t cheats_caught = 0;  // A forged certificate whose job ended failed.
   uint64_t ticks = 0;
 
   void Add(const RunStats& o);
@@ -116,10 +125,11 @@ struct RunReport {
 //     recomputed from the final jobs and the rulings), nothing stays bonded;
 //   - honest solvers: no job of theirs failed, and with bounded faults every
 //     job they claimed settled and paid them; honest verifiers: never
-//     slashed; forged certificates: never settled, and with an anchor
-//     verifier every one ends failed, its solver slashed and the submitter
-//     refunded;
-//   - a solver prunes a job only once it is final, and forgets every job.
+//     slashed; forged certificates: with bounded faults or an anchor
+//     verifier never settled, and with both every one ends failed, its
+//     solver slashed and the submitter refunded;
+//   - a solver prunes a job only once it is final, and forgets every job;
+//   - with check_idle_solvers, that no job expired unclaimed beside an idle solver.
 RunReport RunSimulation(const Scenario& scenario, uint64_t seed);
 
 }  // namespace cairn::sim

@@ -34,6 +34,7 @@ Action SolverRole::Commit(const Tracked& t) const {
 
 void SolverRole::OnJob(const ledger::Job& job, std::vector<Action>* out) {
   auto it = jobs_.find(job.job_id);
+  if (job.status != JobStatus::kOpen) open_.erase(job.job_id);
   if (ledger::IsFinal(job.status)) {
     if (it != jobs_.end() || job.solver == me_) out->push_back(PruneJob{job.job_id});
     if (it != jobs_.end()) jobs_.erase(it);
@@ -41,9 +42,14 @@ void SolverRole::OnJob(const ledger::Job& job, std::vector<Action>* out) {
   }
   switch (job.status) {
     case JobStatus::kOpen:
-      if (it == jobs_.end() && WantsToClaim(job)) {
-        jobs_[job.job_id] = Tracked{job, Phase::kClaimSent, height_, 0, {}, {}, {}};
-        out->push_back(SendTx{ledger::ClaimJobOp{job.job_id, ForcedErrorCommitment(job.job_id)}});
+      if (it == jobs_.end()) {
+        if (WantsToClaim(job)) {
+          open_.erase(job.job_id);
+          jobs_[job.job_id] = Tracked{job, Phase::kClaimSent, height_, 0, {}, {}, {}};
+          out->push_back(SendTx{ledger::ClaimJobOp{job.job_id, ForcedErrorCommitment(job.job_id)}});
+        } else {
+          open_[job.job_id] = job;
+        }
       }
       return;
     case JobStatus::kClaimed:
@@ -74,6 +80,18 @@ void SolverRole::OnJob(const ledger::Job& job, std::vector<Action>* out) {
 void SolverRole::OnHeight(const NewHeight& e, std::vector<Action>* out) {
   height_ = e.height;
   account_ = e.account;
+  for (auto it = open_.begin(); it != open_.end();) {
+    if (height_ >= it->second.claim_deadline_height) {
+      it = open_.erase(it);
+    } else if (WantsToClaim(it->second)) {
+      const ledger::Job job = it->second;
+      it = open_.erase(it);
+      jobs_[job.job_id] = Tracked{job, Phase::kClaimSent, height_, 0, {}, {}, {}};
+      out->push_back(SendTx{ledger::ClaimJobOp{job.job_id, ForcedErrorCommitment(job.job_id)}});
+    } else {
+      ++it;
+    }
+  }
   for (auto it = jobs_.begin(); it != jobs_.end();) {
     Tracked& t = it->second;
     bool stale = height_ >= t.since_height + policy_.resend_blocks;

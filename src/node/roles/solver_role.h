@@ -52,6 +52,9 @@ class SolverRole final : public Role {
   uint64_t height_ = 0;
   ledger::Account account_;
   std::map<Hash256, Tracked> jobs_;
+  // Open jobs this solver passed over (busy, or short of free stake): looked
+  // at again on every block while they stay open.
+  std::map<Hash256, ledger::Job> open_;
 };
 
 }  // namespace cairn::node

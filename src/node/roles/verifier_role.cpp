@@ -23,10 +23,14 @@ std::vector<Action> VerifierRole::OnEvent(const Event& event) {
       // Judged, disputed (verdicts wait for the ruling) or closed. A dispute
       // ruled against the challenger reopens the job and it comes back here.
       if (it != jobs_.end()) jobs_.erase(it);
+      waiting_for_stake_.erase(job.job_id);
       return out;
     }
     if (it == jobs_.end()) {
-      if (account_.stake_free < policy_.bond) return out;  // Cannot bond a verdict.
+      if (account_.stake_free < policy_.bond) {
+        waiting_for_stake_[job.job_id] = job;  // Cannot bond a verdict yet.
+        return out;
+      }
       jobs_[job.job_id] = Tracked{job, Phase::kVerifying, height_, 1, false, {}};
       out.push_back(StartVerification{job});
     } else {
@@ -35,13 +39,28 @@ std::vector<Action> VerifierRole::OnEvent(const Event& event) {
   } else if (auto* h = std::get_if<NewHeight>(&event)) {
     height_ = h->height;
     account_ = h->account;
+    for (auto it = waiting_for_stake_.begin(); it != waiting_for_stake_.end();) {
+      if (height_ >= it->second.challenge_end_height) {
+        it = waiting_for_stake_.erase(it);
+      } else if (account_.stake_free >= policy_.bond && !jobs_.count(it->first)) {
+        jobs_[it->first] = Tracked{it->second, Phase::kVerifying, height_, 1, false, {}};
+        out.push_back(StartVerification{it->second});
+        it = waiting_for_stake_.erase(it);
+      } else {
+        ++it;
+      }
+    }
     for (auto it = jobs_.begin(); it != jobs_.end();) {
       Tracked& t = it->second;
       if (height_ >= t.job.challenge_end_height) {
         it = jobs_.erase(it);  // Window closed: a verdict would be refused.
         continue;
       }
-      if (t.phase == Phase::kVerdictSent && height_ >= t.since_height + policy_.resend_blocks) {
+      if (t.phase == Phase::kAwaitingStake && account_.stake_free >= policy_.bond) {
+        t.phase = Phase::kVerdictSent;
+        t.since_height = height_;
+        out.push_back(Verdict(t));
+      } else if (t.phase == Phase::kVerdictSent && height_ >= t.since_height + policy_.resend_blocks) {
         t.since_height = height_;
         out.push_back(Verdict(t));
       } else if (t.phase == Phase::kFailed && height_ >= t.since_height + policy_.retry_blocks &&
@@ -53,6 +72,12 @@ std::vector<Action> VerifierRole::OnEvent(const Event& event) {
       }
       ++it;
     }
+  } else if (auto* r = std::get_if<TxRefused>(&event)) {
+    auto it = jobs_.find(r->job_id);
+    if (it != jobs_.end() && it->second.phase == Phase::kVerdictSent &&
+        r->status.message().find("free stake") != std::string::npos) {
+      it->second.phase = Phase::kAwaitingStake;
+    }
   } else if (auto* v = std::get_if<VerificationFinished>(&event)) {
     auto it = jobs_.find(v->job_id);
     if (it == jobs_.end() || it->second.phase != Phase::kVerifying) return out;
@@ -61,9 +86,13 @@ std::vector<Action> VerifierRole::OnEvent(const Event& event) {
       it->second.phase = Phase::kFailed;
       return out;
     }
-    it->second.phase = Phase::kVerdictSent;
     it->second.accept = v->accept;
     it->second.report_hash = v->report_hash;
+    if (account_.stake_free < policy_.bond) {
+      it->second.phase = Phase::kAwaitingStake;  // Another verdict holds the stake for now.
+      return out;
+    }
+    it->second.phase = Phase::kVerdictSent;
     out.push_back(Verdict(it->second));
   }
   return out;

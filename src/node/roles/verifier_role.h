@@ -26,7 +26,9 @@ class VerifierRole final : public Role {
   std::vector<Action> OnEvent(const Event& event) override;
 
  private:
-  enum class Phase { kVerifying, kFailed, kVerdictSent };
+  // kAwaitingStake: judged, but the verdict was refused for lack of free
+  // stake (bonded to other verdicts); sent again once stake is released.
+  enum class Phase { kVerifying, kFailed, kVerdictSent, kAwaitingStake };
   struct Tracked {
     ledger::Job job;
     Phase phase = Phase::kVerifying;
@@ -43,6 +45,10 @@ class VerifierRole final : public Role {
   uint64_t height_ = 0;
   ledger::Account account_;
   std::map<Hash256, Tracked> jobs_;
+  // Committed jobs seen while this verifier could not bond a verdict (its
+  // stake was bonded elsewhere): checked once the stake is free again, so a
+  // cheater cannot slip a certificate past by keeping verifiers busy.
+  std::map<Hash256, ledger::Job> waiting_for_stake_;
 };
 
 }  // namespace cairn::node
