@@ -140,7 +140,8 @@ Result<std::optional<SignedTx>> Workload::Advance(const Hash256& job_id, bool* f
     case JobStatus::kDisputed: tx = Make(parties_->referee(), RulingOp{job_id, percent() < 50}); break;
     case JobStatus::kSettled:
     case JobStatus::kFailed:
-    case JobStatus::kExpired: *finished = true; break;
+    case JobStatus::kExpired:
+    case JobStatus::kCancelled: *finished = true; break;
   }
   if (!tx) return std::optional<SignedTx>();
   if (!tx->ok()) return tx->status();
