@@ -55,6 +55,11 @@ class Engine {
   virtual Result<SegmentResult> RunSegment(uint64_t begin, uint64_t end, const StepCallback& on_step) = 0;
   // Scores a model file of this job on its evaluation set (train/evaluate.h).
   virtual Result<EvalResult> Evaluate(ByteView model_file) = 0;
+  // Hands back the bytes of a checkpoint this engine returned, once the
+  // caller is done with them, so that a later one can reuse their memory
+  // (the in-process engine copies the state into them). Optional; may be
+  // called from any thread, also while a segment runs.
+  virtual void Recycle(Bytes checkpoint) { (void)checkpoint; }
 };
 
 struct EngineOptions {

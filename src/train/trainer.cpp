@@ -122,6 +122,9 @@ Result<TrainResult> TrainJobUnguarded(const job::JobSpec& spec, const data::Data
   }
   const bool fresh = journal.checkpoints.empty();
   proof::CheckpointWriter writer(&store, journal_path, journal);
+  // The engine outlives the writer (declared first), so the writer may hand
+  // it back every snapshot it is done with.
+  writer.SetRecycler([engine = engine.get()](Bytes bytes) { engine->Recycle(std::move(bytes)); });
   if (fresh) {
     auto initial = engine->InitialCheckpoint();
     if (!initial.ok()) {
@@ -130,10 +133,9 @@ Result<TrainResult> TrainJobUnguarded(const job::JobSpec& spec, const data::Data
     }
     writer.Enqueue(std::move(*initial), std::nullopt);
   } else {
-    writer.SetPrevious(restored);
+    writer.SetPrevious(std::move(restored));
   }
 
-  Bytes last_checkpoint = restored;  // The model file is its middle section.
   while (step < total) {
     uint64_t end = std::min(total, step + k);
     if (options.stop_after_step != 0 && options.stop_after_step < end) end = options.stop_after_step;
@@ -153,7 +155,6 @@ Result<TrainResult> TrainJobUnguarded(const job::JobSpec& spec, const data::Data
     meta.end_step = end;
     meta.loss_mean = run->loss_sum / static_cast<double>(run->steps);
     meta.grad_norm_last = run->grad_norm_last;
-    last_checkpoint = run->checkpoint;
     last_loss = run->last_loss;
     writer.Enqueue(std::move(run->checkpoint), meta);
     if (Status w = writer.CurrentStatus(); !w.ok()) {
@@ -179,7 +180,7 @@ Result<TrainResult> TrainJobUnguarded(const job::JobSpec& spec, const data::Data
   cert.checkpoint_root = proof::CheckpointRoot(done.checkpoints);
   cert.segments = done.segments;
   // The final model is the last checkpoint's model section, byte for byte.
-  CAIRN_ASSIGN_OR_RETURN(proof::CheckpointView final_view, proof::DecodeCheckpoint(last_checkpoint));
+  CAIRN_ASSIGN_OR_RETURN(proof::CheckpointView final_view, proof::DecodeCheckpoint(writer.last_checkpoint()));
   const Bytes weights(final_view.model.encoded.data, final_view.model.encoded.data + final_view.model.encoded.size);
   cert.final_model_hash = proof::ModelHash(weights);
   if (spec.evaluation) {

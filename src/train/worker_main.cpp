@@ -121,7 +121,9 @@ class Server {
         auto result = engine_->RunSegment(range->first, range->second, on_step);
         CAIRN_RETURN_IF_ERROR(progress_error);
         if (!result.ok()) return ReplyError(result.status());
-        return Reply(worker::Type::kSegmentDone, worker::EncodeSegmentResult(*result));
+        Bytes payload = worker::EncodeSegmentResult(*result);
+        engine_->Recycle(std::move(result->checkpoint));  // Its bytes are in the payload now.
+        return Reply(worker::Type::kSegmentDone, std::move(payload));
       }
       default:
         return ReplyError(InvalidArgument("unknown request type " + std::to_string(request.type)));
