@@ -32,6 +32,9 @@ struct SegmentResult {
 
 // Called after each step with (step, loss); may be rate-limited by a worker.
 using StepCallback = std::function<void(uint64_t step, double loss)>;
+// Called with each segment of steps [begin, end) as soon as its checkpoint
+// is ready; a non-OK status stops training (RunSegments returns it).
+using SegmentCallback = std::function<Status(uint64_t begin, uint64_t end, SegmentResult result)>;
 
 // Errors an engine returns: FailedPrecondition for what the job or the
 // state it was given causes (a non-finite loss, the model failing),
@@ -53,6 +56,15 @@ class Engine {
   virtual Result<uint64_t> Restore(ByteView checkpoint) = 0;
   // Trains steps [begin, end) from the current state.
   virtual Result<SegmentResult> RunSegment(uint64_t begin, uint64_t end, const StepCallback& on_step) = 0;
+  // Trains steps [begin, end) as consecutive segments that end at begin +
+  // interval, begin + 2·interval, ... and at `end`, passing each segment's
+  // result to `on_segment` in order: the solver's run in one call, so that a
+  // worker trains the next segment while the caller stores the last
+  // checkpoint. Stops at the first error (of training or of on_segment).
+  // This default runs RunSegment for each segment; on_segment runs on the
+  // calling thread either way. REQUIRES: interval > 0.
+  virtual Status RunSegments(uint64_t begin, uint64_t end, uint64_t interval, const StepCallback& on_step,
+                             const SegmentCallback& on_segment);
   // Scores a model file of this job on its evaluation set (train/evaluate.h).
   virtual Result<EvalResult> Evaluate(ByteView model_file) = 0;
   // Hands back the bytes of a checkpoint this engine returned, once the

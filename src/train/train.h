@@ -15,6 +15,10 @@
 #include "sandbox/limits.h"
 #include "train/evaluate.h"
 
+namespace cairn::util {
+class Env;
+}  // namespace cairn::util
+
 namespace cairn::train {
 
 // Applies a profile to this process before any tensor work: intra-op
@@ -70,6 +74,11 @@ struct TrainOptions {
   // The job's evaluation set, when it has one: the final model's test loss
   // and accuracy go into the certificate. REQUIRES: outlives the call.
   const data::Dataset* evaluation = nullptr;
+  // The file layer under everything the solver keeps in work_dir: the
+  // checkpoint store, the journal, the job's lock, model and certificate.
+  // nullptr = util::Env::Default() (POSIX); tests substitute a
+  // util::FaultInjectionEnv to lose power mid-run. REQUIRES: outlives the call.
+  util::Env* env = nullptr;
 };
 
 struct TrainResult {
