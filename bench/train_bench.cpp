@@ -27,6 +27,7 @@
 #include <vector>
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include "job/spec.h"
 #include "proof/certificate.h"
@@ -77,6 +78,18 @@ double Median(std::vector<double> v) {
   return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+// CPU seconds used so far by this process and its reaped children (the
+// sandboxed workers): user + system.
+double CpuSeconds() {
+  double total = 0;
+  for (int who : {RUSAGE_SELF, RUSAGE_CHILDREN}) {
+    struct rusage usage {};
+    ::getrusage(who, &usage);
+    total += usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 + usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
+  }
+  return total;
+}
+
 // The 1-minute load average (other work on the machine), or -1.
 double LoadAverage() {
   std::ifstream in("/proc/loadavg");
@@ -93,6 +106,8 @@ struct Pair {
   double certified_loop_steps_per_second = 0;  // Training loop only (what a long job sees).
   double startup_seconds = 0;
   double finalize_seconds = 0;
+  double plain_cpu_seconds = 0;      // Of the whole run, all threads and the worker.
+  double certified_cpu_seconds = 0;
   uint64_t checkpoints = 0;
 };
 
@@ -110,13 +125,20 @@ struct Overhead {
   double steady_overhead_percent = 0;
   std::vector<double> overhead_percent_runs;
   std::vector<double> steady_overhead_percent_runs;
+  // CPU time (all threads, the worker's too) of certified over plain: the
+  // work certification adds, whatever thread does it. Far less sensitive
+  // to other load than wall time.
+  double cpu_overhead_percent = 0;
+  std::vector<double> cpu_overhead_percent_runs;
   uint64_t checkpoints = 0;
 
   void Summarize() {
     std::vector<double> plain, certified, loop, startup, finalize;
     overhead_percent_runs.clear();
     steady_overhead_percent_runs.clear();
+    cpu_overhead_percent_runs.clear();
     for (const Pair& p : pairs) {
+      cpu_overhead_percent_runs.push_back(100.0 * (p.certified_cpu_seconds / p.plain_cpu_seconds - 1.0));
       plain.push_back(p.plain_steps_per_second);
       certified.push_back(p.certified_steps_per_second);
       loop.push_back(p.certified_loop_steps_per_second);
@@ -134,6 +156,7 @@ struct Overhead {
     finalize_seconds = Median(finalize);
     overhead_percent = Median(overhead_percent_runs);
     steady_overhead_percent = Median(steady_overhead_percent_runs);
+    cpu_overhead_percent = Median(cpu_overhead_percent_runs);
   }
 };
 
@@ -153,14 +176,16 @@ train::TrainResult MustTrain(const Loaded& job, const train::TrainOptions& optio
 void MeasureRepetition(const Loaded& job, const std::string& scratch, int rotation, Overhead* in_process,
                        Overhead* sandboxed) {
   static const crypto::KeyPair solver = Key(1);
-  double plain_steps_per_second = 0;
+  double plain_steps_per_second = 0, plain_cpu_seconds = 0;
   Pair in_process_pair, sandboxed_pair;
   for (int i = 0; i < 3; ++i) {
     const int kind = (rotation + i) % 3;
+    const double cpu_before = CpuSeconds();
     if (kind == 0) {
       train::TrainOptions plain;
       plain.plain = true;
       plain_steps_per_second = StepsPerSecond(MustTrain(job, plain));
+      plain_cpu_seconds = CpuSeconds() - cpu_before;
       continue;
     }
     std::filesystem::remove_all(scratch);
@@ -177,9 +202,11 @@ void MeasureRepetition(const Loaded& job, const std::string& scratch, int rotati
     pair.startup_seconds = c.startup_seconds;
     pair.finalize_seconds = c.finalize_seconds;
     pair.checkpoints = c.certificate.checkpoint_hashes.size();
+    pair.certified_cpu_seconds = CpuSeconds() - cpu_before;  // The worker was reaped when TrainJob returned.
   }
   std::filesystem::remove_all(scratch);
   in_process_pair.plain_steps_per_second = sandboxed_pair.plain_steps_per_second = plain_steps_per_second;
+  in_process_pair.plain_cpu_seconds = sandboxed_pair.plain_cpu_seconds = plain_cpu_seconds;
   in_process->pairs.push_back(in_process_pair);
   sandboxed->pairs.push_back(sandboxed_pair);
 }
@@ -225,11 +252,14 @@ int main(int argc, char** argv) {
     MeasureRepetition(cnn, scratch, r, &cnn_local, &cnn_sandboxed);
     for (Overhead* o : {&mlp_local, &cnn_local, &mlp_sandboxed, &cnn_sandboxed}) o->Summarize();
     std::printf("  repetition %d: whole run mlp %+5.1f%% / %+5.1f%% sandboxed, cnn %+5.1f%% / %+5.1f%% sandboxed; "
-                "training loop mlp %+5.1f%% / %+5.1f%%, cnn %+5.1f%% / %+5.1f%% (load %.2f)\n",
+                "training loop mlp %+5.1f%% / %+5.1f%%, cnn %+5.1f%% / %+5.1f%%; cpu mlp %+5.1f%% / %+5.1f%%, "
+                "cnn %+5.1f%% / %+5.1f%% (load %.2f)\n",
                 r + 1, mlp_local.overhead_percent_runs.back(), mlp_sandboxed.overhead_percent_runs.back(),
                 cnn_local.overhead_percent_runs.back(), cnn_sandboxed.overhead_percent_runs.back(),
                 mlp_local.steady_overhead_percent_runs.back(), mlp_sandboxed.steady_overhead_percent_runs.back(),
                 cnn_local.steady_overhead_percent_runs.back(), cnn_sandboxed.steady_overhead_percent_runs.back(),
+                mlp_local.cpu_overhead_percent_runs.back(), mlp_sandboxed.cpu_overhead_percent_runs.back(),
+                cnn_local.cpu_overhead_percent_runs.back(), cnn_sandboxed.cpu_overhead_percent_runs.back(),
                 LoadAverage());
     std::fflush(stdout);
   }
@@ -237,11 +267,11 @@ int main(int argc, char** argv) {
   const std::vector<Overhead> overheads = {mlp_local, cnn_local, mlp_sandboxed, cnn_sandboxed};
   for (const auto& o : overheads) {
     std::printf("  %-4s %-10s plain %7.1f steps/s | certified: training loop %7.1f steps/s (%+5.1f%%), whole run "
-                "%7.1f steps/s (%+5.1f%%, of which %.2f s start-up, %.2f s end-of-run durability) | %llu "
-                "checkpoints\n",
+                "%7.1f steps/s (%+5.1f%%, of which %.2f s start-up, %.2f s end-of-run durability) | cpu %+5.1f%% | "
+                "%llu checkpoints\n",
                 o.model.c_str(), o.sandboxed ? "sandboxed" : "in-process", o.plain_steps_per_second,
                 o.certified_steady_steps_per_second, o.steady_overhead_percent, o.certified_steps_per_second,
-                o.overhead_percent, o.startup_seconds, o.finalize_seconds,
+                o.overhead_percent, o.startup_seconds, o.finalize_seconds, o.cpu_overhead_percent,
                 static_cast<unsigned long long>(o.checkpoints));
   }
   std::printf("  (load average %.2f at the end)\n", load_after);
@@ -270,6 +300,8 @@ int main(int argc, char** argv) {
           << ", \"overhead_percent\": " << o.overhead_percent << ", \"training_loop_overhead_percent\": "
           << o.steady_overhead_percent << ", \"overhead_percent_runs\": " << list(o.overhead_percent_runs)
           << ", \"training_loop_overhead_percent_runs\": " << list(o.steady_overhead_percent_runs)
+          << ", \"cpu_overhead_percent\": " << o.cpu_overhead_percent
+          << ", \"cpu_overhead_percent_runs\": " << list(o.cpu_overhead_percent_runs)
           << ", \"finalize_seconds\": " << o.finalize_seconds << ", \"checkpoints\": " << o.checkpoints << "}";
     }
     out << "]" << rest << "\n}\n";
