@@ -4,10 +4,13 @@
 //     hashing, fsync and the certificate, in this process and in the
 //     sandboxed worker, vs plain training of the same job (Fashion-MNIST MLP
 //     and CNN, shorter runs of configs/jobs/mlp.toml and cnn.toml). Each
-//     repetition runs plain, in-process and sandboxed back to back, in a
-//     rotating order, and the overhead is the median over repetitions of
+//     repetition runs plain, in-process, plain and sandboxed back to back, in
+//     a rotating order, and the overhead is the median over repetitions of
 //     each repetition's ratio: the machines are shared and noisy, and a ratio
-//     of neighbouring runs cancels most of the drift in load.
+//     of neighbouring runs cancels most of the drift in load. The two plain
+//     runs of a repetition give the noise floor (identical runs differ by
+//     this much), and CPU time (all threads and the worker) is reported
+//     beside wall time.
 //  2. Verification cost: verifier seconds / solver seconds for a sample that
 //     detects a solver faking 10% of its segments with 99% probability.
 //  3. Against PyTorch: the same MLP, data, batch and threads in Debian's
@@ -108,6 +111,9 @@ struct Pair {
   double finalize_seconds = 0;
   double plain_cpu_seconds = 0;      // Of the whole run, all threads and the worker.
   double certified_cpu_seconds = 0;
+  double plain_noise_percent = 0;    // One plain run over the other.
+  double checkpoint_seconds = 0;     // TrainResult::checkpoint_seconds.
+  double loop_seconds = 0;           // The certified run's training loop.
   uint64_t checkpoints = 0;
 };
 
@@ -130,6 +136,13 @@ struct Overhead {
   // to other load than wall time.
   double cpu_overhead_percent = 0;
   std::vector<double> cpu_overhead_percent_runs;
+  // Plain over plain: the median of its absolute value is the noise floor.
+  double noise_percent = 0;
+  std::vector<double> noise_percent_runs;
+  // What the training loop spent on checkpoints (TrainResult::checkpoint_seconds), per
+  // checkpoint and as a share of the loop: measured directly, not by difference.
+  double checkpoint_ms = 0;
+  double checkpoint_loop_percent = 0;
   uint64_t checkpoints = 0;
 
   void Summarize() {
@@ -137,7 +150,13 @@ struct Overhead {
     overhead_percent_runs.clear();
     steady_overhead_percent_runs.clear();
     cpu_overhead_percent_runs.clear();
+    noise_percent_runs.clear();
+    std::vector<double> noise_magnitudes, checkpoint_ms_runs, checkpoint_share_runs;
     for (const Pair& p : pairs) {
+      checkpoint_ms_runs.push_back(1000.0 * p.checkpoint_seconds / std::max<uint64_t>(1, p.checkpoints - 1));
+      checkpoint_share_runs.push_back(100.0 * p.checkpoint_seconds / p.loop_seconds);
+      noise_percent_runs.push_back(p.plain_noise_percent);
+      noise_magnitudes.push_back(std::fabs(p.plain_noise_percent));
       cpu_overhead_percent_runs.push_back(100.0 * (p.certified_cpu_seconds / p.plain_cpu_seconds - 1.0));
       plain.push_back(p.plain_steps_per_second);
       certified.push_back(p.certified_steps_per_second);
@@ -157,6 +176,9 @@ struct Overhead {
     overhead_percent = Median(overhead_percent_runs);
     steady_overhead_percent = Median(steady_overhead_percent_runs);
     cpu_overhead_percent = Median(cpu_overhead_percent_runs);
+    noise_percent = Median(noise_magnitudes);
+    checkpoint_ms = Median(checkpoint_ms_runs);
+    checkpoint_loop_percent = Median(checkpoint_share_runs);
   }
 };
 
@@ -169,23 +191,27 @@ train::TrainResult MustTrain(const Loaded& job, const train::TrainOptions& optio
   return std::move(*r);
 }
 
-// One repetition for one model: plain training (this process, no
-// checkpoints), certified in this process and certified in the sandboxed
-// worker, starting at `rotation` of that order so that no kind always runs
-// first. The plain run is the baseline of both certified ones.
+// One repetition for one model: two plain runs (this process, no
+// checkpoints), one certified in this process and one certified in the
+// sandboxed worker, alternating plain and certified, starting at `rotation`
+// of that order so that no kind always runs first. The baseline of both
+// certified runs is the geometric mean of the two plain ones, and the ratio
+// of the two plain runs is the noise floor: what "overhead" identical runs
+// show on this machine at this moment.
 void MeasureRepetition(const Loaded& job, const std::string& scratch, int rotation, Overhead* in_process,
                        Overhead* sandboxed) {
   static const crypto::KeyPair solver = Key(1);
-  double plain_steps_per_second = 0, plain_cpu_seconds = 0;
+  double plain_steps_per_second[2] = {0, 0}, plain_cpu_seconds[2] = {0, 0};
   Pair in_process_pair, sandboxed_pair;
-  for (int i = 0; i < 3; ++i) {
-    const int kind = (rotation + i) % 3;
+  // 0 and 2: plain; 1: certified in this process; 3: certified, sandboxed.
+  for (int i = 0; i < 4; ++i) {
+    const int kind = (rotation + i) % 4;
     const double cpu_before = CpuSeconds();
-    if (kind == 0) {
+    if (kind == 0 || kind == 2) {
       train::TrainOptions plain;
       plain.plain = true;
-      plain_steps_per_second = StepsPerSecond(MustTrain(job, plain));
-      plain_cpu_seconds = CpuSeconds() - cpu_before;
+      plain_steps_per_second[kind / 2] = StepsPerSecond(MustTrain(job, plain));
+      plain_cpu_seconds[kind / 2] = CpuSeconds() - cpu_before;
       continue;
     }
     std::filesystem::remove_all(scratch);
@@ -193,20 +219,25 @@ void MeasureRepetition(const Loaded& job, const std::string& scratch, int rotati
     certified.work_dir = scratch;
     certified.solver_key = &solver;
     certified.resume = false;
-    certified.worker.isolated = kind == 2;
+    certified.worker.isolated = kind == 3;
     certified.worker.binary = CAIRN_BINARY;
     const train::TrainResult c = MustTrain(job, certified);
-    Pair& pair = kind == 2 ? sandboxed_pair : in_process_pair;
+    Pair& pair = kind == 3 ? sandboxed_pair : in_process_pair;
     pair.certified_steps_per_second = StepsPerSecond(c);
-    pair.certified_loop_steps_per_second = c.steps_run / (c.seconds - c.finalize_seconds - c.startup_seconds);
+    pair.loop_seconds = c.seconds - c.finalize_seconds - c.startup_seconds;
+    pair.certified_loop_steps_per_second = c.steps_run / pair.loop_seconds;
+    pair.checkpoint_seconds = c.checkpoint_seconds;
     pair.startup_seconds = c.startup_seconds;
     pair.finalize_seconds = c.finalize_seconds;
     pair.checkpoints = c.certificate.checkpoint_hashes.size();
     pair.certified_cpu_seconds = CpuSeconds() - cpu_before;  // The worker was reaped when TrainJob returned.
   }
   std::filesystem::remove_all(scratch);
-  in_process_pair.plain_steps_per_second = sandboxed_pair.plain_steps_per_second = plain_steps_per_second;
-  in_process_pair.plain_cpu_seconds = sandboxed_pair.plain_cpu_seconds = plain_cpu_seconds;
+  for (Pair* pair : {&in_process_pair, &sandboxed_pair}) {
+    pair->plain_steps_per_second = std::sqrt(plain_steps_per_second[0] * plain_steps_per_second[1]);
+    pair->plain_cpu_seconds = std::sqrt(plain_cpu_seconds[0] * plain_cpu_seconds[1]);
+    pair->plain_noise_percent = 100.0 * (plain_steps_per_second[0] / plain_steps_per_second[1] - 1.0);
+  }
   in_process->pairs.push_back(in_process_pair);
   sandboxed->pairs.push_back(sandboxed_pair);
 }
@@ -253,14 +284,14 @@ int main(int argc, char** argv) {
     for (Overhead* o : {&mlp_local, &cnn_local, &mlp_sandboxed, &cnn_sandboxed}) o->Summarize();
     std::printf("  repetition %d: whole run mlp %+5.1f%% / %+5.1f%% sandboxed, cnn %+5.1f%% / %+5.1f%% sandboxed; "
                 "training loop mlp %+5.1f%% / %+5.1f%%, cnn %+5.1f%% / %+5.1f%%; cpu mlp %+5.1f%% / %+5.1f%%, "
-                "cnn %+5.1f%% / %+5.1f%% (load %.2f)\n",
+                "cnn %+5.1f%% / %+5.1f%%; plain vs plain mlp %+5.1f%%, cnn %+5.1f%% (load %.2f)\n",
                 r + 1, mlp_local.overhead_percent_runs.back(), mlp_sandboxed.overhead_percent_runs.back(),
                 cnn_local.overhead_percent_runs.back(), cnn_sandboxed.overhead_percent_runs.back(),
                 mlp_local.steady_overhead_percent_runs.back(), mlp_sandboxed.steady_overhead_percent_runs.back(),
                 cnn_local.steady_overhead_percent_runs.back(), cnn_sandboxed.steady_overhead_percent_runs.back(),
                 mlp_local.cpu_overhead_percent_runs.back(), mlp_sandboxed.cpu_overhead_percent_runs.back(),
                 cnn_local.cpu_overhead_percent_runs.back(), cnn_sandboxed.cpu_overhead_percent_runs.back(),
-                LoadAverage());
+                mlp_local.noise_percent_runs.back(), cnn_local.noise_percent_runs.back(), LoadAverage());
     std::fflush(stdout);
   }
   const double load_after = LoadAverage();
@@ -274,7 +305,13 @@ int main(int argc, char** argv) {
                 o.overhead_percent, o.startup_seconds, o.finalize_seconds, o.cpu_overhead_percent,
                 static_cast<unsigned long long>(o.checkpoints));
   }
-  std::printf("  (load average %.2f at the end)\n", load_after);
+  std::printf("  noise floor (median |plain/plain - 1|): mlp %.1f%%, cnn %.1f%%; load average %.2f at the end\n",
+              mlp_local.noise_percent, cnn_local.noise_percent, load_after);
+  std::printf("  the training loop on checkpoints (snapshot and hand-off, measured): in-process mlp %.2f ms each "
+              "(%.2f%% of the loop), cnn %.2f ms (%.2f%%); sandboxed, the parent's hand-off only: mlp %.2f ms, cnn "
+              "%.2f ms\n",
+              mlp_local.checkpoint_ms, mlp_local.checkpoint_loop_percent, cnn_local.checkpoint_ms,
+              cnn_local.checkpoint_loop_percent, mlp_sandboxed.checkpoint_ms, cnn_sandboxed.checkpoint_ms);
 
   auto write_json = [&](const std::string& rest) {
     std::filesystem::create_directories(std::filesystem::path(json_path).parent_path().empty()
@@ -287,7 +324,7 @@ int main(int argc, char** argv) {
       return s + "]";
     };
     out << "{\n  \"certificate_overhead_method\": {\"repeats\": " << repeats
-        << ", \"statistic\": \"median over interleaved repetitions of plain/certified steps per second - 1\""
+        << ", \"statistic\": \"median over interleaved repetitions of plain/certified steps per second - 1; plain is the geometric mean of two plain runs, whose ratio is the noise floor\""
         << ", \"load_average_before\": " << load_before << ", \"load_average_after\": " << load_after << "},\n";
     out << "  \"certificate_overhead\": [";
     for (size_t i = 0; i < overheads.size(); ++i) {
@@ -302,6 +339,10 @@ int main(int argc, char** argv) {
           << ", \"training_loop_overhead_percent_runs\": " << list(o.steady_overhead_percent_runs)
           << ", \"cpu_overhead_percent\": " << o.cpu_overhead_percent
           << ", \"cpu_overhead_percent_runs\": " << list(o.cpu_overhead_percent_runs)
+          << ", \"plain_vs_plain_percent_runs\": " << list(o.noise_percent_runs)
+          << ", \"noise_floor_percent\": " << o.noise_percent
+          << ", \"checkpoint_milliseconds\": " << o.checkpoint_ms
+          << ", \"checkpoint_training_loop_percent\": " << o.checkpoint_loop_percent
           << ", \"finalize_seconds\": " << o.finalize_seconds << ", \"checkpoints\": " << o.checkpoints << "}";
     }
     out << "]" << rest << "\n}\n";

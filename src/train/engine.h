@@ -28,6 +28,9 @@ struct SegmentResult {
   uint64_t steps = 0;
   double grad_norm_last = 0;  // Gradient norm at the segment's last step.
   double last_loss = 0;
+  // Time the engine's training thread spent taking the snapshot (in-process
+  // engine; a sandboxed worker does not report it).
+  double snapshot_seconds = 0;
 };
 
 // Called after each step with (step, loss); may be rate-limited by a worker.

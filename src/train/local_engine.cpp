@@ -4,6 +4,8 @@
 // sandboxed child.
 #include "train/local_engine.h"
 
+#include <chrono>
+
 #include "job/limits.h"
 #include "proof/model_state.h"
 #include "train/snapshot.h"
@@ -46,7 +48,9 @@ class LocalEngine final : public Engine {
       r.steps = acc.steps;
       r.grad_norm_last = acc.grad_norm_last;
       r.last_loss = acc.last_loss;
+      const auto snapshot_started = std::chrono::steady_clock::now();
       r.checkpoint = session_->Snapshot(end);
+      r.snapshot_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - snapshot_started).count();
       return r;
     });
   }

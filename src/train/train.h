@@ -89,6 +89,11 @@ struct TrainResult {
   double seconds = 0;           // Wall time of the run, including startup and finalize_seconds.
   double startup_seconds = 0;   // Starting the engine (the sandboxed worker: process, inputs, model).
   double finalize_seconds = 0;  // After the last step: waiting for checkpoints to be durable, writing the certificate.
+  // Of the training loop, the time spent on checkpoints rather than steps:
+  // taking snapshots (in-process engine; a sandboxed worker takes them in
+  // its own process, concurrently with its training) and handing them to the
+  // checkpoint writer, including any wait for room in its queue.
+  double checkpoint_seconds = 0;
   double final_loss = 0;
   std::optional<EvalResult> evaluation;  // When the job has an evaluation set.
 };

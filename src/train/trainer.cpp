@@ -145,6 +145,8 @@ Result<TrainResult> TrainJobUnguarded(const job::JobSpec& spec, const data::Data
   bool writer_failed = false;
   Status trained = engine->RunSegments(
       step, range_end, k, after_step, [&](uint64_t begin, uint64_t end, SegmentResult run) -> Status {
+        const auto handoff_started = Clock::now();
+        result.checkpoint_seconds += run.snapshot_seconds;
         result.steps_run += end - begin;
         // A segment cut short on request (the last of the range) is dropped, as if killed here.
         if (end % k != 0 && end != total) return Status::Ok();
@@ -155,6 +157,7 @@ Result<TrainResult> TrainJobUnguarded(const job::JobSpec& spec, const data::Data
         meta.grad_norm_last = run.grad_norm_last;
         last_loss = run.last_loss;
         writer.Enqueue(std::move(run.checkpoint), meta);
+        result.checkpoint_seconds += std::chrono::duration<double>(Clock::now() - handoff_started).count();
         step = end;
         if (Status w = writer.CurrentStatus(); !w.ok()) {
           writer_failed = true;
