@@ -50,9 +50,10 @@ void CheckpointWriter::Enqueue(Bytes snapshot, std::optional<SegmentMetadata> se
     return in_flight_ == 0 ||
            (in_flight_ < kWriterQueueDepthMax && queued_bytes_ + snapshot.size() <= kWriterQueueBytesMax);
   });
-  queued_bytes_ += snapshot.size();
+  const size_t bytes = snapshot.size();
+  queued_bytes_ += bytes;
   in_flight_++;
-  queue_.push_back({std::move(snapshot), segment});
+  queue_.push_back({std::move(snapshot), bytes, segment});
   work_.notify_one();
 }
 
@@ -88,7 +89,7 @@ void CheckpointWriter::Run() {
         queue_.pop_front();
       }
       if (!status_.ok()) {  // Drain without writing after a failure.
-        for (const Item& item : batch) queued_bytes_ -= item.snapshot.size();
+        for (const Item& item : batch) queued_bytes_ -= item.bytes;
         in_flight_ -= batch.size();
         batch.clear();
         space_.notify_all();
@@ -97,7 +98,7 @@ void CheckpointWriter::Run() {
     }
     Status s = batch.empty() ? Status::Ok() : Persist(batch);
     std::lock_guard<std::mutex> lock(mu_);
-    for (const Item& item : batch) queued_bytes_ -= item.snapshot.size();
+    for (const Item& item : batch) queued_bytes_ -= item.bytes;
     in_flight_ -= batch.size();
     if (!s.ok() && status_.ok()) status_ = s;
     space_.notify_all();
@@ -108,6 +109,7 @@ void CheckpointWriter::Run() {
 // from the bytes of consecutive checkpoints (UpdateNorm, the definition the
 // verifier uses).
 Status CheckpointWriter::Measure(std::vector<Item>& batch) {
+  const Bytes* previous_bytes = &previous_;
   for (Item& item : batch) {
     auto current = DecodeCheckpoint(item.snapshot);
     if (!current.ok()) return Internal("the solver's own checkpoint does not decode: " + current.status().message());
@@ -118,12 +120,12 @@ Status CheckpointWriter::Measure(std::vector<Item>& batch) {
                                 "; lower the learning rate or check the data. No certificate was produced");
     }
     if (item.segment) {
-      CAIRN_ASSERT(!previous_.empty());
-      auto previous = DecodeCheckpoint(previous_);
+      CAIRN_ASSERT(!previous_bytes->empty());
+      auto previous = DecodeCheckpoint(*previous_bytes);
       CAIRN_ASSERT(previous.ok());
       CAIRN_ASSIGN_OR_RETURN(item.segment->update_norm, UpdateNorm(*previous, *current));
     }
-    previous_ = item.snapshot;
+    previous_bytes = &item.snapshot;
   }
   return Status::Ok();
 }
@@ -138,7 +140,15 @@ Status CheckpointWriter::Persist(std::vector<Item>& batch) {
     journal_.checkpoints.push_back(blobs[i].first);
     if (batch[i].segment) journal_.segments.push_back(*batch[i].segment);
   }
-  return util::WriteFileAtomic(env_, journal_path_, EncodeJournal(journal_));
+  CAIRN_RETURN_IF_ERROR(util::WriteFileAtomic(env_, journal_path_, EncodeJournal(journal_)));
+  // The newest checkpoint is the next segment's start; the rest are done with.
+  auto release = [&](Bytes bytes) {
+    if (recycle_) recycle_(std::move(bytes));
+  };
+  release(std::move(previous_));
+  for (size_t i = 0; i + 1 < batch.size(); ++i) release(std::move(batch[i].snapshot));
+  previous_ = std::move(batch.back().snapshot);
+  return Status::Ok();
 }
 
 }  // namespace cairn::proof

@@ -6,6 +6,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -58,6 +59,12 @@ class CheckpointWriter {
   // REQUIRES: called before the first Enqueue.
   void SetPrevious(Bytes previous) { previous_ = std::move(previous); }
 
+  // Called on the writer thread with the bytes of each snapshot the writer
+  // no longer needs (written, and no longer the previous one), so that the
+  // producer can reuse their memory for the next snapshot.
+  // REQUIRES: called before the first Enqueue.
+  void SetRecycler(std::function<void(Bytes)> recycle) { recycle_ = std::move(recycle); }
+
   // `segment` is the metadata of the segment that ends at this snapshot
   // (nullopt for checkpoint 0); the writer fills in its update norm. Blocks
   // while kWriterQueueDepthMax snapshots or kWriterQueueBytesMax bytes are
@@ -68,6 +75,9 @@ class CheckpointWriter {
   Status Finish();
 
   const Journal& journal() const { return journal_; }  // After Finish.
+  // The newest checkpoint: the last one enqueued, or the SetPrevious one if
+  // none was. After Finish returned OK.
+  const Bytes& last_checkpoint() const { return previous_; }
 
   // The first error so far (a full disk, a diverged state): training stops early.
   Status CurrentStatus();
@@ -75,6 +85,7 @@ class CheckpointWriter {
  private:
   struct Item {
     Bytes snapshot;
+    size_t bytes = 0;  // snapshot.size() when enqueued (the bytes may be recycled before they are accounted).
     std::optional<SegmentMetadata> segment;
   };
 
@@ -86,7 +97,8 @@ class CheckpointWriter {
   CheckpointStore* store_;
   std::string journal_path_;
   Journal journal_;  // Owned by the writer thread until Finish.
-  Bytes previous_;   // The last checkpoint measured (writer thread).
+  Bytes previous_;   // The last checkpoint written (writer thread until Finish).
+  std::function<void(Bytes)> recycle_;
   std::mutex mu_;
   std::condition_variable work_, space_;
   std::deque<Item> queue_;

@@ -1,9 +1,23 @@
 #include "train/engine.h"
 
+#include <algorithm>
+
 #include "train/local_engine.h"
 #include "train/torch_error.h"
 
 namespace cairn::train {
+
+Status Engine::RunSegments(uint64_t begin, uint64_t end, uint64_t interval, const StepCallback& on_step,
+                           const SegmentCallback& on_segment) {
+  CAIRN_ASSERT(interval > 0);
+  for (uint64_t at = begin; at < end;) {
+    const uint64_t segment_end = std::min(end, at + interval);
+    CAIRN_ASSIGN_OR_RETURN(SegmentResult result, RunSegment(at, segment_end, on_step));
+    CAIRN_RETURN_IF_ERROR(on_segment(at, segment_end, std::move(result)));
+    at = segment_end;
+  }
+  return Status::Ok();
+}
 
 Result<std::unique_ptr<Engine>> StartWorkerEngine(const job::JobSpec& spec, const EngineOptions& options);
 

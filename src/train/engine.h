@@ -28,10 +28,16 @@ struct SegmentResult {
   uint64_t steps = 0;
   double grad_norm_last = 0;  // Gradient norm at the segment's last step.
   double last_loss = 0;
+  // Time the engine's training thread spent taking the snapshot (in-process
+  // engine; a sandboxed worker does not report it).
+  double snapshot_seconds = 0;
 };
 
 // Called after each step with (step, loss); may be rate-limited by a worker.
 using StepCallback = std::function<void(uint64_t step, double loss)>;
+// Called with each segment of steps [begin, end) as soon as its checkpoint
+// is ready; a non-OK status stops training (RunSegments returns it).
+using SegmentCallback = std::function<Status(uint64_t begin, uint64_t end, SegmentResult result)>;
 
 // Errors an engine returns: FailedPrecondition for what the job or the
 // state it was given causes (a non-finite loss, the model failing),
@@ -53,8 +59,22 @@ class Engine {
   virtual Result<uint64_t> Restore(ByteView checkpoint) = 0;
   // Trains steps [begin, end) from the current state.
   virtual Result<SegmentResult> RunSegment(uint64_t begin, uint64_t end, const StepCallback& on_step) = 0;
+  // Trains steps [begin, end) as consecutive segments that end at begin +
+  // interval, begin + 2·interval, ... and at `end`, passing each segment's
+  // result to `on_segment` in order: the solver's run in one call, so that a
+  // worker trains the next segment while the caller stores the last
+  // checkpoint. Stops at the first error (of training or of on_segment).
+  // This default runs RunSegment for each segment; on_segment runs on the
+  // calling thread either way. REQUIRES: interval > 0.
+  virtual Status RunSegments(uint64_t begin, uint64_t end, uint64_t interval, const StepCallback& on_step,
+                             const SegmentCallback& on_segment);
   // Scores a model file of this job on its evaluation set (train/evaluate.h).
   virtual Result<EvalResult> Evaluate(ByteView model_file) = 0;
+  // Hands back the bytes of a checkpoint this engine returned, once the
+  // caller is done with them, so that a later one can reuse their memory
+  // (the in-process engine copies the state into them). Optional; may be
+  // called from any thread, also while a segment runs.
+  virtual void Recycle(Bytes checkpoint) { (void)checkpoint; }
 };
 
 struct EngineOptions {

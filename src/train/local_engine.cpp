@@ -4,6 +4,8 @@
 // sandboxed child.
 #include "train/local_engine.h"
 
+#include <chrono>
+
 #include "job/limits.h"
 #include "proof/model_state.h"
 #include "train/snapshot.h"
@@ -35,6 +37,8 @@ class LocalEngine final : public Engine {
     return GuardTorch("restoring a checkpoint", [&] { return session_->Restore(checkpoint); });
   }
 
+  void Recycle(Bytes checkpoint) override { session_->RecycleSnapshot(std::move(checkpoint)); }
+
   Result<SegmentResult> RunSegment(uint64_t begin, uint64_t end, const StepCallback& on_step) override {
     return GuardTorch("training", [&]() -> Result<SegmentResult> {
       SegmentAccumulator acc;
@@ -44,7 +48,9 @@ class LocalEngine final : public Engine {
       r.steps = acc.steps;
       r.grad_norm_last = acc.grad_norm_last;
       r.last_loss = acc.last_loss;
+      const auto snapshot_started = std::chrono::steady_clock::now();
       r.checkpoint = session_->Snapshot(end);
+      r.snapshot_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - snapshot_started).count();
       return r;
     });
   }
@@ -60,8 +66,8 @@ class LocalEngine final : public Engine {
 };
 
 // The job's size limits (job/limits.h), from the model as built.
-Status CheckSize(const job::JobSpec& spec, const data::Dataset& dataset, const TrainingSession& session) {
-  const Bytes initial = session.Snapshot(0);
+Status CheckSize(const job::JobSpec& spec, const data::Dataset& dataset, TrainingSession* session) {
+  const Bytes initial = session->Snapshot(0);
   CAIRN_ASSIGN_OR_RETURN(proof::CheckpointView view, proof::DecodeCheckpoint(initial));
   uint64_t trainable = 0;
   for (const auto& t : view.model.tensors) {
@@ -87,7 +93,7 @@ Result<std::unique_ptr<Engine>> StartLocalEngine(const job::JobSpec& spec, const
     }
     const uint64_t total = job::ResolvedSteps(spec, dataset.size());
     CAIRN_ASSIGN_OR_RETURN(auto session, TrainingSession::Create(spec, dataset, total, files));
-    CAIRN_RETURN_IF_ERROR(CheckSize(spec, dataset, *session));
+    CAIRN_RETURN_IF_ERROR(CheckSize(spec, dataset, session.get()));
     if (options.check_randomness) CAIRN_RETURN_IF_ERROR(session->CheckRandomnessIsControlled(/*step=*/0));
     return std::unique_ptr<Engine>(
         new LocalEngine(spec, dataset, evaluation, files, std::move(session), options.cheat, std::move(environment)));

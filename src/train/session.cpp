@@ -94,8 +94,8 @@ Status TrainingSession::RunSteps(uint64_t begin, uint64_t end, SegmentAccumulato
   return Status::Ok();
 }
 
-Bytes TrainingSession::Snapshot(uint64_t step) const {
-  return EncodeSnapshot(step, model_->State(), *optimizer_, spec_.optimizer);
+Bytes TrainingSession::Snapshot(uint64_t step) {
+  return encoder_.Encode(step, model_->State(), *optimizer_, spec_.optimizer);
 }
 
 Result<uint64_t> TrainingSession::Restore(ByteView snapshot) {

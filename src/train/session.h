@@ -13,6 +13,7 @@
 #include "proof/certificate.h"
 #include "train/models.h"
 #include "train/optimizer.h"
+#include "train/snapshot.h"
 #include "train/train.h"
 
 namespace cairn::train {
@@ -40,8 +41,12 @@ class TrainingSession {
   Status RunSteps(uint64_t begin, uint64_t end, SegmentAccumulator* acc, const CheatHooks& cheat,
                   const std::function<void(uint64_t step, double loss)>& after_step);
 
-  // Canonical checkpoint bytes of the whole state at `step`.
-  Bytes Snapshot(uint64_t step) const;
+  // Canonical checkpoint bytes of the whole state at `step` (EncodeSnapshot's,
+  // made by the session's SnapshotEncoder: a memory copy of the state).
+  Bytes Snapshot(uint64_t step);
+  // Hands back the bytes of a snapshot once the caller is done with them:
+  // the next Snapshot reuses their memory. May be called from any thread.
+  void RecycleSnapshot(Bytes bytes) { encoder_.Recycle(std::move(bytes)); }
   // All or nothing (RestoreSnapshot). Returns the checkpoint's step.
   Result<uint64_t> Restore(ByteView snapshot);
   // The model file of the current state (every parameter and buffer).
@@ -76,6 +81,7 @@ class TrainingSession {
   torch::Device device_;
   torch::Tensor features_;  // [n, feature_shape...] over the dataset's memory (CPU) or a device copy.
   torch::Tensor labels_;    // [n] int64.
+  SnapshotEncoder encoder_;
 };
 
 }  // namespace cairn::train

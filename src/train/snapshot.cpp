@@ -2,8 +2,24 @@
 
 #include <cstring>
 
+#include "util/codec.h"
+
 namespace cairn::train {
 namespace {
+
+// Recycled snapshot buffers kept for reuse; a few cover the checkpoints in
+// flight between the training thread and the checkpoint writer.
+constexpr size_t kSnapshotBuffersPooledMax = 4;
+// docs/checkpoints.md: "CAIRNCK2" (8 bytes), then the u64 step.
+constexpr size_t kCheckpointStepOffset = 8;
+
+// Writes `v` as the codec does (u64, little-endian) at `dst`.
+void PutU64(uint64_t v, uint8_t* dst) {
+  util::Writer w;
+  w.U64(v);
+  CAIRN_ASSERT(w.bytes().size() == sizeof(uint64_t));
+  std::memcpy(dst, w.bytes().data(), sizeof(uint64_t));
+}
 
 // CPU, contiguous copies of the state (kept alive while their bytes are
 // encoded).
@@ -118,6 +134,115 @@ Bytes EncodeSnapshot(uint64_t step, const ModelState& state, const Optimizer& op
   for (const auto& t : host) views.push_back(BytesOf(t));
   return proof::EncodeCheckpoint(step, model, static_cast<uint8_t>(spec.kind), optimizer.step_count(),
                                  static_cast<uint32_t>(optimizer.StateTensorsPerParameter()), views);
+}
+
+bool SnapshotEncoder::Matches(const ModelState& state, const Optimizer& optimizer,
+                              const job::OptimizerSpec& spec) const {
+  if (state.size() != keys_.size() || static_cast<uint8_t>(spec.kind) != optimizer_kind_ ||
+      optimizer.StateTensorsPerParameter() != state_per_parameter_) {
+    return false;
+  }
+  for (size_t i = 0; i < state.size(); ++i) {
+    const StateTensor& t = state[i];
+    const TensorKey& k = keys_[i];
+    if (t.role != k.role || t.tensor.scalar_type() != k.dtype || t.tensor.sizes() != c10::IntArrayRef(k.sizes) ||
+        t.name != k.name) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void SnapshotEncoder::BuildTemplate(uint64_t step, const ModelState& state, const Optimizer& optimizer,
+                                    const job::OptimizerSpec& spec) {
+  template_ = EncodeSnapshot(step, state, optimizer, spec);
+  auto view = proof::DecodeCheckpoint(template_);
+  CAIRN_ASSERT(view.ok());  // Our own encoding.
+  const uint8_t* base = template_.data();
+  data_.clear();
+  for (const proof::TensorView& t : view->model.tensors) {
+    data_.push_back({static_cast<size_t>(t.data.data - base), t.data.size});
+  }
+  for (const ByteView& s : view->optimizer_state) data_.push_back({static_cast<size_t>(s.data - base), s.size});
+  // The regions are in the order of the encoding: every other byte is a gap.
+  gaps_.clear();
+  size_t at = 0;
+  for (const Region& r : data_) {
+    CAIRN_ASSERT(r.offset >= at);
+    if (r.offset > at) gaps_.push_back({at, r.offset - at});
+    at = r.offset + r.bytes;
+  }
+  if (at < template_.size()) gaps_.push_back({at, template_.size() - at});
+  // "CAIRNCK2", u64 step, model file, u8 optimizer kind, then u64 optimizer steps.
+  optimizer_steps_offset_ = static_cast<size_t>(view->model.encoded.data - base) + view->model.encoded.size + 1;
+  keys_.clear();
+  for (const StateTensor& t : state) keys_.push_back({t.name, t.role, t.tensor.scalar_type(), t.tensor.sizes().vec()});
+  optimizer_kind_ = static_cast<uint8_t>(spec.kind);
+  state_per_parameter_ = optimizer.StateTensorsPerParameter();
+  built_ = true;
+  templates_built_++;
+  // Always on: the template reproduces the reference encoding in every byte
+  // (filled into a scrambled buffer, so that no byte can be right by chance
+  // of having been left alone).
+  Bytes check(template_.size(), 0xa5);
+  Fill(step, state, optimizer, &check);
+  CAIRN_ASSERT(check == template_);
+}
+
+void SnapshotEncoder::Fill(uint64_t step, const ModelState& state, const Optimizer& optimizer, Bytes* out) const {
+  CAIRN_ASSERT(out->size() == template_.size());
+  uint8_t* dst = out->data();
+  for (const Region& g : gaps_) std::memcpy(dst + g.offset, template_.data() + g.offset, g.bytes);
+  PutU64(step, dst + kCheckpointStepOffset);
+  PutU64(optimizer.step_count(), dst + optimizer_steps_offset_);
+  // One copy of each tensor's storage into its place: the only work that
+  // grows with the model.
+  size_t next = 0;
+  auto copy = [&](const torch::Tensor& t) {
+    CAIRN_ASSERT(next < data_.size());
+    const Region& r = data_[next++];
+    const bool in_place = t.device().is_cpu() && t.is_contiguous();
+    const torch::Tensor host = in_place ? t : t.detach().to(torch::kCPU).contiguous();
+    CAIRN_ASSERT(static_cast<size_t>(host.numel()) * host.element_size() == r.bytes);
+    if (r.bytes > 0) std::memcpy(dst + r.offset, host.data_ptr(), r.bytes);
+  };
+  for (const StateTensor& t : state) copy(t.tensor);
+  for (const auto& per_parameter : optimizer.state()) {
+    for (const auto& t : per_parameter) copy(t);
+  }
+  CAIRN_ASSERT(next == data_.size());
+}
+
+Bytes SnapshotEncoder::TakeBuffer() {
+  Bytes out;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    while (!free_.empty() && out.capacity() < template_.size()) {
+      out = std::move(free_.back());
+      free_.pop_back();
+    }
+  }
+  // A recycled buffer of this size is used as is (every byte is rewritten);
+  // only bytes a smaller one lacks are zero-filled first.
+  out.resize(template_.size());
+  return out;
+}
+
+Bytes SnapshotEncoder::Encode(uint64_t step, const ModelState& state, const Optimizer& optimizer,
+                              const job::OptimizerSpec& spec) {
+  if (!built_ || !Matches(state, optimizer, spec)) {
+    BuildTemplate(step, state, optimizer, spec);
+    return template_;
+  }
+  Bytes out = TakeBuffer();
+  Fill(step, state, optimizer, &out);
+  return out;
+}
+
+void SnapshotEncoder::Recycle(Bytes buffer) {
+  if (buffer.capacity() == 0) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (free_.size() < kSnapshotBuffersPooledMax) free_.push_back(std::move(buffer));
 }
 
 Result<uint64_t> RestoreSnapshot(ByteView bytes, const ModelState& state, Optimizer* optimizer,

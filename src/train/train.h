@@ -15,6 +15,10 @@
 #include "sandbox/limits.h"
 #include "train/evaluate.h"
 
+namespace cairn::util {
+class Env;
+}  // namespace cairn::util
+
 namespace cairn::train {
 
 // Applies a profile to this process before any tensor work: intra-op
@@ -70,6 +74,11 @@ struct TrainOptions {
   // The job's evaluation set, when it has one: the final model's test loss
   // and accuracy go into the certificate. REQUIRES: outlives the call.
   const data::Dataset* evaluation = nullptr;
+  // The file layer under everything the solver keeps in work_dir: the
+  // checkpoint store, the journal, the job's lock, model and certificate.
+  // nullptr = util::Env::Default() (POSIX); tests substitute a
+  // util::FaultInjectionEnv to lose power mid-run. REQUIRES: outlives the call.
+  util::Env* env = nullptr;
 };
 
 struct TrainResult {
@@ -80,6 +89,11 @@ struct TrainResult {
   double seconds = 0;           // Wall time of the run, including startup and finalize_seconds.
   double startup_seconds = 0;   // Starting the engine (the sandboxed worker: process, inputs, model).
   double finalize_seconds = 0;  // After the last step: waiting for checkpoints to be durable, writing the certificate.
+  // Of the training loop, the time spent on checkpoints rather than steps:
+  // taking snapshots (in-process engine; a sandboxed worker takes them in
+  // its own process, concurrently with its training) and handing them to the
+  // checkpoint writer, including any wait for room in its queue.
+  double checkpoint_seconds = 0;
   double final_loss = 0;
   std::optional<EvalResult> evaluation;  // When the job has an evaluation set.
 };

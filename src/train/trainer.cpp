@@ -69,11 +69,13 @@ Result<TrainResult> TrainJobUnguarded(const job::JobSpec& spec, const data::Data
     return result;
   }
 
+  // Everything in the work directory goes through one Env (docs/checkpoints.md, "Durability").
+  util::Env* const env = options.env != nullptr ? options.env : util::Env::Default();
   const std::string job_dir = JobDir(options.work_dir, job_id);
-  CAIRN_RETURN_IF_ERROR(util::MakeDirs(job_dir));
-  CAIRN_ASSIGN_OR_RETURN(auto store, proof::CheckpointStore::Open(options.work_dir + "/checkpoints"));
+  CAIRN_RETURN_IF_ERROR(util::MakeDirsDurable(env, job_dir));
+  CAIRN_ASSIGN_OR_RETURN(auto store, proof::CheckpointStore::Open(env, options.work_dir + "/checkpoints"));
   const std::string journal_path = job_dir + "/journal";
-  auto lock = util::FileLock::Acquire(job_dir + "/lock");
+  auto lock = env->LockFile(job_dir + "/lock");
   if (!lock.ok() && lock.status().code() != StatusCode::kUnavailable) return lock.status();
   if (!lock.ok()) {
     return Unavailable("another `cairn train` is already running job " + job_id.ToHex().substr(0, 16) + " in " +
@@ -99,8 +101,8 @@ Result<TrainResult> TrainJobUnguarded(const job::JobSpec& spec, const data::Data
   proof::Journal journal{job_id, {}, {}};
   uint64_t step = 0;
   Bytes restored;
-  if (options.resume && util::FileExists(journal_path)) {
-    CAIRN_ASSIGN_OR_RETURN(Bytes raw, util::ReadFile(journal_path, proof::kJournalBytesMax));
+  if (options.resume && env->FileExists(journal_path)) {
+    CAIRN_ASSIGN_OR_RETURN(Bytes raw, env->ReadFile(journal_path, proof::kJournalBytesMax));
     CAIRN_ASSIGN_OR_RETURN(journal, proof::DecodeJournal(raw));
     if (journal.job_id != job_id) return Corruption(journal_path + " belongs to another job");
     while (!journal.checkpoints.empty()) {
@@ -122,6 +124,9 @@ Result<TrainResult> TrainJobUnguarded(const job::JobSpec& spec, const data::Data
   }
   const bool fresh = journal.checkpoints.empty();
   proof::CheckpointWriter writer(&store, journal_path, journal);
+  // The engine outlives the writer (declared first), so the writer may hand
+  // it back every snapshot it is done with.
+  writer.SetRecycler([engine = engine.get()](Bytes bytes) { engine->Recycle(std::move(bytes)); });
   if (fresh) {
     auto initial = engine->InitialCheckpoint();
     if (!initial.ok()) {
@@ -130,41 +135,43 @@ Result<TrainResult> TrainJobUnguarded(const job::JobSpec& spec, const data::Data
     }
     writer.Enqueue(std::move(*initial), std::nullopt);
   } else {
-    writer.SetPrevious(restored);
+    writer.SetPrevious(std::move(restored));
   }
 
-  Bytes last_checkpoint = restored;  // The model file is its middle section.
-  while (step < total) {
-    uint64_t end = std::min(total, step + k);
-    if (options.stop_after_step != 0 && options.stop_after_step < end) end = options.stop_after_step;
-    if (end <= step) break;
-    auto run = engine->RunSegment(step, end, after_step);
-    if (!run.ok()) {
-      writer.Finish().ok();
-      return run.status();
-    }
-    result.steps_run += end - step;
-    if (end % k != 0 && end != total) {  // Stopped early on request: as if killed here.
-      CAIRN_RETURN_IF_ERROR(writer.Finish());
-      return Unavailable("training stopped at step " + std::to_string(end) + " as requested");
-    }
-    proof::SegmentMetadata meta;
-    meta.start_step = step;
-    meta.end_step = end;
-    meta.loss_mean = run->loss_sum / static_cast<double>(run->steps);
-    meta.grad_norm_last = run->grad_norm_last;
-    last_checkpoint = run->checkpoint;
-    last_loss = run->last_loss;
-    writer.Enqueue(std::move(run->checkpoint), meta);
-    if (Status w = writer.CurrentStatus(); !w.ok()) {
-      writer.Finish().ok();
-      return w.WithContext("writing checkpoints");
-    }
-    step = end;
-    if (options.stop_after_step != 0 && step >= options.stop_after_step && step < total) {
-      CAIRN_RETURN_IF_ERROR(writer.Finish());
-      return Unavailable("training stopped at step " + std::to_string(step) + " as requested");
-    }
+  // One call trains every remaining segment: a sandboxed worker goes on with
+  // the next while this thread hands the last checkpoint to the writer.
+  uint64_t range_end = total;
+  if (options.stop_after_step != 0) range_end = std::min(total, std::max(step, options.stop_after_step));
+  bool writer_failed = false;
+  Status trained = engine->RunSegments(
+      step, range_end, k, after_step, [&](uint64_t begin, uint64_t end, SegmentResult run) -> Status {
+        const auto handoff_started = Clock::now();
+        result.checkpoint_seconds += run.snapshot_seconds;
+        result.steps_run += end - begin;
+        // A segment cut short on request (the last of the range) is dropped, as if killed here.
+        if (end % k != 0 && end != total) return Status::Ok();
+        proof::SegmentMetadata meta;
+        meta.start_step = begin;
+        meta.end_step = end;
+        meta.loss_mean = run.loss_sum / static_cast<double>(run.steps);
+        meta.grad_norm_last = run.grad_norm_last;
+        last_loss = run.last_loss;
+        writer.Enqueue(std::move(run.checkpoint), meta);
+        result.checkpoint_seconds += std::chrono::duration<double>(Clock::now() - handoff_started).count();
+        step = end;
+        if (Status w = writer.CurrentStatus(); !w.ok()) {
+          writer_failed = true;
+          return w;
+        }
+        return Status::Ok();
+      });
+  if (!trained.ok()) {
+    writer.Finish().ok();
+    return writer_failed ? trained.WithContext("writing checkpoints") : trained;
+  }
+  if (step < total) {  // Stopped on request.
+    CAIRN_RETURN_IF_ERROR(writer.Finish());
+    return Unavailable("training stopped at step " + std::to_string(range_end) + " as requested");
   }
   const auto finalize_started = Clock::now();
   CAIRN_RETURN_IF_ERROR(writer.Finish());
@@ -179,7 +186,7 @@ Result<TrainResult> TrainJobUnguarded(const job::JobSpec& spec, const data::Data
   cert.checkpoint_root = proof::CheckpointRoot(done.checkpoints);
   cert.segments = done.segments;
   // The final model is the last checkpoint's model section, byte for byte.
-  CAIRN_ASSIGN_OR_RETURN(proof::CheckpointView final_view, proof::DecodeCheckpoint(last_checkpoint));
+  CAIRN_ASSIGN_OR_RETURN(proof::CheckpointView final_view, proof::DecodeCheckpoint(writer.last_checkpoint()));
   const Bytes weights(final_view.model.encoded.data, final_view.model.encoded.data + final_view.model.encoded.size);
   cert.final_model_hash = proof::ModelHash(weights);
   if (spec.evaluation) {
@@ -196,8 +203,8 @@ Result<TrainResult> TrainJobUnguarded(const job::JobSpec& spec, const data::Data
 
   result.certificate_path = job_dir + "/certificate.bin";
   Bytes encoded = proof::EncodeCertificate(cert);
-  CAIRN_RETURN_IF_ERROR(util::WriteFilesAtomic({{job_dir + "/model.bin", ByteView(weights)},
-                                                {result.certificate_path, ByteView(encoded)}}));
+  CAIRN_RETURN_IF_ERROR(util::WriteFilesAtomic(env, {{job_dir + "/model.bin", ByteView(weights)},
+                                                     {result.certificate_path, ByteView(encoded)}}));
   result.certificate = std::move(cert);
   const auto finished = Clock::now();
   result.seconds = std::chrono::duration<double>(finished - started).count();

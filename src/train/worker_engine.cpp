@@ -70,6 +70,35 @@ class WorkerEngine final : public Engine {
     return worker::DecodeSegmentResult(reply.payload);
   }
 
+  // The whole range as one kRunSegments stream: the worker trains on while
+  // this thread hands each checkpoint to on_segment. If on_segment fails,
+  // the worker (still streaming) is stopped and cannot be used again.
+  Status RunSegments(uint64_t begin, uint64_t end, uint64_t interval, const StepCallback& on_step,
+                     const SegmentCallback& on_segment) override {
+    CAIRN_ASSERT(interval > 0);
+    if (begin >= end) return Status::Ok();
+    CAIRN_RETURN_IF_ERROR(SendRequest(worker::Type::kRunSegments, worker::EncodeSegments({begin, end, interval})));
+    for (uint64_t at = begin; at < end;) {
+      const uint64_t segment_end = end - at <= interval ? end : at + interval;
+      CAIRN_ASSIGN_OR_RETURN(sandbox::Message done, NextReply(&on_step));
+      CAIRN_RETURN_IF_ERROR(Expect(done, worker::Type::kSegmentDone));
+      auto result = worker::DecodeSegmentResult(done.payload);
+      if (!result.ok()) return Broken(result.status());
+      if (result->steps != segment_end - at || !result->checkpoint.empty()) {
+        return Broken(Internal("a streamed segment result does not match its segment"));
+      }
+      CAIRN_ASSIGN_OR_RETURN(sandbox::Message checkpoint, NextReply(&on_step));
+      CAIRN_RETURN_IF_ERROR(Expect(checkpoint, worker::Type::kCheckpoint));
+      result->checkpoint = std::move(checkpoint.payload);
+      if (Status s = on_segment(at, segment_end, std::move(*result)); !s.ok()) {
+        Abandon(s);
+        return s;
+      }
+      at = segment_end;
+    }
+    return Status::Ok();
+  }
+
  private:
   double SecondsLeft() const {
     if (wall_seconds_ <= 0) return sandbox::kForever;
@@ -81,10 +110,22 @@ class WorkerEngine final : public Engine {
   // worker error message becomes its Status; a worker that stops answering
   // becomes the cause of its death.
   Result<sandbox::Message> Call(worker::Type type, Bytes payload, const StepCallback* on_step) {
+    CAIRN_RETURN_IF_ERROR(SendRequest(type, std::move(payload)));
+    return NextReply(on_step);
+  }
+
+  Status SendRequest(worker::Type type, Bytes payload) {
     if (failed_) return failure_;
     if (Status s = child_.channel().Send({static_cast<uint32_t>(type), std::move(payload)}, SecondsLeft()); !s.ok()) {
       return Died(s);
     }
+    return Status::Ok();
+  }
+
+  // Reads the next message that is not progress (passing progress on); a
+  // worker error message becomes its Status.
+  Result<sandbox::Message> NextReply(const StepCallback* on_step) {
+    if (failed_) return failure_;
     for (;;) {
       auto message = child_.channel().Receive(SecondsLeft());
       if (!message.ok()) return Died(message.status());
@@ -130,6 +171,14 @@ class WorkerEngine final : public Engine {
     failed_ = true;
     failure_ = s;
     return s;
+  }
+
+  // The caller gave up on a stream the worker is still sending: the worker
+  // cannot be spoken to any more, so it is stopped.
+  void Abandon(const Status& why) {
+    failed_ = true;
+    failure_ = why;
+    child_.Kill();
   }
 
   Status Broken(const Status& why) {

@@ -9,8 +9,12 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <ctime>
+#include <deque>
+#include <mutex>
+#include <thread>
 
 #include "job/spec.h"
 #include "sandbox/channel.h"
@@ -71,6 +75,104 @@ Result<Inputs> ReadInputs(const sandbox::Message& start) {
   return in;
 }
 
+// Sends the messages of a segment stream (kRunSegments) on a thread of its
+// own, in order, so that the training thread goes on with the next segment
+// while a checkpoint travels to the parent: a pipe moves it 64 KiB at a
+// time, each a wake-up of both processes, which on a busy machine costs far
+// more than the copy. At most kStreamedSegmentsQueuedMax segments wait
+// beyond the one being sent; Segment() blocks while more would (so a slow
+// parent holds training back). After a send fails nothing more is sent.
+// Owns its thread; the channel is the sender's alone until Finish returns.
+// Called from one (the training) thread.
+class StreamSender {
+ public:
+  StreamSender(sandbox::Channel* channel, Engine* engine)
+      : channel_(channel), engine_(engine), thread_([this] { Run(); }) {}
+  ~StreamSender() { Finish().ok(); }
+  StreamSender(const StreamSender&) = delete;
+  StreamSender& operator=(const StreamSender&) = delete;
+
+  void Progress(uint64_t step, double loss) {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back({worker::Type::kProgress, worker::EncodeProgress(step, loss)});
+    work_.notify_one();
+  }
+
+  // kSegmentDone without the checkpoint, then kCheckpoint with it; its bytes
+  // go back to the engine once sent (Engine::Recycle).
+  void Segment(SegmentResult result) {
+    Bytes checkpoint = std::move(result.checkpoint);
+    result.checkpoint.clear();
+    Bytes metadata = worker::EncodeSegmentResult(result);
+    std::unique_lock<std::mutex> lock(mu_);
+    space_.wait(lock, [&] { return segments_queued_ < worker::kStreamedSegmentsQueuedMax || !status_.ok(); });
+    queue_.push_back({worker::Type::kSegmentDone, std::move(metadata)});
+    queue_.push_back({worker::Type::kCheckpoint, std::move(checkpoint)});
+    segments_queued_++;
+    work_.notify_one();
+  }
+
+  // Whether a send failed (the parent is gone or broke the channel).
+  bool failed() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return !status_.ok();
+  }
+
+  // Sends everything queued and stops the thread; the first send error.
+  Status Finish() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      closing_ = true;
+      work_.notify_one();
+    }
+    if (thread_.joinable()) thread_.join();
+    std::lock_guard<std::mutex> lock(mu_);
+    return status_;
+  }
+
+ private:
+  struct Outgoing {
+    worker::Type type;
+    Bytes payload;
+  };
+
+  void Run() {
+    for (;;) {
+      Outgoing next;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        work_.wait(lock, [&] { return !queue_.empty() || closing_; });
+        if (queue_.empty()) return;
+        next = std::move(queue_.front());
+        queue_.pop_front();
+        if (next.type == worker::Type::kCheckpoint) {
+          segments_queued_--;
+          space_.notify_all();
+        }
+        if (!status_.ok()) continue;  // Drain without sending.
+      }
+      sandbox::Message message{static_cast<uint32_t>(next.type), std::move(next.payload)};
+      Status sent = channel_->Send(message);
+      if (next.type == worker::Type::kCheckpoint) engine_->Recycle(std::move(message.payload));
+      if (!sent.ok()) {
+        std::lock_guard<std::mutex> lock(mu_);
+        status_ = sent;
+        space_.notify_all();
+      }
+    }
+  }
+
+  sandbox::Channel* channel_;
+  Engine* engine_;
+  std::mutex mu_;
+  std::condition_variable work_, space_;
+  std::deque<Outgoing> queue_;     // GUARDED_BY(mu_)
+  size_t segments_queued_ = 0;     // GUARDED_BY(mu_); checkpoints in queue_.
+  bool closing_ = false;           // GUARDED_BY(mu_)
+  Status status_;                  // GUARDED_BY(mu_)
+  std::thread thread_;
+};
+
 class Server {
  public:
   Server(sandbox::Channel* channel, Engine* engine) : channel_(channel), engine_(engine) {}
@@ -121,11 +223,46 @@ class Server {
         auto result = engine_->RunSegment(range->first, range->second, on_step);
         CAIRN_RETURN_IF_ERROR(progress_error);
         if (!result.ok()) return ReplyError(result.status());
-        return Reply(worker::Type::kSegmentDone, worker::EncodeSegmentResult(*result));
+        Bytes payload = worker::EncodeSegmentResult(*result);
+        engine_->Recycle(std::move(result->checkpoint));  // Its bytes are in the payload now.
+        return Reply(worker::Type::kSegmentDone, std::move(payload));
+      }
+      case worker::Type::kRunSegments: {
+        auto segments = worker::DecodeSegments(request.payload);
+        if (!segments.ok()) return ReplyError(segments.status());
+        return StreamSegments(*segments);
       }
       default:
         return ReplyError(InvalidArgument("unknown request type " + std::to_string(request.type)));
     }
+  }
+
+  // kRunSegments: trains segment after segment while the sender streams
+  // the finished ones; an error ends the stream with kError.
+  Status StreamSegments(const worker::SegmentsRequest& request) {
+    StreamSender sender(channel_, engine_);
+    Status trained;
+    auto last_sent = Clock::now();
+    for (uint64_t at = request.begin; at < request.end && !sender.failed();) {
+      const uint64_t end = request.end - at <= request.interval ? request.end : at + request.interval;
+      auto on_step = [&](uint64_t step, double loss) {
+        auto now = Clock::now();
+        if (std::chrono::duration<double>(now - last_sent).count() < kProgressIntervalSeconds && step + 1 != end) {
+          return;
+        }
+        last_sent = now;
+        sender.Progress(step, loss);
+      };
+      auto result = engine_->RunSegment(at, end, on_step);
+      if (!result.ok()) {
+        trained = result.status();
+        break;
+      }
+      sender.Segment(std::move(*result));
+      at = end;
+    }
+    CAIRN_RETURN_IF_ERROR(sender.Finish());
+    return trained.ok() ? Status::Ok() : ReplyError(trained);
   }
 
   sandbox::Channel* channel_;

@@ -84,6 +84,26 @@ Result<std::pair<uint64_t, uint64_t>> DecodeSegment(ByteView payload) {
   return std::make_pair(begin, end);
 }
 
+Bytes EncodeSegments(const SegmentsRequest& request) {
+  util::Writer w;
+  w.U64(request.begin);
+  w.U64(request.end);
+  w.U64(request.interval);
+  return w.Take();
+}
+
+Result<SegmentsRequest> DecodeSegments(ByteView payload) {
+  util::Reader r(payload);
+  SegmentsRequest request;
+  request.begin = r.U64();
+  request.end = r.U64();
+  request.interval = r.U64();
+  CAIRN_RETURN_IF_ERROR(r.Finish().WithContext("worker segments request"));
+  if (request.end < request.begin) return InvalidArgument("worker segments request: end before begin");
+  if (request.interval == 0) return InvalidArgument("worker segments request: interval 0");
+  return request;
+}
+
 Bytes EncodeProgress(uint64_t step, double loss) {
   util::Writer w;
   w.U64(step);

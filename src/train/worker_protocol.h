@@ -2,7 +2,9 @@
 // train/; torch-free). Each is a sandbox::Message whose payload is a
 // canonical encoding (util/codec.h); docs/sandbox.md lists them. The parent
 // sends one request at a time and reads until its answer: progress messages
-// may come first; an error message answers any request.
+// may come first; an error message answers any request. kRunSegments is
+// answered by a stream (one answer per segment) that the parent reads to
+// its end or abandons by killing the worker.
 #pragma once
 
 #include <cstdint>
@@ -29,7 +31,18 @@ enum class Type : uint32_t {
   kShutdown = 11,          // parent: empty; the worker exits 0.
   kEvaluate = 12,          // parent: model file bytes. Answer: kEvaluated.
   kEvaluated = 13,         // worker: f64 loss, f64 accuracy, u64 examples, u64 correct.
+  // parent: u64 begin, u64 end, u64 interval: train [begin, end) as segments
+  // of `interval` steps (the last may be shorter). Answer, per segment in
+  // order: kProgress..., kSegmentDone with no checkpoint bytes, then
+  // kCheckpoint with them; the worker trains on meanwhile. kError ends the
+  // stream early (after the segments already sent).
+  kRunSegments = 14,
 };
+
+// Training segments a streaming worker holds ready to send (beyond the one
+// being sent); it trains on only while fewer are waiting, so a slow parent
+// holds it back.
+inline constexpr size_t kStreamedSegmentsQueuedMax = 1;
 
 // kStart: the canonical spec plus where this machine keeps the job's inputs
 // (paths are not part of the spec), and whether to run the randomness check.
@@ -42,6 +55,14 @@ Result<EngineEnvironment> DecodeEnvironment(ByteView payload);
 
 Bytes EncodeSegment(uint64_t begin, uint64_t end);
 Result<std::pair<uint64_t, uint64_t>> DecodeSegment(ByteView payload);
+
+struct SegmentsRequest {
+  uint64_t begin = 0;
+  uint64_t end = 0;
+  uint64_t interval = 0;
+};
+Bytes EncodeSegments(const SegmentsRequest& request);
+Result<SegmentsRequest> DecodeSegments(ByteView payload);
 
 Bytes EncodeProgress(uint64_t step, double loss);
 Result<std::pair<uint64_t, double>> DecodeProgress(ByteView payload);

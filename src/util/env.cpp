@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -52,6 +53,16 @@ class PosixWritableFile final : public WritableFile {
 
  private:
   std::string path_;
+  int fd_;
+};
+
+// Holds a flock; closing the descriptor releases it.
+class PosixFileLock final : public FileLockHandle {
+ public:
+  explicit PosixFileLock(int fd) : fd_(fd) {}
+  ~PosixFileLock() override { ::close(fd_); }
+
+ private:
   int fd_;
 };
 
@@ -160,6 +171,20 @@ class PosixEnv final : public Env {
   bool FileExists(const std::string& path) override {
     struct stat st {};
     return ::stat(path.c_str(), &st) == 0;
+  }
+
+  Result<std::unique_ptr<FileLockHandle>> LockFile(const std::string& path) override {
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return Errno("cannot open lock file", path, errno);
+    // flock locks belong to the open file description: a second open in this
+    // process conflicts as another process would.
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      const int error = errno;
+      ::close(fd);
+      if (error == EWOULDBLOCK) return Unavailable(path + " is locked by another running process");
+      return Errno("cannot lock", path, error);
+    }
+    return std::unique_ptr<FileLockHandle>(std::make_unique<PosixFileLock>(fd));
   }
 };
 

@@ -29,6 +29,12 @@ class WritableFile {
   virtual Status Close() = 0;
 };
 
+// An exclusive lock on a file (Env::LockFile), held until it is destroyed.
+class FileLockHandle {
+ public:
+  virtual ~FileLockHandle() = default;  // Releases the lock.
+};
+
 // Every method may be called from any thread; implementations are thread-safe.
 // Paths are plain strings; errors name the path and carry the OS's reason.
 class Env {
@@ -58,6 +64,12 @@ class Env {
   virtual Result<std::vector<std::string>> ListDir(const std::string& path) = 0;
   // Whether anything (file or directory) is at `path`.
   virtual bool FileExists(const std::string& path) = 0;
+  // Creates `path` if it is missing and locks it exclusively (flock) for as
+  // long as the returned handle lives, so that two writers never share a
+  // directory's state: Unavailable (naming the path) while anyone else,
+  // in this process or another, holds it. A lock does not survive its
+  // process (or a power loss).
+  virtual Result<std::unique_ptr<FileLockHandle>> LockFile(const std::string& path) = 0;
 };
 
 }  // namespace cairn::util

@@ -176,6 +176,22 @@ class FaultInjectionEnv::File final : public WritableFile {
   bool closed_ = false;
 };
 
+// A lock held in the env's memory; one from before a power loss is gone already.
+class FaultInjectionEnv::Lock final : public FileLockHandle {
+ public:
+  Lock(FaultInjectionEnv* env, std::string key, uint64_t generation)
+      : env_(env), key_(std::move(key)), generation_(generation) {}
+  ~Lock() override {
+    std::lock_guard<std::mutex> lock(env_->mu_);
+    if (generation_ == env_->generation_) env_->locked_.erase(key_);
+  }
+
+ private:
+  FaultInjectionEnv* env_;
+  std::string key_;
+  uint64_t generation_;
+};
+
 FaultInjectionEnv::FaultInjectionEnv() : root_(std::make_shared<Node>()) { root_->is_dir = true; }
 
 FaultInjectionEnv::~FaultInjectionEnv() = default;
@@ -330,10 +346,37 @@ bool FaultInjectionEnv::FileExists(const std::string& path) {
   return at.ok() && at->node != nullptr;
 }
 
+Result<std::unique_ptr<FileLockHandle>> FaultInjectionEnv::LockFile(const std::string& path) {
+  std::unique_ptr<FileLockHandle> handle;
+  bool created = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> parts, Components(path));
+    std::string key;
+    for (const std::string& part : parts) key += "/" + part;
+    CAIRN_ASSIGN_OR_RETURN(Location at, Locate(root_, path));
+    if (at.node == nullptr) {
+      CAIRN_RETURN_IF_ERROR(Admit(FileOp::kCreateFile, path));
+      if (at.parent == nullptr) return NoSuchDirectory("cannot open lock file", path);
+      at.node = std::make_shared<Node>();
+      at.parent->entries[at.name] = at.node;
+      created = true;
+    } else if (crashed_) {
+      return IoError("cannot open lock file " + path + ": simulated power loss");
+    }
+    if (at.node->is_dir) return IoError("cannot open lock file " + path + ": Is a directory");
+    if (!locked_.insert(key).second) return Unavailable(path + " is locked by another running process");
+    handle = std::make_unique<Lock>(this, key, generation_);
+  }
+  if (created) Notify(FileOp::kCreateFile, path);
+  return handle;
+}
+
 void FaultInjectionEnv::SimulatePowerLoss() {
   std::lock_guard<std::mutex> lock(mu_);
   std::set<const Node*> seen;
   Revert(root_, &seen);
+  locked_.clear();
   generation_++;
   crash_armed_ = false;
   crashed_ = false;

@@ -25,6 +25,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,10 @@ class FaultInjectionEnv final : public Env {
   Status SyncDir(const std::string& path) override;
   Result<std::vector<std::string>> ListDir(const std::string& path) override;
   bool FileExists(const std::string& path) override;
+  // Creates the file like NewWritableFile (a kCreateFile operation, durable
+  // only once its directory is synced) unless it exists, and holds the lock
+  // in memory. A power loss releases every lock (the process died with it).
+  Result<std::unique_ptr<FileLockHandle>> LockFile(const std::string& path) override;
 
   // Forgets every write not yet durable (see the model above) and powers the
   // machine back on: injected crashes are cleared, files opened before are
@@ -95,6 +100,7 @@ class FaultInjectionEnv final : public Env {
 
  private:
   class File;
+  class Lock;
 
   struct InjectedError {
     FileOp op;
@@ -116,6 +122,7 @@ class FaultInjectionEnv final : public Env {
   uint64_t crash_at_operation_ = 0;                           // GUARDED_BY(mu_)
   bool crashed_ = false;                                      // GUARDED_BY(mu_)
   std::vector<InjectedError> errors_;                         // GUARDED_BY(mu_)
+  std::set<std::string> locked_;                              // GUARDED_BY(mu_); normalized paths.
   std::function<void(FileOp, const std::string&)> observer_;  // GUARDED_BY(mu_)
 };
 
