@@ -36,6 +36,20 @@ Status ReadChunks(Reader* reader, uint64_t size_max, Bytes* out, const std::stri
   return Status::Ok();
 }
 
+// The whole of a chunked stream: ReadChunks, then the call's own outcome.
+// Cancels the call when the peer's chunks are bad, so Finish does not wait.
+template <typename Chunk, typename Reader>
+Result<Bytes> DrainChunks(grpc::ClientContext* ctx, Reader* reader, uint64_t size_max, const std::string& what,
+                          const std::string& from) {
+  Bytes out;
+  Status s = ReadChunks<Chunk>(reader, size_max, &out, what);
+  if (!s.ok()) ctx->TryCancel();
+  grpc::Status finished = reader->Finish();
+  CAIRN_RETURN_IF_ERROR(s);
+  CAIRN_RETURN_IF_ERROR(FromGrpc(finished, what + " from " + from));
+  return out;
+}
+
 }  // namespace
 
 // ---- GrpcLedgerClient ----
@@ -194,13 +208,7 @@ Result<Bytes> GrpcPeerClient::GetCheckpoint(const std::string& endpoint, const H
   pb::GetCheckpointRequest req;
   req.set_hash(ToField(hash));
   auto reader = stub->GetCheckpoint(ctx.get(), req);
-  Bytes out;
-  Status s = ReadChunks<pb::ProofChunk>(reader.get(), uint64_t{4} << 30, &out, "checkpoint " + Short(hash));
-  if (!s.ok()) ctx->TryCancel();
-  grpc::Status finished = reader->Finish();
-  CAIRN_RETURN_IF_ERROR(s);
-  CAIRN_RETURN_IF_ERROR(FromGrpc(finished, "checkpoint " + Short(hash) + " from " + endpoint));
-  return out;
+  return DrainChunks<pb::ProofChunk>(ctx.get(), reader.get(), uint64_t{4} << 30, "checkpoint " + Short(hash), endpoint);
 }
 
 Result<Bytes> GrpcPeerClient::GetModel(const std::string& endpoint, const Hash256& job_id) {
@@ -209,13 +217,8 @@ Result<Bytes> GrpcPeerClient::GetModel(const std::string& endpoint, const Hash25
   pb::GetModelRequest req;
   req.set_job_id(ToField(job_id));
   auto reader = stub->GetModel(ctx.get(), req);
-  Bytes out;
-  Status s = ReadChunks<pb::ProofChunk>(reader.get(), uint64_t{4} << 30, &out, "model of job " + Short(job_id));
-  if (!s.ok()) ctx->TryCancel();
-  grpc::Status finished = reader->Finish();
-  CAIRN_RETURN_IF_ERROR(s);
-  CAIRN_RETURN_IF_ERROR(FromGrpc(finished, "trained model of job " + Short(job_id) + " from " + endpoint));
-  return out;
+  return DrainChunks<pb::ProofChunk>(ctx.get(), reader.get(), uint64_t{4} << 30, "trained model of job " + Short(job_id),
+                                     endpoint);
 }
 
 Result<node::TrainingProgress> GrpcPeerClient::GetProgress(const std::string& endpoint, const Hash256& job_id) {
@@ -326,12 +329,7 @@ Result<Bytes> NodeQueries::GetBlob(const Hash256& hash, uint64_t size_max) {
   pb::GetBlobRequest req;
   req.set_hash(ToField(hash));
   auto reader = stub->Get(ctx.get(), req);
-  Bytes out;
-  Status s = ReadChunks<pb::BlobChunk>(reader.get(), size_max, &out, "blob " + Short(hash));
-  if (!s.ok()) ctx->TryCancel();
-  grpc::Status finished = reader->Finish();
-  CAIRN_RETURN_IF_ERROR(s);
-  CAIRN_RETURN_IF_ERROR(FromGrpc(finished, "blob " + Short(hash) + " from " + endpoint_));
+  CAIRN_ASSIGN_OR_RETURN(Bytes out, DrainChunks<pb::BlobChunk>(ctx.get(), reader.get(), size_max, "blob " + Short(hash), endpoint_));
   if (crypto::Blake2b256(out) != hash) return Corruption("blob " + Short(hash) + " from " + endpoint_ + " does not match its hash");
   return out;
 }
