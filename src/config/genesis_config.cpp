@@ -59,6 +59,10 @@ Result<ledger::Genesis> ParseGenesisToml(const std::string& text, const std::str
     def = d.challenger_reward_bps;
     CAIRN_ASSIGN_OR_RETURN(v, p.Unsigned("challenger_reward_bps", &def, 10000));
     out.challenger_reward_bps = static_cast<uint32_t>(v);
+    CAIRN_ASSIGN_OR_RETURN(out.dispute_round_blocks, p.Unsigned("dispute_round_blocks", &d.dispute_round_blocks));
+    def = d.verifier_sample_bps;
+    CAIRN_ASSIGN_OR_RETURN(v, p.Unsigned("verifier_sample_bps", &def, 10000));
+    out.verifier_sample_bps = static_cast<uint32_t>(v);
     CAIRN_RETURN_IF_ERROR(p.CheckNoUnknownKeys());
   } else if (root.contains("params")) {
     return InvalidArgument(source_name + ": 'params' must be a table ([params])");
@@ -107,6 +111,8 @@ std::string GenesisToToml(const ledger::Genesis& g) {
   out << "jackpot_tax_bps = " << p.jackpot_tax_bps << "\n";
   out << "verifier_share_bps = " << p.verifier_share_bps << "\n";
   out << "challenger_reward_bps = " << p.challenger_reward_bps << "\n";
+  out << "dispute_round_blocks = " << p.dispute_round_blocks << "\n";
+  out << "verifier_sample_bps = " << p.verifier_sample_bps << "\n";
   for (const auto& a : g.allocations) {
     out << "\n[[allocations]]\naccount = \"" << a.account.ToHex() << "\"\nbalance = " << a.balance
         << "\nstake = " << a.stake << "\n";

@@ -3,92 +3,13 @@
 #include <algorithm>
 #include <limits>
 
+#include "ledger/dispute.h"
+#include "ledger/execute_internal.h"
+
 namespace cairn::ledger {
 namespace {
 
-std::string Units(Amount a) { return std::to_string(a); }
-
-Status AddTo(Amount* target, Amount amount, const char* what) {
-  if (*target > std::numeric_limits<Amount>::max() - amount) {
-    return InvalidArgument(std::string(what) + " would overflow");
-  }
-  *target += amount;
-  return Status::Ok();
-}
-
-Status TakeFrom(Amount* source, Amount amount, const char* what) {
-  if (*source < amount) {
-    return FailedPrecondition(std::string("insufficient ") + what + ": have " + Units(*source) + ", need " +
-                              Units(amount));
-  }
-  *source -= amount;
-  return Status::Ok();
-}
-
-// floor(amount * bps / 10000) without overflow. REQUIRES: bps <= 10000.
-// With amount = q * 10000 + r, the product splits exactly into q * bps + r * bps / 10000.
-Amount Share(Amount amount, uint32_t bps) {
-  CAIRN_ASSERT(bps <= 10000);
-  return (amount / 10000) * bps + (amount % 10000) * bps / 10000;
-}
-
-Status RequirePositive(Amount amount, const char* what) {
-  if (amount == 0) return InvalidArgument(std::string(what) + " must be positive");
-  return Status::Ok();
-}
-
-std::string JobName(const Hash256& id) { return "job " + id.ToHex().substr(0, 16); }
-
-// Read-modify-write helpers that keep the code below about the rules.
-Status Credit(Overlay* s, const AccountId& id, Amount amount) {
-  CAIRN_ASSIGN_OR_RETURN(Account a, GetAccount(*s, id));
-  CAIRN_RETURN_IF_ERROR(AddTo(&a.balance, amount, "balance"));
-  PutAccount(s, id, a);
-  return Status::Ok();
-}
-
-Status AddToJackpot(Overlay* s, Amount amount) {
-  CAIRN_ASSIGN_OR_RETURN(Amount jackpot, GetAmount(*s, kJackpotKey));
-  CAIRN_RETURN_IF_ERROR(AddTo(&jackpot, amount, "jackpot"));
-  PutAmount(s, kJackpotKey, jackpot);
-  return Status::Ok();
-}
-
-// Moves bonded stake back to free stake.
-Status ReleaseBond(Overlay* s, const AccountId& id, Amount bond) {
-  CAIRN_ASSIGN_OR_RETURN(Account a, GetAccount(*s, id));
-  CAIRN_RETURN_IF_ERROR(TakeFrom(&a.stake_bonded, bond, "bonded stake"));
-  CAIRN_RETURN_IF_ERROR(AddTo(&a.stake_free, bond, "free stake"));
-  PutAccount(s, id, a);
-  return Status::Ok();
-}
-
-// Removes bonded stake; the caller decides where it goes.
-Status BurnBond(Overlay* s, const AccountId& id, Amount bond) {
-  CAIRN_ASSIGN_OR_RETURN(Account a, GetAccount(*s, id));
-  CAIRN_RETURN_IF_ERROR(TakeFrom(&a.stake_bonded, bond, "bonded stake"));
-  PutAccount(s, id, a);
-  return Status::Ok();
-}
-
-// Slashes a bond: the challenger's share to `beneficiary`, the rest to the jackpot.
-Status Slash(Overlay* s, const ExecContext& ctx, const AccountId& offender, Amount bond,
-             const AccountId& beneficiary) {
-  CAIRN_RETURN_IF_ERROR(BurnBond(s, offender, bond));
-  Amount reward = Share(bond, ctx.genesis->params.challenger_reward_bps);
-  CAIRN_RETURN_IF_ERROR(Credit(s, beneficiary, reward));
-  return AddToJackpot(s, bond - reward);
-}
-
-Result<Job> LoadJob(const Overlay& s, const Hash256& job_id) {
-  CAIRN_ASSIGN_OR_RETURN(auto job, GetJob(s, job_id));
-  if (!job) return NotFound(JobName(job_id) + " was never posted");
-  return std::move(*job);
-}
-
-Status WrongStatus(const Job& job, const char* wanted) {
-  return FailedPrecondition(JobName(job.job_id) + " is " + JobStatusName(job.status) + ", not " + wanted);
-}
+using namespace internal;  // NOLINT: the helpers are the executor's vocabulary.
 
 struct Executor {
   Overlay* s;
@@ -124,6 +45,7 @@ struct Executor {
   Status operator()(const StakeOp& op) {
     CAIRN_RETURN_IF_ERROR(RequirePositive(op.amount, "stake amount"));
     CAIRN_RETURN_IF_ERROR(TakeFrom(&account.balance, op.amount, "balance"));
+    account.stake_height = ctx.height;
     return AddTo(&account.stake_free, op.amount, "free stake");
   }
 
@@ -131,7 +53,7 @@ struct Executor {
     CAIRN_RETURN_IF_ERROR(RequirePositive(op.amount, "unstake amount"));
     CAIRN_RETURN_IF_ERROR(TakeFrom(&account.stake_free, op.amount, "free stake (bonded stake cannot be unstaked)"));
     CAIRN_RETURN_IF_ERROR(AddTo(&account.unbonding, op.amount, "unbonding stake"));
-    uint64_t release = ctx.height + params().unbonding_delay_blocks;
+    CAIRN_ASSIGN_OR_RETURN(uint64_t release, HeightAfter(ctx.height, params().unbonding_delay_blocks, "unbonding release"));
     CAIRN_ASSIGN_OR_RETURN(auto entries, GetUnbondings(*s, release));
     if (entries.size() >= kUnbondingsPerBlockMax) {
       return ResourceExhausted("too many unbondings release at height " + std::to_string(release) +
@@ -150,8 +72,8 @@ struct Executor {
     }
     CAIRN_RETURN_IF_ERROR(RequirePositive(op.solver_stake, "solver stake (cheating must cost something)"));
     for (uint64_t window : {op.claim_window_blocks, op.commit_window_blocks}) {
-      if (window == 0 || window > kJobWindowBlocksMax) {
-        return InvalidArgument("claim and commit windows must be 1.." + std::to_string(kJobWindowBlocksMax) +
+      if (window == 0 || window > kWindowBlocksMax) {
+        return InvalidArgument("claim and commit windows must be 1.." + std::to_string(kWindowBlocksMax) +
                                " blocks");
       }
     }
@@ -161,7 +83,7 @@ struct Executor {
     job.submitter = sender;
     job.fee = op.fee;
     job.solver_stake = op.solver_stake;
-    job.claim_deadline_height = ctx.height + op.claim_window_blocks;
+    CAIRN_ASSIGN_OR_RETURN(job.claim_deadline_height, HeightAfter(ctx.height, op.claim_window_blocks, "claim deadline"));
     job.commit_window_blocks = op.commit_window_blocks;
     job.status = JobStatus::kOpen;
     job.manifest_hash = op.manifest_hash;
@@ -183,7 +105,8 @@ struct Executor {
     job.status = JobStatus::kClaimed;
     job.solver = sender;
     job.claimed_height = ctx.height;
-    job.commit_deadline_height = ctx.height + job.commit_window_blocks;
+    CAIRN_ASSIGN_OR_RETURN(job.commit_deadline_height,
+                           HeightAfter(ctx.height, job.commit_window_blocks, "commit deadline"));
     job.forced_error_commitment = op.forced_error_commitment;
     PutJob(s, job);
     return Status::Ok();
@@ -197,64 +120,74 @@ struct Executor {
       return FailedPrecondition(JobName(job.job_id) + ": commit deadline passed at height " +
                                 std::to_string(job.commit_deadline_height));
     }
+    if (op.checkpoint_count < 2 || op.checkpoint_count > kCheckpointsMax) {
+      return InvalidArgument("a certificate names 2.." + std::to_string(kCheckpointsMax) +
+                             " checkpoints (the initial state and at least one more)");
+    }
     job.certificate_hash = op.certificate_hash;
     job.checkpoint_root = op.checkpoint_root;
     job.final_model_hash = op.final_model_hash;
+    job.checkpoint_count = op.checkpoint_count;
+    job.committed_height = ctx.height;
     job.status = JobStatus::kCommitted;
-    job.challenge_end_height = ctx.height + params().challenge_window_blocks;
+    CAIRN_ASSIGN_OR_RETURN(job.challenge_end_height,
+                           HeightAfter(ctx.height, params().challenge_window_blocks, "challenge end"));
+    // The next block's BeginBlock gives the job its selection seed.
+    CAIRN_ASSIGN_OR_RETURN(auto queue, GetSeedQueue(*s, ctx.height));
+    queue.push_back(job.job_id);
+    PutSeedQueue(s, ctx.height, queue);
     PutJob(s, job);
     return Status::Ok();
   }
 
   Status operator()(const VerdictOp& op) {
+    if (!op.accept) {
+      return InvalidArgument("a reject must open a dispute on the segment it found wrong (dispute_open)");
+    }
     CAIRN_ASSIGN_OR_RETURN(Job job, LoadJob(*s, op.job_id));
     if (job.status != JobStatus::kCommitted) return WrongStatus(job, "committed (awaiting verdicts)");
     if (ctx.height > job.challenge_end_height) {
       return FailedPrecondition(JobName(job.job_id) + ": challenge window closed at height " +
                                 std::to_string(job.challenge_end_height));
     }
-    if (job.solver == sender) return FailedPrecondition("a solver cannot verify its own job");
-    for (const Vote& v : job.votes) {
-      if (v.verifier == sender) return AlreadyExists("this verifier already gave a verdict on " + JobName(job.job_id));
+    CAIRN_RETURN_IF_ERROR(CheckVerifierEligible(ctx, job, sender, account));
+    if (job.selection_seed.IsZero()) {
+      return FailedPrecondition(JobName(job.job_id) + ": verifiers are drawn at the block after the commitment (height " +
+                                std::to_string(job.committed_height + 1) + ")");
     }
-    // Accepts are capped; a reject is never refused for lack of room (so
-    // accepts from a cheater's own accounts cannot crowd it out). At most
-    // one reject is pending at a time (it disputes the job), so a job holds
-    // at most kVerdictsPerJobMax + 1 votes.
+    if (!SelectedVerifier(job.selection_seed, job.job_id, sender, params().verifier_sample_bps)) {
+      return PermissionDenied("this verifier was not drawn for " + JobName(job.job_id) +
+                              " (it may still dispute it)");
+    }
+    // Accepts are capped; a reject (DisputeOpenOp) never is, so accepts from
+    // a cheater's own accounts cannot crowd it out. A job holds at most
+    // kVerdictsPerJobMax accepts plus the open dispute's reject.
     size_t accepts = 0;
     for (const Vote& v : job.votes) accepts += v.accept ? 1 : 0;
-    if (op.accept && accepts >= kVerdictsPerJobMax) {
+    if (accepts >= kVerdictsPerJobMax) {
       return ResourceExhausted(JobName(job.job_id) + " already has " + std::to_string(kVerdictsPerJobMax) + " accepts");
     }
     Amount bond = params().verifier_stake_min;
     CAIRN_RETURN_IF_ERROR(TakeFrom(&account.stake_free, bond, "free stake to bond as a verifier"));
     CAIRN_RETURN_IF_ERROR(AddTo(&account.stake_bonded, bond, "bonded stake"));
-    job.votes.push_back({sender, op.accept, bond, op.report_hash});
-    if (!op.accept) job.status = JobStatus::kDisputed;
+    job.votes.push_back({sender, true, bond, op.report_hash});
     PutJob(s, job);
+    return Status::Ok();
+  }
+
+  Status operator()(const DisputeOpenOp& op) { return OpenDispute(s, ctx, sender, account, op); }
+
+  Status operator()(const PinpointMoveOp& op) {
+    PutAccount(s, sender, account);  // The rules below may pay or slash the sender.
+    CAIRN_RETURN_IF_ERROR(MoveInDispute(s, ctx, sender, op));
+    CAIRN_ASSIGN_OR_RETURN(account, GetAccount(*s, sender));
     return Status::Ok();
   }
 
   Status operator()(const RulingOp& op) {
     if (sender != ctx.genesis->referee) return PermissionDenied("only the referee can rule on disputes");
-    CAIRN_ASSIGN_OR_RETURN(Job job, LoadJob(*s, op.job_id));
-    if (job.status != JobStatus::kDisputed) return WrongStatus(job, "disputed");
-    // Verdicts are refused while a dispute is open, so the challenger is the last vote.
-    CAIRN_ASSERT(!job.votes.empty() && !job.votes.back().accept);
-    Vote challenger = job.votes.back();
     PutAccount(s, sender, account);  // The referee may also be a party below.
-    if (op.solver_at_fault) {
-      CAIRN_RETURN_IF_ERROR(Slash(s, ctx, job.solver, job.solver_stake, challenger.verifier));
-      CAIRN_RETURN_IF_ERROR(Credit(s, job.submitter, job.fee));
-      for (const Vote& v : job.votes) CAIRN_RETURN_IF_ERROR(ReleaseBond(s, v.verifier, v.bond));
-      job.fee = 0;
-      job.status = JobStatus::kFailed;
-    } else {
-      CAIRN_RETURN_IF_ERROR(Slash(s, ctx, challenger.verifier, challenger.bond, job.solver));
-      job.votes.pop_back();
-      job.status = JobStatus::kCommitted;
-    }
-    PutJob(s, job);
+    CAIRN_RETURN_IF_ERROR(RuleOnDispute(s, ctx, op));
     CAIRN_ASSIGN_OR_RETURN(account, GetAccount(*s, sender));
     return Status::Ok();
   }
@@ -290,8 +223,12 @@ struct Executor {
         CAIRN_RETURN_IF_ERROR(PayOut(job));
         job.status = JobStatus::kSettled;
         break;
-      case JobStatus::kDisputed:
-        return FailedPrecondition(JobName(job.job_id) + " has an open dispute; wait for the referee's ruling");
+      case JobStatus::kDisputed: {
+        // Only a missed move deadline closes a dispute this way.
+        CAIRN_RETURN_IF_ERROR(TimeOutDispute(s, ctx, job.job_id));
+        CAIRN_ASSIGN_OR_RETURN(account, GetAccount(*s, sender));
+        return Status::Ok();
+      }
       default:
         return WrongStatus(job, "open, claimed or committed");
     }
@@ -354,6 +291,14 @@ Status BeginBlock(Overlay* state, const ExecContext& ctx) {
     PutAccount(state, u.account, a);
   }
   if (!entries.empty()) PutUnbondings(state, ctx.height, {});
+  if (ctx.height == 0) return Status::Ok();
+  CAIRN_ASSIGN_OR_RETURN(auto committed, GetSeedQueue(*state, ctx.height - 1));
+  for (const Hash256& id : committed) {
+    CAIRN_ASSIGN_OR_RETURN(Job job, LoadJob(*state, id));
+    job.selection_seed = ctx.prev_block_hash;
+    PutJob(state, job);
+  }
+  if (!committed.empty()) PutSeedQueue(state, ctx.height - 1, {});
   return Status::Ok();
 }
 

@@ -9,15 +9,17 @@
 namespace cairn::ledger {
 
 // Windows a job may ask for, in blocks.
-inline constexpr uint64_t kJobWindowBlocksMax = 10'000'000;
+inline constexpr uint64_t kJobWindowBlocksMax = kWindowBlocksMax;
 
 struct ExecContext {
   const Genesis* genesis = nullptr;
   uint64_t height = 0;  // Height of the block being executed.
+  Hash256 prev_block_hash;  // Hash of block height - 1 (the genesis hash for block 1).
 };
 
 // Runs at the start of every block: releases stake whose unbonding delay ends
-// at this height.
+// at this height, and gives the jobs committed in the block before their
+// verifier selection seed (that block's hash).
 Status BeginBlock(Overlay* state, const ExecContext& ctx);
 
 // Applies one transaction whose signature the caller has already verified.

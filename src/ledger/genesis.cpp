@@ -8,7 +8,7 @@
 
 namespace cairn::ledger {
 namespace {
-constexpr uint8_t kGenesisVersion = 1;
+constexpr uint8_t kGenesisVersion = 2;  // 2: dispute_round_blocks, verifier_sample_bps.
 }
 
 Bytes EncodeGenesis(const Genesis& g) {
@@ -27,6 +27,8 @@ Bytes EncodeGenesis(const Genesis& g) {
   w.U32(p.jackpot_tax_bps);
   w.U32(p.verifier_share_bps);
   w.U32(p.challenger_reward_bps);
+  w.U64(p.dispute_round_blocks);
+  w.U32(p.verifier_sample_bps);
   w.U32(static_cast<uint32_t>(g.allocations.size()));
   for (const auto& a : g.allocations) {
     w.Raw(ByteView(a.account.bytes));
@@ -54,6 +56,8 @@ Result<Genesis> DecodeGenesis(ByteView bytes) {
   p.jackpot_tax_bps = r.U32();
   p.verifier_share_bps = r.U32();
   p.challenger_reward_bps = r.U32();
+  p.dispute_round_blocks = r.U64();
+  p.verifier_sample_bps = r.U32();
   uint32_t n = r.ListLength(kGenesisAllocationsMax);
   for (uint32_t i = 0; i < n && r.ok(); ++i) {
     Allocation a;
@@ -79,8 +83,20 @@ Status ValidateGenesis(const Genesis& g) {
     return InvalidArgument("genesis: jackpot_tax_bps + verifier_share_bps must not exceed 10000 (100%)");
   }
   if (p.challenger_reward_bps > 10000) return InvalidArgument("genesis: challenger_reward_bps must not exceed 10000");
-  if (p.unbonding_delay_blocks == 0) return InvalidArgument("genesis: unbonding_delay_blocks must be positive");
-  if (p.challenge_window_blocks == 0) return InvalidArgument("genesis: challenge_window_blocks must be positive");
+  const std::pair<const char*, uint64_t> windows[] = {{"unbonding_delay_blocks", p.unbonding_delay_blocks},
+                                                       {"challenge_window_blocks", p.challenge_window_blocks},
+                                                       {"dispute_round_blocks", p.dispute_round_blocks}};
+  for (const auto& [name, blocks] : windows) {
+    if (blocks == 0 || blocks > kWindowBlocksMax) {
+      return InvalidArgument(std::string("genesis: ") + name + " must be 1.." + std::to_string(kWindowBlocksMax));
+    }
+  }
+  if (p.verifier_stake_min == 0) {
+    return InvalidArgument("genesis: verifier_stake_min must be positive (a verdict must put stake at risk)");
+  }
+  if (p.verifier_sample_bps == 0 || p.verifier_sample_bps > 10000) {
+    return InvalidArgument("genesis: verifier_sample_bps must be 1..10000");
+  }
   if (g.allocations.size() > kGenesisAllocationsMax) return InvalidArgument("genesis: too many allocations");
   std::set<AccountId> seen;
   Amount total = 0;

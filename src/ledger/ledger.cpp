@@ -190,7 +190,13 @@ Status Ledger::CheckTx(const SignedTx& tx) {
     RememberSignature(tx, tx_id);
   }
   std::lock_guard<std::mutex> lock(mu_);
-  ExecContext ctx{&genesis_, head_.height + 1};
+  ExecContext ctx{&genesis_, head_.height + 1, head_.block_hash};
+  if (!check_state_begun_) {
+    // What the next block starts with (released unbondings, selection seeds)
+    // applies to the transactions checked for it.
+    CAIRN_RETURN_IF_ERROR(BeginBlock(&check_state_, ctx));
+    check_state_begun_ = true;
+  }
   Overlay scratch(&check_state_);
   CAIRN_RETURN_IF_ERROR(ApplyTx(&scratch, tx, ctx).WithContext("tx " + ShortId(tx_id)));
   scratch.MergeInto(&check_state_);
@@ -234,7 +240,7 @@ Result<std::unique_ptr<Ledger::Staged>> Ledger::Execute(const BlockHeader& heade
                                                         std::vector<DroppedTx>* dropped) {
   CAIRN_ASSERT(tx_ids.size() == txs.size());
   auto staged = std::unique_ptr<Staged>(new Staged{Block{}, Hash256{}, {}, Overlay(&cache_), {}, {}, Head{}});
-  ExecContext ctx{&genesis_, header.height};
+  ExecContext ctx{&genesis_, header.height, header.prev_hash};
   CAIRN_RETURN_IF_ERROR(BeginBlock(&staged->writes, ctx).WithContext("block " + std::to_string(header.height)));
   for (size_t i = 0; i < txs.size(); ++i) {
     Overlay tx_state(&staged->writes);
@@ -365,6 +371,7 @@ Status Ledger::Commit() {
   // The check state was relative to the old head; the sequencer re-checks
   // what is left in its mempool.
   check_state_.Clear();
+  check_state_begun_ = false;
   return Status::Ok();
 }
 
@@ -376,6 +383,16 @@ Head Ledger::head() const {
 Result<Account> Ledger::GetAccount(const AccountId& id) const { return ledger::GetAccount(committed_, id); }
 
 Result<std::optional<Job>> Ledger::GetJob(const Hash256& job_id) const { return ledger::GetJob(committed_, job_id); }
+
+Result<std::optional<Dispute>> Ledger::GetDispute(const Hash256& job_id, uint32_t index) const {
+  return ledger::GetDispute(committed_, job_id, index);
+}
+
+Result<std::optional<Dispute>> Ledger::GetOpenDispute(const Hash256& job_id) const {
+  CAIRN_ASSIGN_OR_RETURN(auto job, GetJob(job_id));
+  if (!job || job->status != JobStatus::kDisputed || job->disputes == 0) return std::optional<Dispute>();
+  return GetDispute(job_id, job->disputes - 1);
+}
 
 Result<Amount> Ledger::GetJackpot() const { return GetAmount(committed_, kJackpotKey); }
 

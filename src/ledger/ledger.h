@@ -25,6 +25,7 @@
 #include <unordered_set>
 
 #include "ledger/block.h"
+#include "ledger/dispute.h"
 #include "ledger/state.h"
 #include "store/kv_store.h"
 
@@ -86,6 +87,11 @@ class Ledger {
   const Genesis& genesis() const { return genesis_; }
   Result<Account> GetAccount(const AccountId& id) const;
   Result<std::optional<Job>> GetJob(const Hash256& job_id) const;
+  // Dispute `index` of a job; the open one is index job.disputes - 1 while
+  // the job is disputed.
+  Result<std::optional<Dispute>> GetDispute(const Hash256& job_id, uint32_t index) const;
+  // The job's open dispute, nullopt if it has none.
+  Result<std::optional<Dispute>> GetOpenDispute(const Hash256& job_id) const;
   Result<Amount> GetJackpot() const;
   Result<Block> GetBlock(uint64_t height) const;
   Result<std::optional<TxLocation>> FindTx(const Hash256& tx_id) const;
@@ -141,6 +147,7 @@ class Ledger {
   StateRoot root_;                  // GUARDED_BY(mu_)
   StateCache cache_;                // GUARDED_BY(mu_); execution reads the committed state here.
   Overlay check_state_;             // GUARDED_BY(mu_)
+  bool check_state_begun_ = false;  // GUARDED_BY(mu_): BeginBlock of head + 1 applied to it.
   std::unique_ptr<Staged> staged_;  // GUARDED_BY(mu_)
 
   std::mutex sig_mu_;

@@ -97,7 +97,13 @@ Result<std::optional<ProducedBlock>> Sequencer::ProduceBlock(uint64_t time_ms, s
   std::vector<SignedTx> candidates;
   std::vector<uint64_t> sealed;
   candidates.reserve(n);
+  size_t block_bytes = 0;
   for (size_t i = 0; i < n; ++i) {
+    block_bytes += EncodeTx(mempool_[i].tx).size() + 8;  // The length prefix and then some.
+    if (block_bytes > kBlockBytesMax - 4096) {
+      n = i;  // The rest waits for the next block.
+      break;
+    }
     candidates.push_back(mempool_[i].tx);
     sealed.push_back(mempool_[i].sequence);
   }

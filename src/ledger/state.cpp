@@ -58,6 +58,7 @@ std::string EncodeAccount(const Account& a) {
   w.U64(a.stake_free);
   w.U64(a.stake_bonded);
   w.U64(a.unbonding);
+  w.U64(a.stake_height);
   return std::string(w.bytes().begin(), w.bytes().end());
 }
 
@@ -69,6 +70,7 @@ Result<Account> DecodeAccount(std::string_view bytes) {
   a.stake_free = r.U64();
   a.stake_bonded = r.U64();
   a.unbonding = r.U64();
+  a.stake_height = r.U64();
   CAIRN_RETURN_IF_ERROR(r.Finish().WithContext("account record"));
   return a;
 }
@@ -99,6 +101,10 @@ std::string EncodeJob(const Job& j) {
   }
   w.Hash(j.manifest_hash);
   w.U64(j.posted_height);
+  w.U64(j.checkpoint_count);
+  w.U64(j.committed_height);
+  w.Hash(j.selection_seed);
+  w.U32(j.disputes);
   return std::string(w.bytes().begin(), w.bytes().end());
 }
 
@@ -133,6 +139,10 @@ Result<Job> DecodeJob(std::string_view bytes) {
   }
   j.manifest_hash = r.Hash();
   j.posted_height = r.U64();
+  j.checkpoint_count = r.U64();
+  j.committed_height = r.U64();
+  j.selection_seed = r.Hash();
+  j.disputes = r.U32();
   CAIRN_RETURN_IF_ERROR(r.Finish().WithContext("job record"));
   return j;
 }

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "crypto/hash.h"
+#include "ledger/dispute.h"
 #include "util/codec.h"
 
 namespace cairn::ledger {
@@ -15,6 +16,17 @@ crypto::PublicKey GetKey(util::Reader& r) {
   crypto::PublicKey k;
   r.Raw(k.bytes.data(), k.bytes.size());
   return k;
+}
+
+void PutHashes(util::Writer& w, const std::vector<Hash256>& hashes) {
+  w.U32(static_cast<uint32_t>(hashes.size()));
+  for (const Hash256& h : hashes) w.Hash(h);
+}
+std::vector<Hash256> GetHashes(util::Reader& r) {
+  std::vector<Hash256> out;
+  uint32_t n = r.ListLength(kMerkleProofHashesMax);
+  for (uint32_t i = 0; i < n && r.ok(); ++i) out.push_back(r.Hash());
+  return out;
 }
 
 struct OpEncoder {
@@ -37,9 +49,38 @@ struct OpEncoder {
     w.Hash(op.certificate_hash);
     w.Hash(op.checkpoint_root);
     w.Hash(op.final_model_hash);
+    w.U64(op.checkpoint_count);
   }
   void operator()(const VerdictOp& op) { w.Hash(op.job_id); w.Bool(op.accept); w.Hash(op.report_hash); }
-  void operator()(const RulingOp& op) { w.Hash(op.job_id); w.Bool(op.solver_at_fault); }
+  void operator()(const RulingOp& op) {
+    w.Hash(op.job_id);
+    w.Bool(op.solver_at_fault);
+    w.U8(op.task);
+    w.Hash(op.value);
+    w.Hash(op.inputs_hash);
+    w.String(op.op_name);
+  }
+  void operator()(const DisputeOpenOp& op) {
+    w.Hash(op.job_id);
+    w.Hash(op.report_hash);
+    w.U64(op.segment);
+    w.U64(op.begin_step);
+    w.U64(op.end_step);
+    w.Hash(op.start_hash);
+    PutHashes(w, op.start_proof);
+    w.Hash(op.end_hash);
+    PutHashes(w, op.end_proof);
+    w.Hash(op.challenger_end_hash);
+  }
+  void operator()(const PinpointMoveOp& op) {
+    w.Hash(op.job_id);
+    w.U8(op.phase);
+    w.U64(op.position);
+    w.Hash(op.hash);
+    w.U64(op.count);
+    PutHashes(w, op.proof);
+    w.LengthPrefixed(ByteView(op.record));
+  }
   void operator()(const SettleOp& op) { w.Hash(op.job_id); }
   void operator()(const AnnounceOp& op) { w.String(op.endpoint); }
   void operator()(const CancelJobOp& op) { w.Hash(op.job_id); }
@@ -68,13 +109,48 @@ Operation DecodeOp(uint8_t tag, util::Reader& r) {
       op.certificate_hash = r.Hash();
       op.checkpoint_root = r.Hash();
       op.final_model_hash = r.Hash();
+      op.checkpoint_count = r.U64();
       return op;
     }
     case 8: { VerdictOp op; op.job_id = r.Hash(); op.accept = r.Bool(); op.report_hash = r.Hash(); return op; }
-    case 9: { RulingOp op; op.job_id = r.Hash(); op.solver_at_fault = r.Bool(); return op; }
+    case 9: {
+      RulingOp op;
+      op.job_id = r.Hash();
+      op.solver_at_fault = r.Bool();
+      op.task = r.U8();
+      op.value = r.Hash();
+      op.inputs_hash = r.Hash();
+      op.op_name = r.String(kOpNameBytesMax);
+      return op;
+    }
     case 10: return SettleOp{r.Hash()};
     case 11: return AnnounceOp{r.String(kEndpointBytesMax)};
     case 12: return CancelJobOp{r.Hash()};
+    case 13: {
+      DisputeOpenOp op;
+      op.job_id = r.Hash();
+      op.report_hash = r.Hash();
+      op.segment = r.U64();
+      op.begin_step = r.U64();
+      op.end_step = r.U64();
+      op.start_hash = r.Hash();
+      op.start_proof = GetHashes(r);
+      op.end_hash = r.Hash();
+      op.end_proof = GetHashes(r);
+      op.challenger_end_hash = r.Hash();
+      return op;
+    }
+    case 14: {
+      PinpointMoveOp op;
+      op.job_id = r.Hash();
+      op.phase = r.U8();
+      op.position = r.U64();
+      op.hash = r.Hash();
+      op.count = r.U64();
+      op.proof = GetHashes(r);
+      op.record = r.LengthPrefixed(kTraceRecordBytesMax);
+      return op;
+    }
     default:
       r.Fail("unknown operation tag " + std::to_string(tag));
       return FaucetOp{};
@@ -95,7 +171,7 @@ void WriteBody(util::Writer& w, const TxBody& body) {
 const char* OperationName(const Operation& op) {
   static const char* const kNames[] = {"transfer", "faucet", "stake", "unstake", "post_job",
                                        "claim_job", "commit_certificate", "verdict", "ruling", "settle", "announce",
-                                       "cancel_job"};
+                                       "cancel_job", "dispute_open", "pinpoint_move"};
   static_assert(std::variant_size_v<Operation> == sizeof(kNames) / sizeof(kNames[0]));
   return kNames[op.index()];
 }

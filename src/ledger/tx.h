@@ -58,19 +58,65 @@ struct CommitCertificateOp {
   Hash256 certificate_hash;
   Hash256 checkpoint_root;
   Hash256 final_model_hash;
+  // Leaves of checkpoint_root (checkpoint 0 through the last); a dispute's
+  // Merkle proofs are checked against this size.
+  uint64_t checkpoint_count = 0;
   friend bool operator==(const CommitCertificateOp&, const CommitCertificateOp&) = default;
 };
+// An accept. A reject is a DisputeOpenOp: it must say which segment is wrong.
 struct VerdictOp {
   Hash256 job_id;
   bool accept = false;
   Hash256 report_hash;
   friend bool operator==(const VerdictOp&, const VerdictOp&) = default;
 };
-// Referee only: the outcome of a dispute.
+// Referee only, once a dispute's game has ended (DisputePhase::kReferee):
+// what the referee recomputed. `value` is its result for the disputed
+// item: the hash of the correct operator record (RefereeTask::kOperator) or
+// of the state after the step (kStep). The party whose claim differs from
+// it is at fault; solver_at_fault must say the same (the ledger checks).
+// The rest is the evidence `cairn ledger audit --recompute` re-executes.
 struct RulingOp {
   Hash256 job_id;
   bool solver_at_fault = false;
+  uint8_t task = 0;       // RefereeTask.
+  Hash256 value;
+  Hash256 inputs_hash;    // Blob the referee recomputed from (operator inputs or the agreed state).
+  std::string op_name;    // kOperator: the operator, e.g. "aten::addmm.default".
   friend bool operator==(const RulingOp&, const RulingOp&) = default;
+};
+// A reject that opens the pinpoint game on one segment: the challenger's
+// replay from committed checkpoint `segment` (hash start_hash, at
+// begin_step) ends at challenger_end_hash instead of the committed
+// checkpoint segment + 1 (end_hash, at end_step). The proofs show both
+// committed hashes under the job's checkpoint root.
+struct DisputeOpenOp {
+  Hash256 job_id;
+  Hash256 report_hash;
+  uint64_t segment = 0;
+  uint64_t begin_step = 0;
+  uint64_t end_step = 0;
+  Hash256 start_hash;
+  std::vector<Hash256> start_proof;
+  Hash256 end_hash;
+  std::vector<Hash256> end_proof;
+  Hash256 challenger_end_hash;
+  friend bool operator==(const DisputeOpenOp&, const DisputeOpenOp&) = default;
+};
+// One party's move in the open dispute of a job. `phase` and `position`
+// must name the current round (so a late or repeated move cannot count for
+// another one). By phase: kSteps: hash = state after step `position`;
+// kTraceRoots: hash = trace root, count = records; kOps: hash = prefix
+// `position`, proof = its Merkle path; kRecords: record = the record bytes.
+struct PinpointMoveOp {
+  Hash256 job_id;
+  uint8_t phase = 0;
+  uint64_t position = 0;
+  Hash256 hash;
+  uint64_t count = 0;
+  std::vector<Hash256> proof;
+  Bytes record;
+  friend bool operator==(const PinpointMoveOp&, const PinpointMoveOp&) = default;
 };
 // Anyone: closes a job whose window has passed (pays out, refunds or expires).
 struct SettleOp {
@@ -95,7 +141,7 @@ struct CancelJobOp {
 // The index of each alternative is its wire tag minus one; append only.
 using Operation = std::variant<TransferOp, FaucetOp, StakeOp, UnstakeOp, PostJobOp, ClaimJobOp,
                                CommitCertificateOp, VerdictOp, RulingOp, SettleOp, AnnounceOp,
-                               CancelJobOp>;
+                               CancelJobOp, DisputeOpenOp, PinpointMoveOp>;
 const char* OperationName(const Operation& op);
 // The job an operation is about, if any.
 std::optional<Hash256> JobOfOperation(const Operation& op);

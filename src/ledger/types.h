@@ -17,13 +17,22 @@ using AccountId = crypto::PublicKey;
 
 // Limits (units last). Everything a peer can make us store is bounded.
 inline constexpr size_t kChainIdBytesMax = 64;
-inline constexpr size_t kTxBytesMax = 1024;
+// A dispute move carries a Merkle proof or an operator record, hence 8 KiB.
+inline constexpr size_t kTxBytesMax = 8192;
 inline constexpr uint32_t kBlockTxsMax = 10000;
-inline constexpr size_t kBlockBytesMax = kTxBytesMax * kBlockTxsMax + 4096;
+// Below the 16 MiB gRPC message limit, so that any block can be streamed
+// (the sequencer stops filling a block at this size).
+inline constexpr size_t kBlockBytesMax = 12 << 20;
 inline constexpr uint32_t kVerdictsPerJobMax = 16;
 inline constexpr size_t kEndpointBytesMax = 256;
 inline constexpr uint32_t kGenesisAllocationsMax = 100000;
 inline constexpr uint32_t kUnbondingsPerBlockMax = 100000;
+// Every window and delay in blocks (genesis parameters and job windows), so
+// that a height plus a window can never overflow.
+inline constexpr uint64_t kWindowBlocksMax = 10'000'000;
+// Checkpoints a commitment may name: the initial state plus one per segment
+// (proof::kCheckpointsPerJobMax segments).
+inline constexpr uint64_t kCheckpointsMax = 1'000'001;
 
 struct Account {
   uint64_t nonce = 0;         // Nonce of the last transaction this account sent.
@@ -31,7 +40,13 @@ struct Account {
   Amount stake_free = 0;      // Staked, not bonded to any job: can be bonded or unstaked.
   Amount stake_bonded = 0;    // Bonded to claimed jobs or verdicts: slashable.
   Amount unbonding = 0;       // Unstaked, returns to balance after the unbonding delay.
+  // Height of the last StakeOp that added stake: a verifier may judge only
+  // jobs committed after it, so stake cannot be raised in reaction to a
+  // commitment (sybils staked for one job). 0 for genesis stake.
+  uint64_t stake_height = 0;
 
+  // An account holding nothing; its record is erased (stake_height means
+  // nothing without stake).
   bool IsEmpty() const {
     return nonce == 0 && balance == 0 && stake_free == 0 && stake_bonded == 0 && unbonding == 0;
   }
@@ -79,6 +94,14 @@ struct Job {
   std::vector<Vote> votes;
   Hash256 manifest_hash;  // Where the job's spec and inputs are (PostJobOp).
   uint64_t posted_height = 0;
+  // Leaves of checkpoint_root (the root alone does not commit to its size).
+  uint64_t checkpoint_count = 0;
+  uint64_t committed_height = 0;
+  // Hash of the first block after the commitment: decides which verifiers
+  // may judge the job (SelectedVerifier), so the solver cannot choose them.
+  // Zero until that block.
+  Hash256 selection_seed;
+  uint32_t disputes = 0;  // Disputes ever opened; the open one (kDisputed) is the last.
   friend bool operator==(const Job&, const Job&) = default;
 };
 
@@ -87,11 +110,16 @@ struct Params {
   uint64_t unbonding_delay_blocks = 100;
   uint64_t challenge_window_blocks = 20;
   Amount faucet_amount_max = 0;        // Per faucet transaction; 0 disables the faucet.
-  Amount verifier_stake_min = 0;       // Bond a verifier posts with each verdict.
+  Amount verifier_stake_min = 1;       // Bond a verifier posts with each verdict; positive.
   Amount job_fee_min = 1;
   uint32_t jackpot_tax_bps = 100;      // Of each settled fee, into the jackpot.
   uint32_t verifier_share_bps = 1000;  // Of each settled fee, split among accepting verifiers.
   uint32_t challenger_reward_bps = 5000;  // Of a slashed bond, to whoever proved the fault.
+  // Blocks each party of a dispute has for each move of the pinpoint game.
+  uint64_t dispute_round_blocks = 10;
+  // Chance that a given staked verifier is drawn to judge a given job
+  // (accepts from others are refused; anyone staked may dispute).
+  uint32_t verifier_sample_bps = 10000;
   friend bool operator==(const Params&, const Params&) = default;
 };
 

@@ -124,7 +124,7 @@ Result<std::optional<SignedTx>> Workload::Advance(const Hash256& job_id, bool* f
         tx = Make(anyone, SettleOp{job_id});
       } else if (percent() < 70) {
         tx =
-            Make(parties_->KeyOf(job.solver), CommitCertificateOp{job_id, random_hash(), random_hash(), random_hash()});
+            Make(parties_->KeyOf(job.solver), CommitCertificateOp{job_id, random_hash(), random_hash(), random_hash(), 3});
       }
       break;
     case JobStatus::kCommitted:

@@ -14,8 +14,11 @@ std::vector<Operation> EveryOperation() {
   Hash256 h;
   h.bytes.fill(0xab);
   return {TransferOp{TestKey(9).public_key(), 5}, FaucetOp{7}, StakeOp{8}, UnstakeOp{9},
-          PostJobOp{h, 1, 2, 3, 4, h}, ClaimJobOp{h, h}, CommitCertificateOp{h, h, h, h},
-          VerdictOp{h, true, h}, RulingOp{h, true}, SettleOp{h}, AnnounceOp{"127.0.0.1:7000"}, CancelJobOp{h}};
+          PostJobOp{h, 1, 2, 3, 4, h}, ClaimJobOp{h, h}, CommitCertificateOp{h, h, h, h, 5},
+          VerdictOp{h, true, h}, RulingOp{h, true, 1, h, h, "aten::addmm"}, SettleOp{h},
+          AnnounceOp{"127.0.0.1:7000"}, CancelJobOp{h},
+          DisputeOpenOp{h, h, 1, 8, 16, h, {h, h}, h, {h}, h},
+          PinpointMoveOp{h, 3, 17, h, 40, {h, h, h}, Bytes{1, 2, 3}}};
 }
 
 SignedTx Signed(Operation op) {

@@ -7,6 +7,9 @@
 #include <map>
 #include <memory>
 
+#include "crypto/hash.h"
+#include "crypto/merkle.h"
+#include "ledger/dispute.h"
 #include "ledger/sequencer.h"
 #include "store/memory_store.h"
 
@@ -90,6 +93,20 @@ class LedgerFixture : public ::testing::Test {
     return h;
   }
 
+  // The committed checkpoints of every test job: kCheckpoints hashes, one
+  // segment of kSegmentSteps steps between neighbours.
+  static constexpr uint64_t kCheckpoints = 3;
+  static constexpr uint64_t kSegmentSteps = 8;
+  static Hash256 CheckpointHash(uint64_t i) { return crypto::TaggedHash("test/checkpoint", ByteView(std::to_string(i))); }
+  static crypto::MerkleTree CheckpointTree() {
+    std::vector<Hash256> leaves;
+    for (uint64_t i = 0; i < kCheckpoints; ++i) {
+      Hash256 h = CheckpointHash(i);
+      leaves.push_back(crypto::MerkleLeafHash(ByteView(h.bytes)));
+    }
+    return crypto::MerkleTree(leaves);
+  }
+
   // Posts, claims and commits a job; returns its id.
   Hash256 CommittedJob(uint8_t n, Amount fee = 1000, Amount solver_stake = 2000) {
     Hash256 id = JobId(n);
@@ -99,10 +116,48 @@ class LedgerFixture : public ::testing::Test {
     Seal();
     Hash256 cert;
     cert.bytes.fill(0xce);
-    EXPECT_TRUE(Submit(kSolver, CommitCertificateOp{id, cert, cert, cert}).ok());
+    EXPECT_TRUE(Submit(kSolver, CommitCertificateOp{id, cert, CheckpointTree().root(), cert, kCheckpoints}).ok());
     Seal();
     return id;
   }
+
+  // A reject of segment `segment` whose replay ended at `challenger_end`.
+  static DisputeOpenOp OpenOn(const Hash256& id, uint64_t segment, const Hash256& challenger_end) {
+    crypto::MerkleTree tree = CheckpointTree();
+    DisputeOpenOp op;
+    op.job_id = id;
+    op.segment = segment;
+    op.begin_step = segment * kSegmentSteps;
+    op.end_step = (segment + 1) * kSegmentSteps;
+    op.start_hash = CheckpointHash(segment);
+    if (segment < kCheckpoints) op.start_proof = tree.Proof(segment);
+    op.end_hash = CheckpointHash(segment + 1);
+    if (segment + 1 < kCheckpoints) op.end_proof = tree.Proof(segment + 1);
+    op.challenger_end_hash = challenger_end;
+    return op;
+  }
+
+  // Every unit is in an account, a live escrow or the jackpot, and they sum
+  // to the recorded supply.
+  void ExpectConserved() {
+    Amount total = 0;
+    Status scanned = kv_->Scan(kStateColumnFamily, "", [&](std::string_view key, std::string_view value) {
+      std::string_view logical = key.substr(2);
+      if (logical.rfind("a/", 0) == 0) {
+        Account a = DecodeAccount(value).value();
+        total += a.balance + a.stake_free + a.stake_bonded + a.unbonding;
+      } else if (logical.rfind("j/", 0) == 0) {
+        total += DecodeJob(value).value().fee;
+      }
+      return true;
+    });
+    ASSERT_TRUE(scanned.ok());
+    total += ledger_->GetJackpot().value();
+    Amount supply = GetAmount(StoreStateReader(kv_.get()), kSupplyKey).value();
+    ASSERT_EQ(total, supply) << "at height " << ledger_->head().height;
+  }
+
+  std::optional<Dispute> OpenDisputeOf(const Hash256& id) { return ledger_->GetOpenDispute(id).value(); }
 
   Genesis genesis_;
   std::map<uint8_t, crypto::KeyPair> keys_;

@@ -91,44 +91,7 @@ TEST_F(LedgerJobs, VerdictAfterTheWindowIsRejected) {
   EXPECT_EQ(Submit(kVerifier, VerdictOp{id, true, Hash256{}}).code(), StatusCode::kFailedPrecondition);
 }
 
-TEST_F(LedgerJobs, ProvenCheatSlashesTheSolverAndRefundsTheSubmitter) {
-  Hash256 id = CommittedJob(1, /*fee=*/1000, /*solver_stake=*/2000);
-  ASSERT_TRUE(Submit(kVerifier2, VerdictOp{id, true, Hash256{}}).ok());
-  ASSERT_TRUE(Submit(kVerifier, VerdictOp{id, false, Hash256{}}).ok());
-  Seal();
-  EXPECT_EQ(JobOf(id).status, JobStatus::kDisputed);
-  EXPECT_EQ(Submit(kOutsider, SettleOp{id}).code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(Submit(kSubmitter, RulingOp{id, true}).code(), StatusCode::kPermissionDenied);
-  ASSERT_TRUE(Submit(kReferee, RulingOp{id, true}).ok());
-  Seal();
-  EXPECT_EQ(JobOf(id).status, JobStatus::kFailed);
-  Account solver = AccountOf(kSolver);
-  EXPECT_EQ(solver.stake_bonded, 0u);
-  EXPECT_EQ(solver.stake_free, 3000u);           // 2000 slashed.
-  EXPECT_EQ(AccountOf(kVerifier).balance, 11000u);  // Half the bond.
-  EXPECT_EQ(ledger_->GetJackpot().value(), 1000u);  // The other half.
-  EXPECT_EQ(AccountOf(kSubmitter).balance, 100000u);  // Fee refunded.
-  EXPECT_EQ(AccountOf(kVerifier).stake_bonded, 0u);
-  EXPECT_EQ(AccountOf(kVerifier2).stake_bonded, 0u);
-}
-
-TEST_F(LedgerJobs, FalseAccusationSlashesTheChallenger) {
-  Hash256 id = CommittedJob(1);
-  ASSERT_TRUE(Submit(kVerifier, VerdictOp{id, false, Hash256{}}).ok());
-  Seal();
-  ASSERT_TRUE(Submit(kReferee, RulingOp{id, false}).ok());
-  Seal();
-  Job job = JobOf(id);
-  EXPECT_EQ(job.status, JobStatus::kCommitted);
-  EXPECT_TRUE(job.votes.empty());
-  EXPECT_EQ(AccountOf(kVerifier).stake_free, 900u);
-  EXPECT_EQ(AccountOf(kVerifier).stake_bonded, 0u);
-  EXPECT_EQ(AccountOf(kSolver).balance, 10050u);  // Half of the 100 bond.
-  SealUntil(job.challenge_end_height + 1);
-  ASSERT_TRUE(Submit(kSubmitter, SettleOp{id}).ok());
-  Seal();
-  EXPECT_EQ(JobOf(id).status, JobStatus::kSettled);
-}
+// Disputes (slashing a cheater, a false accusation) are in ledger_dispute_test.cpp.
 
 TEST_F(LedgerJobs, UnclaimedJobExpiresAndRefunds) {
   ASSERT_TRUE(Submit(kSubmitter, PostJobOp{JobId(1), 1000, 2000, 3, 10, Hash256{}}).ok());
