@@ -11,6 +11,7 @@
 #include "train/train.h"
 #include "config/genesis_config.h"
 #include "crypto/hash.h"
+#include "crypto/merkle.h"
 #include "ledger/audit.h"
 #include "ledger/sequencer.h"
 #include "store/rocksdb_store.h"
@@ -113,6 +114,7 @@ struct OffLedgerWork {
   Hash256 certificate_hash;
   Hash256 checkpoint_root;
   Hash256 final_model_hash;
+  uint64_t checkpoint_count = 2;
   bool verifier_accepts = true;
   Hash256 report_hash;
 };
@@ -133,6 +135,7 @@ Result<OffLedgerWork> TrainAndVerify(const DemoOptions& options, const LoadedJob
               trained.certificate.checkpoint_hashes.size());
   work.certificate_hash = proof::CertificateHash(trained.certificate);
   work.checkpoint_root = trained.certificate.checkpoint_root;
+  work.checkpoint_count = trained.certificate.checkpoint_hashes.size();
   work.final_model_hash = trained.certificate.final_model_hash;
 
   train::VerifyOptions verify_options;
@@ -205,7 +208,8 @@ Status RunScenario(const DemoOptions& options, ledger::Ledger* ledger, ledger::S
     work.final_model_hash = crypto::Blake2b256(ByteView(std::string_view("model")));
     work.report_hash = crypto::Blake2b256(ByteView(std::string_view("report")));
   }
-  demo.Submit(solver, ledger::CommitCertificateOp{job1, work.certificate_hash, work.checkpoint_root, work.final_model_hash});
+  demo.Submit(solver, ledger::CommitCertificateOp{job1, work.certificate_hash, work.checkpoint_root, work.final_model_hash,
+                                                  work.checkpoint_count});
   CAIRN_RETURN_IF_ERROR(demo.Seal());
   demo.Submit(honest_verifier, ledger::VerdictOp{job1, work.verifier_accepts, work.report_hash});
   CAIRN_RETURN_IF_ERROR(demo.Seal());
@@ -216,20 +220,41 @@ Status RunScenario(const DemoOptions& options, ledger::Ledger* ledger, ledger::S
   CAIRN_RETURN_IF_ERROR(demo.Seal());
   demo.PrintJob(job1);
 
-  std::printf("\n== 4. a cheating solver: a verifier disputes, the referee rules, the bond is slashed\n");
+  std::printf("\n== 4. a cheating solver: a verifier disputes, the solver cannot answer, its bond is slashed\n");
   Hash256 job2 = crypto::TaggedHash("cairn/demo-job", ByteView(std::string_view("cnn, 1200 steps")));
   demo.Submit(submitter, ledger::PostJobOp{job2, 800, 1500, 50, 100, Hash256{}});
   CAIRN_RETURN_IF_ERROR(demo.Seal());
   demo.Submit(solver, ledger::ClaimJobOp{job2, Hash256{}});
   CAIRN_RETURN_IF_ERROR(demo.Seal());
+  // Stand-in checkpoints 0..2 (two segments of 600 steps).
+  std::vector<Hash256> checkpoints, leaves;
+  for (const char* name : {"checkpoint 0", "checkpoint 1", "checkpoint 2"}) {
+    checkpoints.push_back(crypto::TaggedHash("cairn/demo-checkpoint", ByteView(std::string_view(name))));
+    leaves.push_back(crypto::MerkleLeafHash(ByteView(checkpoints.back().bytes)));
+  }
+  crypto::MerkleTree tree(leaves);
   demo.Submit(solver, ledger::CommitCertificateOp{job2, crypto::Blake2b256(ByteView(std::string_view("fake cert"))),
-                                                  Hash256{}, Hash256{}});
+                                                  tree.root(), Hash256{}, checkpoints.size()});
   CAIRN_RETURN_IF_ERROR(demo.Seal());
-  demo.Submit(verifier, ledger::VerdictOp{job2, false, crypto::Blake2b256(ByteView(std::string_view("segment 7 differs")))});
+  CAIRN_RETURN_IF_ERROR(demo.Seal());  // Verifiers are drawn at the block after the commitment.
+  ledger::DisputeOpenOp open;
+  open.job_id = job2;
+  open.report_hash = crypto::Blake2b256(ByteView(std::string_view("segment 1 differs")));
+  open.segment = 1;
+  open.begin_step = 600;
+  open.end_step = 1200;
+  open.start_hash = checkpoints[1];
+  open.start_proof = tree.Proof(1);
+  open.end_hash = checkpoints[2];
+  open.end_proof = tree.Proof(2);
+  open.challenger_end_hash = crypto::TaggedHash("cairn/demo-checkpoint", ByteView(std::string_view("honest replay")));
+  demo.Submit(verifier, open);
   CAIRN_RETURN_IF_ERROR(demo.Seal());
   demo.PrintJob(job2);
-  demo.ExpectRejected("ruling by a non-referee:", demo.Make(submitter, ledger::RulingOp{job2, false}));
-  demo.Submit(referee, ledger::RulingOp{job2, true});
+  demo.ExpectRejected("ruling before the game ends:", demo.Make(referee, ledger::RulingOp{job2, true, 0, {}, {}, {}}));
+  std::printf("  the solver, who faked the segment, does not answer the bisection...\n");
+  CAIRN_RETURN_IF_ERROR(demo.WaitBlocks(referee, ledger->genesis().params.dispute_round_blocks + 1));
+  demo.Submit(submitter, ledger::SettleOp{job2});
   CAIRN_RETURN_IF_ERROR(demo.Seal());
   demo.PrintJob(job2);
 

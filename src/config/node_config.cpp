@@ -111,6 +111,14 @@ Result<NodeConfig> ParseNodeToml(const std::string& text, const std::string& sou
     CAIRN_RETURN_IF_ERROR(s.CheckNoUnknownKeys());
   }
 
+  top.MarkUsed("verifier");
+  if (const toml::table* t = root["verifier"].as_table()) {
+    TableReader v(t, source_name + ": verifier");
+    bool challenge = c.verifier_challenge;
+    CAIRN_ASSIGN_OR_RETURN(c.verifier_challenge, v.Bool("challenge", &challenge));
+    CAIRN_RETURN_IF_ERROR(v.CheckNoUnknownKeys());
+  }
+
   top.MarkUsed("limits");
   if (const toml::table* t = root["limits"].as_table()) {
     TableReader l(t, source_name + ": limits");

@@ -35,6 +35,11 @@ struct NodeConfig {
   uint32_t solver_jobs_max = 1;
   std::string solver_cheat;  // Devnet demonstration only: "fake-segment".
 
+  // Verifier. Challenge mode: also check jobs this node was not drawn for and
+  // open a dispute on every provable reject (off: drawn jobs only, rejects
+  // are logged for `cairn dispute open`).
+  bool verifier_challenge = true;
+
   // Worker limits (every job's training and replay).
   sandbox::Limits limits;
 

@@ -20,6 +20,18 @@ Result<std::string> TableReader::String(const std::string& key, const std::strin
   return *value;
 }
 
+Result<bool> TableReader::Bool(const std::string& key, const bool* fallback) {
+  used_.insert(key);
+  const toml::node* node = table_->get(key);
+  if (node == nullptr) {
+    if (fallback) return *fallback;
+    return InvalidArgument(where_ + ": missing required key '" + key + "'");
+  }
+  auto value = node->value<bool>();
+  if (!value || !node->is_boolean()) return InvalidArgument(where_ + ": key '" + key + "' must be true or false");
+  return *value;
+}
+
 Result<uint64_t> TableReader::Unsigned(const std::string& key, const uint64_t* fallback, uint64_t max) {
   used_.insert(key);
   const toml::node* node = table_->get(key);

@@ -23,6 +23,7 @@ class TableReader {
   TableReader(const toml::table* table, std::string where);
 
   Result<std::string> String(const std::string& key, const std::string* fallback = nullptr);
+  Result<bool> Bool(const std::string& key, const bool* fallback = nullptr);
   // Non-negative integers only: amounts and counts.
   Result<uint64_t> Unsigned(const std::string& key, const uint64_t* fallback = nullptr, uint64_t max = UINT64_MAX);
   bool Has(const std::string& key) const;

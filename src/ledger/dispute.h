@@ -21,7 +21,7 @@ namespace cairn::ledger {
 inline constexpr uint64_t kDisputeSegmentStepsMax = uint64_t{1} << 24;
 inline constexpr uint64_t kTraceRecordsMax = uint64_t{1} << 24;
 inline constexpr size_t kMerkleProofHashesMax = 64;
-inline constexpr size_t kTraceRecordBytesMax = 2048;
+inline constexpr size_t kTraceRecordBytesMax = 6144;  // Within kTxBytesMax with the rest of a move.
 inline constexpr uint32_t kDisputeMovesMax = 256;
 inline constexpr size_t kOpNameBytesMax = 128;
 
@@ -53,6 +53,10 @@ enum class RefereeTask : uint8_t {
   // states after the step do not, or one trace is a prefix of the other, or
   // the differing records name different inputs.
   kStep = 2,
+  // The segment's end state is not disputed but its signed claims are (loss,
+  // norms, the evaluation): the referee replays the segment and checks them.
+  // Its ruling is its word, re-checked by `cairn ledger audit --recompute`.
+  kSegment = 3,
 };
 
 enum class DisputeParty : uint8_t { kSolver = 1, kChallenger = 2 };
@@ -71,7 +75,7 @@ struct DisputeMove {
 // What one party posted in the current round.
 struct DisputeClaim {
   bool moved = false;
-  Hash256 hash;    // State hash, trace root, prefix hash (by phase).
+  Hash256 hash;    // State hash, trace root, prefix hash, inputs blob (by phase).
   uint64_t count = 0;  // kTraceRoots: records in the trace.
   Hash256 trace_root;  // Kept from kTraceRoots for the later proofs.
   uint64_t trace_count = 0;

@@ -169,6 +169,15 @@ Status OpenDispute(Overlay* s, const ExecContext& ctx, const AccountId& sender, 
                               std::to_string(job.challenge_end_height));
   }
   CAIRN_RETURN_IF_ERROR(CheckVerifierEligible(ctx, job, sender, account));
+  // One dispute per challenger and job: a loser cannot hold the job hostage
+  // by disputing again (each dispute extends the challenge window).
+  for (uint32_t i = 0; i < job.disputes; ++i) {
+    CAIRN_ASSIGN_OR_RETURN(auto earlier, GetDispute(*s, job.job_id, i));
+    if (earlier && earlier->challenger == sender) {
+      return AlreadyExists("this account already disputed " + JobName(job.job_id) + " (dispute " + std::to_string(i) +
+                           ") and may not again");
+    }
+  }
   if (op.segment >= job.checkpoint_count - 1) {
     return InvalidArgument("segment " + std::to_string(op.segment) + " does not exist: the certificate has " +
                            std::to_string(job.checkpoint_count - 1) + " segments");
@@ -183,9 +192,6 @@ Status OpenDispute(Overlay* s, const ExecContext& ctx, const AccountId& sender, 
   if (!ProofShows(op.end_hash, op.segment + 1, job.checkpoint_count, op.end_proof, job.checkpoint_root)) {
     return InvalidArgument("end_proof does not show end_hash as checkpoint " + std::to_string(op.segment + 1) +
                            " under the committed checkpoint root");
-  }
-  if (op.challenger_end_hash == op.end_hash) {
-    return InvalidArgument("the challenger's replay ends at the committed checkpoint: there is nothing to dispute");
   }
   Amount bond = ParamsOf(ctx).verifier_stake_min;
   CAIRN_RETURN_IF_ERROR(TakeFrom(&account.stake_free, bond, "free stake to bond as a challenger"));
@@ -203,7 +209,12 @@ Status OpenDispute(Overlay* s, const ExecContext& ctx, const AccountId& sender, 
   d.lo_hash = op.start_hash;
   d.solver_hi_hash = op.end_hash;
   d.challenger_hi_hash = op.challenger_end_hash;
-  CAIRN_RETURN_IF_ERROR(NextStepRound(ctx, &d));
+  if (op.challenger_end_hash == op.end_hash) {
+    // The end state agrees: what is disputed is the segment's signed claims.
+    AwaitReferee(&d, RefereeTask::kSegment);
+  } else {
+    CAIRN_RETURN_IF_ERROR(NextStepRound(ctx, &d));
+  }
   job.votes.push_back({sender, false, bond, op.report_hash});
   job.status = JobStatus::kDisputed;
   job.disputes++;
@@ -262,7 +273,7 @@ Status MoveInDispute(Overlay* s, const ExecContext& ctx, const AccountId& sender
         return InvalidArgument("the record does not chain from the agreed prefix " + std::to_string(d.op_lo) +
                                " to the prefix this party revealed at " + std::to_string(d.op_hi));
       }
-      claim.hash = TraceRecordHash(ByteView(op.record));
+      claim.hash = op.hash;  // Where the party's inputs of the operator are (a blob hash; the referee's business).
       claim.record = op.record;
       break;
     case DisputePhase::kReferee:
@@ -288,17 +299,20 @@ Status RuleOnDispute(Overlay* s, const ExecContext& ctx, const RulingOp& op) {
                            std::to_string(static_cast<int>(d.task)));
   }
   Hash256 solver_value = d.task == RefereeTask::kOperator ? TraceRecordHash(ByteView(d.solver.record)) : d.solver_hi_hash;
-  bool solver_wrong = op.value != solver_value;
+  // kSegment: claims other than hashes; the referee's replay decides.
+  bool solver_wrong = d.task == RefereeTask::kSegment ? op.solver_at_fault : op.value != solver_value;
   if (op.solver_at_fault != solver_wrong) {
     return InvalidArgument(std::string("the ruling says the solver is ") + (op.solver_at_fault ? "" : "not ") +
                            "at fault, but its recomputed value " + (solver_wrong ? "differs from" : "equals") +
                            " the solver's claim");
   }
-  std::string what = d.task == RefereeTask::kOperator ? "operator " + op.op_name + " (record " +
-                                                            std::to_string(d.op_lo) + ")"
-                                                      : std::string("the whole step");
+  std::string what = d.task == RefereeTask::kOperator
+                         ? "operator " + op.op_name + " (record " + std::to_string(d.op_lo) + ") of step " +
+                               std::to_string(d.lo_step)
+                     : d.task == RefereeTask::kStep ? "step " + std::to_string(d.lo_step)
+                                                    : "segment " + std::to_string(d.segment) + " and its claims";
   return Resolve(s, ctx, std::move(g.job), d, solver_wrong,
-                 "ruling: the referee recomputed " + what + " of step " + std::to_string(d.lo_step) + "; " +
+                 "ruling: the referee recomputed " + what + "; " +
                      (solver_wrong ? "the solver's" : "the challenger's") + " claim was wrong");
 }
 

@@ -116,7 +116,8 @@ struct Params {
   uint32_t verifier_share_bps = 1000;  // Of each settled fee, split among accepting verifiers.
   uint32_t challenger_reward_bps = 5000;  // Of a slashed bond, to whoever proved the fault.
   // Blocks each party of a dispute has for each move of the pinpoint game.
-  uint64_t dispute_round_blocks = 10;
+  // Room for a replay of up to a segment and a congested network.
+  uint64_t dispute_round_blocks = 60;
   // Chance that a given staked verifier is drawn to judge a given job
   // (accepts from others are refused; anyone staked may dispute).
   uint32_t verifier_sample_bps = 10000;

@@ -334,6 +334,11 @@ Result<Bytes> NodeQueries::GetBlob(const Hash256& hash, uint64_t size_max) {
   return out;
 }
 
+Status GrpcPeerClient::PutBlob(const std::string& endpoint, ByteView bytes, const std::string& chain_id,
+                               const crypto::KeyPair& uploader) {
+  return NodeQueries(endpoint).PutBlob(bytes, chain_id, uploader);
+}
+
 Status NodeQueries::PutBlob(ByteView bytes, const std::string& chain_id, const crypto::KeyPair& uploader) {
   auto stub = pb::Blobs::NewStub(channel_);
   grpc::ClientContext ctx;

@@ -40,6 +40,8 @@ class GrpcLedgerClient final : public node::LedgerClient {
 class GrpcPeerClient final : public node::PeerClient {
  public:
   Status FetchBlob(const std::string& endpoint, const Hash256& hash, uint64_t size_max, node::BlobStore* blobs) override;
+  Status PutBlob(const std::string& endpoint, ByteView bytes, const std::string& chain_id,
+                 const crypto::KeyPair& uploader) override;
   Result<Bytes> GetCertificate(const std::string& endpoint, const Hash256& job_id) override;
   Result<Bytes> GetCheckpoint(const std::string& endpoint, const Hash256& hash) override;
   Result<Bytes> GetModel(const std::string& endpoint, const Hash256& job_id) override;

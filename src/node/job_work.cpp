@@ -18,15 +18,28 @@ std::string Short(const Hash256& h) { return h.ToHex().substr(0, 16); }
 constexpr size_t kLossCurvePointsMax = 200;
 constexpr int kFetchRounds = 3;  // Passes over the holders before a fetch is reported failed (the role retries later).
 
-train::WorkerOptions WorkerFor(const JobWork::Context& ctx) {
+}  // namespace
+
+train::WorkerOptions JobWork::WorkerFor() const {
   train::WorkerOptions w;
   w.isolated = true;
-  w.binary = ctx.binary;
-  w.limits = ctx.config->limits;
+  w.binary = ctx_.binary;
+  w.limits = ctx_.config->limits;
   return w;
 }
 
-}  // namespace
+train::CheatHooks JobWork::CheatFor(const job::JobSpec& spec) const {
+  train::CheatHooks cheat;
+  if (ctx_.config->solver_cheat == "fake-segment") {
+    // Devnet demonstration of a cheater: segment 1 is trained with a
+    // learning rate 4x the job's (a shortcut a lazy solver might take), then
+    // everything is committed as if honest. A verifier's replay of segment 1
+    // from the committed checkpoint 1 disagrees.
+    const uint64_t k = spec.checkpoint_interval;
+    cheat.learning_rate = [k](uint64_t step, double lr) { return step >= k && step < 2 * k ? lr * 4 : lr; };
+  }
+  return cheat;
+}
 
 std::string JobWork::SolverDir() const { return ctx_.config->data_dir + "/solver"; }
 
@@ -114,7 +127,7 @@ TrainingFinished JobWork::Train(const ledger::Job& job) {
   options.solver_key = ctx_.key;
   options.resume = true;
   options.evaluation = inputs->evaluation ? &*inputs->evaluation : nullptr;
-  options.worker = WorkerFor(ctx_);
+  options.worker = WorkerFor();
   uint64_t last_step = 0;
   options.on_progress = [&](const train::Progress& p) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -134,15 +147,9 @@ TrainingFinished JobWork::Train(const ledger::Job& job) {
     last_step = p.step;
     ctx_.metrics->SetTrainingStepsPerSecond(p.steps_per_second);
   };
-  if (ctx_.config->solver_cheat == "fake-segment") {
-    // Devnet demonstration of a cheater: segment 1 is trained with a
-    // learning rate 4x the job's (a shortcut a lazy solver might take), then
-    // everything is committed as if honest. Needs the in-process engine
-    // (cheat hooks are test hooks). A verifier's replay of segment 1 from
-    // the committed checkpoint 1 disagrees.
-    const uint64_t k = inputs->spec.checkpoint_interval;
-    options.worker.isolated = false;
-    options.cheat.learning_rate = [k](uint64_t step, double lr) { return step >= k && step < 2 * k ? lr * 4 : lr; };
+  options.cheat = CheatFor(inputs->spec);
+  if (options.cheat.learning_rate) {
+    options.worker.isolated = false;  // Cheat hooks are test hooks: in-process only.
     spdlog::warn("job {}: this solver CHEATS (solver.cheat = fake-segment): segment 1 is faked", Short(job.job_id));
   }
   spdlog::info("job {}: training {} ({} steps)", Short(job.job_id), inputs->spec.name, inputs->spec.steps);
@@ -162,6 +169,7 @@ TrainingFinished JobWork::Train(const ledger::Job& job) {
   out.status = Status::Ok();
   out.certificate_hash = proof::CertificateHash(trained->certificate);
   out.checkpoint_root = trained->certificate.checkpoint_root;
+  out.checkpoint_count = trained->certificate.checkpoint_hashes.size();
   out.final_model_hash = trained->certificate.final_model_hash;
   spdlog::info("job {}: trained in {:.1f} s, final loss {:.4f}{}", Short(job.job_id), trained->seconds, trained->final_loss,
                trained->evaluation ? fmt::format(", test accuracy {:.4f}", trained->evaluation->accuracy) : "");
@@ -212,7 +220,7 @@ VerificationFinished JobWork::Verify(const ledger::Job& job) {
   options.checkpoint_dir = dir + "/checkpoints";
   options.verifier_key = ctx_.key;
   options.expected_solver = job.solver;
-  options.worker = WorkerFor(ctx_);
+  options.worker = WorkerFor();
   options.evaluation = inputs->evaluation ? &*inputs->evaluation : nullptr;
   auto report = train::VerifyJob(inputs->spec, inputs->dataset, *cert, options);
   if (!report.ok()) {
@@ -239,67 +247,20 @@ VerificationFinished JobWork::Verify(const ledger::Job& job) {
   out.status = Status::Ok();
   out.accept = r.accept;
   out.report_hash = *hash;
+  if (!r.accept && !r.failed.empty()) {
+    auto dispute = PrepareDispute(job, *inputs, *cert, r.failed.front(), *hash);
+    if (!dispute.ok()) {
+      out.status = dispute.status().WithContext("preparing the dispute");
+      return out;
+    }
+    out.dispute = *dispute;
+  }
+  if (!r.accept && !out.dispute) {
+    spdlog::warn("job {}: REJECT without a segment to dispute ({}); no verdict is posted", Short(job.job_id), r.reason);
+  }
   ctx_.metrics->CountVerification(r.accept ? "accept" : "reject");
   spdlog::info("job {}: verified {} segments ({} steps): {}", Short(job.job_id), r.sampled.size(), r.steps_replayed,
                r.accept ? "ACCEPT" : "REJECT: " + r.reason);
-  return out;
-}
-
-RulingReady JobWork::Rule(const ledger::Job& job) {
-  RulingReady out;
-  out.job_id = job.job_id;
-  if (job.votes.empty() || job.votes.back().accept) {
-    out.status = FailedPrecondition("job " + Short(job.job_id) + " has no reject to rule on");
-    return out;
-  }
-  const ledger::Vote& challenge = job.votes.back();
-  // Which segments the challenger says are wrong, from its report. Without
-  // a report (the challenger's node is gone, or it lies about its report)
-  // the referee replays every segment: the ruling must not depend on the
-  // challenger's cooperation in either direction.
-  std::vector<uint32_t> segments;
-  bool all = true;
-  auto endpoint = EndpointOf(challenge.verifier);
-  if (endpoint.ok() && ctx_.peers->FetchBlob(*endpoint, challenge.report_hash, kReportBytesMax, ctx_.blobs).ok()) {
-    auto bytes = ctx_.blobs->ReadAll(challenge.report_hash, kReportBytesMax);
-    auto report = bytes.ok() ? DecodeReport(*bytes) : Result<VerifierReport>(bytes.status());
-    if (report.ok() && report->job_id == job.job_id && report->certificate_hash == job.certificate_hash &&
-        !report->failed.empty()) {
-      segments = report->failed;
-      all = false;
-    }
-  }
-  const std::string dir = ctx_.config->data_dir + "/referee/" + job.job_id.ToHex();
-  auto cert = FetchProofs(job, dir + "/checkpoints");
-  if (!cert.ok()) {
-    out.status = cert.status();
-    return out;
-  }
-  auto inputs = LoadInputs(job);
-  if (!inputs.ok()) {
-    out.status = inputs.status();
-    return out;
-  }
-  train::VerifyOptions options;
-  options.checkpoint_dir = dir + "/checkpoints";
-  options.verifier_key = ctx_.key;
-  options.expected_solver = job.solver;
-  options.worker = WorkerFor(ctx_);
-  options.evaluation = inputs->evaluation ? &*inputs->evaluation : nullptr;
-  options.all_segments = all;
-  options.segments = segments;
-  auto report = train::VerifyJob(inputs->spec, inputs->dataset, *cert, options);
-  if (!report.ok()) {
-    out.status = report.status();
-    return out;
-  }
-  out.status = Status::Ok();
-  out.solver_at_fault = !report->accepted;
-  spdlog::info("job {}: referee replayed {} segment(s): {}", Short(job.job_id), report->sampled.size(),
-               report->accepted ? "the certificate holds; the challenger is at fault"
-                                : "the solver is at fault: " + report->reason);
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
   return out;
 }
 

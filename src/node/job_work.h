@@ -24,6 +24,7 @@
 #include "node/ports.h"
 #include "node/roles/events.h"
 #include "proof/certificate.h"
+#include "train/engine.h"
 
 namespace cairn::node {
 
@@ -50,7 +51,10 @@ class JobWork final : public ProofSource {
   Status FetchInputs(const ledger::Job& job);
   TrainingFinished Train(const ledger::Job& job);
   VerificationFinished Verify(const ledger::Job& job);
-  RulingReady Rule(const ledger::Job& job);
+  // Disputes (dispute_work.cpp): this node's move as a party to one, and
+  // the referee's recomputation once its game has ended.
+  MoveComputed ComputeMove(const ledger::Job& job, const ledger::Dispute& dispute, ledger::DisputeParty party);
+  RulingReady Rule(const ledger::Job& job, const ledger::Dispute& dispute);
   void Prune(const Hash256& job_id);
 
   // ProofSource.
@@ -69,6 +73,37 @@ class JobWork final : public ProofSource {
   Result<proof::Certificate> FetchProofs(const ledger::Job& job, const std::string& dir);
   void SetProgress(const Hash256& job_id, const TrainingProgress& p);
   std::string SolverDir() const;
+  train::WorkerOptions WorkerFor() const;
+  // The devnet cheat (config solver.cheat) as training hooks; none for an honest solver.
+  train::CheatHooks CheatFor(const job::JobSpec& spec) const;
+
+  // Who computes in a dispute, and so whose copy of the checkpoints it uses.
+  enum class Holder { kSolver, kChallenger, kReferee };
+  static Holder HolderOf(ledger::DisputeParty party);
+  std::string DisputeDir(const Hash256& job_id, Holder who) const;
+  train::EngineOptions EngineOptionsFor(const job::JobSpec& spec, Holder who) const;
+  // The hash of the state after `step` steps, replayed from the committed
+  // checkpoint that starts `segment`.
+  Result<Hash256> StateAfter(const JobInputs& in, const proof::Certificate& cert, Holder who, uint64_t segment,
+                             uint64_t step);
+  // Step `step` (in `segment`) traced from the committed checkpoint.
+  Result<proof::StepTrace> TraceOf(const JobInputs& in, const proof::Certificate& cert, Holder who, uint64_t segment,
+                                   uint64_t step, std::unique_ptr<train::Engine>* engine_out);
+  // The input blob of record `op_index` of that step.
+  Result<Bytes> OpInputsBlob(const JobInputs& in, const proof::Certificate& cert, Holder who, uint64_t segment,
+                             uint64_t step, uint64_t op_index);
+  // Stores a blob here and on the ledger host (where the referee reads it).
+  Result<Hash256> UploadForReferee(const Bytes& blob);
+  // The referee's value for a dispute that ended on one operator record.
+  Result<Hash256> RuleOnOperator(const ledger::Job& job, const ledger::Dispute& d, const JobInputs& in,
+                                 const proof::Certificate& cert, ledger::RulingOp* ruling);
+  // The encoded operator records of step `step` (in `segment`), traced.
+  Result<std::vector<Bytes>> TraceRecords(const JobInputs& in, const proof::Certificate& cert, Holder who,
+                                          uint64_t segment, uint64_t step);
+  // The dispute a verifier opens on failed segment `segment`; nullopt if none can be.
+  Result<std::optional<ledger::DisputeOpenOp>> PrepareDispute(const ledger::Job& job, const JobInputs& in,
+                                                              const proof::Certificate& cert, uint32_t segment,
+                                                              const Hash256& report_hash);
 
   Context ctx_;
   std::mutex mu_;

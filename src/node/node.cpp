@@ -23,6 +23,7 @@
 #include "node/inbox.h"
 #include "node/job_work.h"
 #include "node/metrics.h"
+#include "node/roles/disputant_role.h"
 #include "node/roles/ledger_host_role.h"
 #include "node/roles/solver_role.h"
 #include "node/roles/verifier_role.h"
@@ -131,6 +132,7 @@ struct Node::Impl {
   std::string endpoint;
   // 7. roles
   std::vector<std::unique_ptr<Role>> roles;
+  std::vector<Hash256> previous_touched;  // Event thread (EmitBlockEvents) only.
   // 8. threads
   Inbox<Event> inbox{kInboxCapacity};
   Inbox<SendTx> tx_queue{kInboxCapacity};
@@ -153,6 +155,8 @@ struct Node::Impl {
   void EmitBlockEvents(const ledger::Block& block);
   void EmitInitialEvents();
   NewHeight HeightEvent();
+  // A job's JobChanged, with its open dispute read from this node's ledger.
+  JobChanged ChangedEvent(const ledger::Job& job);
   void Carry(const Action& action);
   Status SendOne(const SendTx& tx);
 };
@@ -285,8 +289,20 @@ void Node::Impl::StartRoles() {
   if (config.verifier) {
     VerifierPolicy p;
     p.bond = genesis.params.verifier_stake_min;
+    p.sample_bps = genesis.params.verifier_sample_bps;
+    p.challenge = config.verifier_challenge;
     roles.push_back(std::make_unique<VerifierRole>(me, p));
   }
+  if (config.solver || config.verifier) roles.push_back(std::make_unique<DisputantRole>(me, DisputantPolicy{}));
+}
+
+JobChanged Node::Impl::ChangedEvent(const ledger::Job& job) {
+  JobChanged e{job, std::nullopt};
+  if (job.status == ledger::JobStatus::kDisputed) {
+    auto d = ledger->GetOpenDispute(job.job_id);
+    if (d.ok()) e.dispute = *d;
+  }
+  return e;
 }
 
 NewHeight Node::Impl::HeightEvent() {
@@ -309,7 +325,7 @@ void Node::Impl::EmitInitialEvents() {
     auto job = ledger->GetJob(id);
     if (!job.ok() || !*job) continue;
     by_state[ledger::JobStatusName((*job)->status)]++;
-    if (!ledger::IsFinal((*job)->status)) inbox.Push(JobChanged{**job});
+    if (!ledger::IsFinal((*job)->status)) inbox.Push(ChangedEvent(**job));
   }
   for (const auto& [state, count] : by_state) metrics->SetJobs(state, count);
 }
@@ -318,9 +334,17 @@ void Node::Impl::EmitBlockEvents(const ledger::Block& block) {
   heights.Publish(block.header.height);
   metrics->SetHeight(block.header.height);
   if (sequencer) metrics->SetMempool(sequencer->mempool_size());
-  for (const Hash256& id : ledger::JobsTouched(block)) {
+  // The jobs this block's transactions touched, and those of the block
+  // before: BeginBlock changed them here (their verifier selection seed).
+  std::vector<Hash256> touched = ledger::JobsTouched(block);
+  std::vector<Hash256> both = touched;
+  for (const Hash256& id : previous_touched) {
+    if (std::find(both.begin(), both.end(), id) == both.end()) both.push_back(id);
+  }
+  previous_touched = std::move(touched);
+  for (const Hash256& id : both) {
     auto job = ledger->GetJob(id);
-    if (job.ok() && *job) inbox.Push(JobChanged{**job});
+    if (job.ok() && *job) inbox.Push(ChangedEvent(**job));
   }
   inbox.Push(HeightEvent());
 }
@@ -370,8 +394,11 @@ void Node::Impl::Carry(const Action& action) {
           ledger::Job job = a.job;
           pool->Post([self, job] { self->inbox.Push(self->work->Verify(job)); });
         } else if constexpr (std::is_same_v<A, StartRuling>) {
-          ledger::Job job = a.job;
-          pool->Post([self, job] { self->inbox.Push(self->work->Rule(job)); });
+          StartRuling r = a;
+          pool->Post([self, r] { self->inbox.Push(self->work->Rule(r.job, r.dispute)); });
+        } else if constexpr (std::is_same_v<A, ComputeMove>) {
+          ComputeMove m = a;
+          pool->Post([self, m] { self->inbox.Push(self->work->ComputeMove(m.job, m.dispute, m.party)); });
         } else if constexpr (std::is_same_v<A, PruneJob>) {
           Hash256 id = a.job_id;
           pool->Post([self, id] { self->work->Prune(id); });

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "crypto/keys.h"
 #include "ledger/block.h"
 #include "ledger/tx.h"
 #include "ledger/types.h"
@@ -48,6 +49,10 @@ class PeerClient {
   // Fetches blob `hash` into `blobs`, resuming a partial transfer; the blob
   // is stored only if the whole hashes right. NotFound if the peer lacks it.
   virtual Status FetchBlob(const std::string& endpoint, const Hash256& hash, uint64_t size_max, BlobStore* blobs) = 0;
+  // Uploads a blob to a node that stores what funded accounts send (the
+  // ledger host: what a referee reads), signed by `uploader`.
+  virtual Status PutBlob(const std::string& endpoint, ByteView bytes, const std::string& chain_id,
+                         const crypto::KeyPair& uploader) = 0;
   virtual Result<Bytes> GetCertificate(const std::string& endpoint, const Hash256& job_id) = 0;
   virtual Result<Bytes> GetCheckpoint(const std::string& endpoint, const Hash256& hash) = 0;
   virtual Result<Bytes> GetModel(const std::string& endpoint, const Hash256& job_id) = 0;

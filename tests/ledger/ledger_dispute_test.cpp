@@ -219,7 +219,9 @@ TEST_F(LedgerDispute, FalseAccusationSlashesTheChallengerAndReopensTheWindow) {
   EXPECT_EQ(job.challenge_end_height, end_before + (ruled - opened));
   EXPECT_EQ(AccountOf(kVerifier).stake_free, 900u);  // Bond of 100 slashed.
   EXPECT_EQ(AccountOf(kSolver).balance, 10050u);     // Half of it.
-  // Others may still judge, and the job settles and pays the solver.
+  // The loser may not dispute the job again; others may still judge it, and
+  // the job settles and pays the solver.
+  EXPECT_EQ(Submit(kVerifier, OpenOn(id, 1, Tagged("again", 16))).code(), StatusCode::kAlreadyExists);
   ASSERT_TRUE(Submit(kVerifier2, VerdictOp{id, true, Hash256{}}).ok());
   SealUntil(job.challenge_end_height + 1);
   ASSERT_TRUE(Submit(kOutsider, SettleOp{id}).ok());
@@ -347,9 +349,6 @@ TEST_F(LedgerDispute, OpeningNeedsProofsOfBothCheckpointsAndADifferentResult) {
   bad = op;
   bad.end_proof = op.start_proof;
   EXPECT_EQ(Submit(kVerifier, bad).code(), StatusCode::kInvalidArgument);
-  bad = op;
-  bad.challenger_end_hash = op.end_hash;
-  EXPECT_EQ(Submit(kVerifier, bad).code(), StatusCode::kInvalidArgument);
   bad = OpenOn(id, kCheckpoints - 1, Tagged("mine", 8));
   EXPECT_EQ(Submit(kVerifier, bad).code(), StatusCode::kInvalidArgument);  // No such segment.
   EXPECT_EQ(Submit(kSolver, op).code(), StatusCode::kFailedPrecondition);   // Not against itself.
@@ -359,6 +358,20 @@ TEST_F(LedgerDispute, OpeningNeedsProofsOfBothCheckpointsAndADifferentResult) {
   EXPECT_EQ(Submit(kVerifier2, OpenOn(id, 1, Tagged("mine", 16))).code(), StatusCode::kFailedPrecondition);
   // A plain reject verdict is no longer a thing: it must name its segment.
   EXPECT_EQ(Submit(kVerifier2, VerdictOp{id, false, Hash256{}}).code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(LedgerDispute, AnAgreeingEndStateDisputesTheSegmentsClaims) {
+  Hash256 id = CommittedJob(1);
+  Seal();
+  // The replay ends where the solver's did: the false part is a signed claim.
+  ASSERT_TRUE(Submit(kVerifier, OpenOn(id, 1, CheckpointHash(2))).ok());
+  Seal();
+  Dispute d = *OpenDisputeOf(id);
+  EXPECT_EQ(d.phase, DisputePhase::kReferee);
+  EXPECT_EQ(d.task, RefereeTask::kSegment);
+  ASSERT_TRUE(Submit(kReferee, Ruling(id, d, Hash256{}, true)).ok());
+  Seal();
+  EXPECT_EQ(JobOf(id).status, JobStatus::kFailed);
 }
 
 TEST_F(LedgerDispute, StakeMustPredateTheCommitment) {

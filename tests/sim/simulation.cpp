@@ -13,8 +13,10 @@
 #include <variant>
 
 #include "crypto/hash.h"
+#include "crypto/merkle.h"
 #include "ledger/audit.h"
 #include "ledger/sequencer.h"
+#include "node/roles/disputant_role.h"
 #include "node/roles/ledger_host_role.h"
 #include "node/roles/solver_role.h"
 #include "node/roles/verifier_role.h"
@@ -72,6 +74,81 @@ Hash256 HonestCertificate(const Hash256& job_id) { return Tagged("cairn/sim/hone
 
 uint64_t TrainingTicks(const Hash256& job_id) { return 2 + job_id.bytes[0] % 5; }
 
+// The simulated computation behind a certificate, for the pinpoint game:
+// kSimCheckpoints checkpoints kSimSegmentSteps steps apart, the state hash
+// after every step and kSimRecords operator records per step. An honest
+// party computes the truth; a cheating solver diverges from step 3 on (so
+// its certificate fakes segment 0), a lying verifier from step 2, each in
+// its operator records too.
+constexpr uint64_t kSimSegmentSteps = 8;
+constexpr uint64_t kSimCheckpoints = 3;
+constexpr uint64_t kSimRecords = 20;
+
+enum class View { kTruth, kCheater, kLiar };
+
+Hash256 SimHash(std::string_view domain, const Hash256& job, uint64_t a, uint64_t b, View view) {
+  Bytes data(job.bytes.begin(), job.bytes.end());
+  for (uint64_t v : {a, b, static_cast<uint64_t>(view)}) {
+    for (int i = 0; i < 8; ++i) data.push_back(static_cast<uint8_t>(v >> (8 * i)));
+  }
+  return crypto::TaggedHash(domain, data);
+}
+
+uint64_t DivergesAt(View view) { return view == View::kCheater ? 3 : view == View::kLiar ? 2 : UINT64_MAX; }
+
+Hash256 SimState(const Hash256& job, uint64_t step, View view) {
+  return SimHash("cairn/sim/state/v1", job, step, 0, step < DivergesAt(view) ? View::kTruth : view);
+}
+
+Bytes SimRecord(const Hash256& job, uint64_t step, uint64_t j, View view) {
+  bool own = view != View::kTruth && j >= (view == View::kCheater ? 7u : 4u);
+  Hash256 h = SimHash("cairn/sim/record/v1", job, step, j, own ? view : View::kTruth);
+  return Bytes(h.bytes.begin(), h.bytes.end());
+}
+
+std::vector<Hash256> SimCheckpoints(const Hash256& job, View view) {
+  std::vector<Hash256> out;
+  for (uint64_t i = 0; i < kSimCheckpoints; ++i) out.push_back(SimState(job, i * kSimSegmentSteps, view));
+  return out;
+}
+
+crypto::MerkleTree SimCheckpointTree(const Hash256& job, View view) {
+  std::vector<Hash256> leaves;
+  for (const Hash256& h : SimCheckpoints(job, view)) leaves.push_back(crypto::MerkleLeafHash(ByteView(h.bytes)));
+  return crypto::MerkleTree(leaves);
+}
+
+// A party's answer to the dispute's current round, from its view.
+ledger::PinpointMoveOp SimMove(const ledger::Dispute& d, View view) {
+  ledger::PinpointMoveOp m;
+  m.job_id = d.job_id;
+  m.phase = static_cast<uint8_t>(d.phase);
+  m.position = d.position;
+  std::vector<Hash256> hashes;
+  for (uint64_t j = 0; j < kSimRecords; ++j) hashes.push_back(ledger::TraceRecordHash(SimRecord(d.job_id, d.lo_step, j, view)));
+  std::vector<Hash256> prefixes = ledger::TracePrefixes(d.lo_hash, hashes);
+  switch (d.phase) {
+    case ledger::DisputePhase::kSteps: m.hash = SimState(d.job_id, d.position, view); break;
+    case ledger::DisputePhase::kTraceRoots:
+      m.hash = ledger::TraceRoot(prefixes);
+      m.count = prefixes.size();
+      break;
+    case ledger::DisputePhase::kOps: {
+      std::vector<Hash256> leaves;
+      for (const Hash256& p : prefixes) leaves.push_back(crypto::MerkleLeafHash(ByteView(p.bytes)));
+      m.hash = prefixes[d.position - 1];
+      m.proof = crypto::MerkleTree(leaves).Proof(d.position - 1);
+      break;
+    }
+    case ledger::DisputePhase::kRecords:
+      m.record = SimRecord(d.job_id, d.lo_step, d.position, view);
+      m.hash = SimHash("cairn/sim/op-inputs/v1", d.job_id, d.lo_step, d.position, View::kTruth);
+      break;
+    default: break;
+  }
+  return m;
+}
+
 crypto::KeyPair SimKey(uint8_t n) {
   std::array<uint8_t, 32> seed{};
   seed.fill(n);
@@ -120,6 +197,29 @@ struct Party {
   uint64_t last_restart_tick = 0;
 };
 
+View ViewOf(const Party& p) {
+  if (p.honest) return View::kTruth;
+  return p.kind == Kind::kSolver ? View::kCheater : View::kLiar;
+}
+
+// Several roles fed as one (a node runs its roles in turn on every event).
+class Roles final : public node::Role {
+ public:
+  void Add(std::unique_ptr<node::Role> r) { roles_.push_back(std::move(r)); }
+  const node::Role* first() const { return roles_.front().get(); }
+  const char* name() const override { return "roles"; }
+  std::vector<node::Action> OnEvent(const node::Event& event) override {
+    std::vector<node::Action> out;
+    for (auto& r : roles_) {
+      for (auto& a : r->OnEvent(event)) out.push_back(std::move(a));
+    }
+    return out;
+  }
+
+ private:
+  std::vector<std::unique_ptr<node::Role>> roles_;
+};
+
 struct PlannedJob {
   ledger::PostJobOp op;
   uint64_t post_tick = 0;
@@ -131,8 +231,14 @@ struct PlannedJob {
 // A block as the nodes see it: the jobs it touched, then every party's account.
 struct BlockView {
   std::vector<Job> touched;
+  std::map<Hash256, ledger::Dispute> disputes;  // The open dispute of each touched job that has one.
   std::vector<Account> accounts;  // By party index.
 };
+
+node::JobChanged Changed(const BlockView& view, const Job& job) {
+  auto it = view.disputes.find(job.job_id);
+  return node::JobChanged{job, it == view.disputes.end() ? std::nullopt : std::optional<ledger::Dispute>(it->second)};
+}
 
 // A dispute ruled against its challenger (the referee found the certificate good).
 struct FalseChallenge {
@@ -248,8 +354,6 @@ class World {
   std::map<Hash256, Job> latest_;                        // Every job as of the last block.
   std::map<Hash256, uint64_t> committed_at_, final_at_;  // Heights of the first commit and of the end.
   Amount minted_ = 0;                                    // By faucet transactions in blocks.
-  std::map<Hash256, std::vector<AccountId>> votes_;      // Verdicts in blocks, less the challengers ruled against.
-  std::vector<FalseChallenge> false_challenges_;
   std::map<std::pair<size_t, Hash256>, uint32_t> work_failures_;
   std::priority_queue<Scheduled, std::vector<Scheduled>, Later> queue_;
   uint64_t next_sequence_ = 0;
@@ -294,6 +398,9 @@ World::World(const Scenario& scenario, uint64_t seed)
   params.jackpot_tax_bps = 100;
   params.verifier_share_bps = 1000;
   params.challenger_reward_bps = 5000;
+  // Longer than any outage the faults allow, so that an honest party in a
+  // dispute always gets to move (what an operator must size it by).
+  params.dispute_round_blocks = 60;
   for (const auto& p : parties_) {
     if (p->genesis_balance + p->genesis_stake == 0) continue;
     genesis_.allocations.push_back({p->id(), p->genesis_balance, p->genesis_stake});
@@ -358,12 +465,19 @@ std::unique_ptr<node::Role> World::MakeRole(const Party& p) const {
       node::SolverPolicy policy;
       policy.jobs_max = scenario_.solver_jobs_max;
       policy.secret = Tagged("cairn/sim/solver-secret/v1", Hash256{}, &p.key.public_key().bytes);
-      return std::make_unique<node::SolverRole>(p.id(), policy);
+      auto roles = std::make_unique<Roles>();
+      roles->Add(std::make_unique<node::SolverRole>(p.id(), policy));
+      roles->Add(std::make_unique<node::DisputantRole>(p.id(), node::DisputantPolicy{}));
+      return roles;
     }
     case Kind::kVerifier: {
       node::VerifierPolicy policy;
       policy.bond = genesis_.params.verifier_stake_min;
-      return std::make_unique<node::VerifierRole>(p.id(), policy);
+      policy.sample_bps = genesis_.params.verifier_sample_bps;
+      auto roles = std::make_unique<Roles>();
+      roles->Add(std::make_unique<node::VerifierRole>(p.id(), policy));
+      roles->Add(std::make_unique<node::DisputantRole>(p.id(), node::DisputantPolicy{}));
+      return roles;
     }
     default:
       return nullptr;
@@ -461,6 +575,7 @@ void World::Restart(Party& p) {
 void World::EmitInitialEvents(Party& p) {
   if (!p.role) return;
   std::vector<Job> jobs;
+  std::map<Hash256, uint64_t> last_view;  // Follower: the view that last showed each job.
   node::NewHeight height;
   if (p.kind == Kind::kLedgerHost) {
     height.height = ledger_->head().height;
@@ -478,7 +593,10 @@ void World::EmitInitialEvents(Party& p) {
     height.account = views_[p.view_height].accounts[p.index];
     std::map<Hash256, Job> at;
     for (uint64_t h = 1; h <= p.view_height; ++h) {
-      for (const Job& j : views_[h].touched) at[j.job_id] = j;
+      for (const Job& j : views_[h].touched) {
+        at[j.job_id] = j;
+        last_view[j.job_id] = h;
+      }
     }
     for (const auto& [id, j] : at) jobs.push_back(j);
     std::sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) {
@@ -487,7 +605,12 @@ void World::EmitInitialEvents(Party& p) {
   }
   Feed(p, height);
   for (const Job& j : jobs) {
-    if (!ledger::IsFinal(j.status)) Feed(p, node::JobChanged{j});
+    if (ledger::IsFinal(j.status)) continue;
+    if (p.kind == Kind::kLedgerHost) {
+      Feed(p, node::JobChanged{j, ledger_->GetOpenDispute(j.job_id).value()});
+    } else {
+      Feed(p, Changed(views_[last_view[j.job_id]], j));
+    }
   }
 }
 
@@ -554,7 +677,7 @@ void World::DeliverViews() {
 // Node::Impl::EmitBlockEvents: every job the block touched, then the height.
 void World::ShowBlock(Party& p, uint64_t height) {
   const BlockView& view = views_[height];
-  for (const Job& j : view.touched) Feed(p, node::JobChanged{j});
+  for (const Job& j : view.touched) Feed(p, Changed(view, j));
   Feed(p, node::NewHeight{height, view.accounts[p.index]});
 }
 
@@ -574,7 +697,15 @@ void World::Seal() {
   for (const auto& d : (*produced)->dropped) Trace("mempool dropped ", Short(d.tx_id), ": ", d.reason.ToString());
 
   BlockView view;
-  for (const Hash256& id : ledger::JobsTouched(block)) {
+  // As the node does: the block's jobs and the previous block's (whose
+  // selection seed this block's start set).
+  std::vector<Hash256> ids = ledger::JobsTouched(block);
+  if (height > 1) {
+    for (const Job& j : views_[height - 1].touched) {
+      if (std::find(ids.begin(), ids.end(), j.job_id) == ids.end()) ids.push_back(j.job_id);
+    }
+  }
+  for (const Hash256& id : ids) {
     auto job = ledger_->GetJob(id).value();
     CAIRN_ASSERT(job.has_value());
     if (trace_ && (!latest_.count(id) || latest_[id].status != job->status)) {
@@ -585,6 +716,7 @@ void World::Seal() {
     if (ledger::IsFinal(job->status)) final_at_[id] = height;
     latest_[id] = *job;
     view.touched.push_back(*job);
+    if (auto d = ledger_->GetOpenDispute(id).value()) view.disputes[id] = *d;
   }
   for (const auto& p : parties_) view.accounts.push_back(ledger_->GetAccount(p->id()).value());
   views_.push_back(std::move(view));
@@ -604,29 +736,29 @@ void World::Seal() {
 void World::ExamineBlock(const ledger::Block& block) {
   for (const ledger::SignedTx& tx : block.txs) {
     stats_.txs++;
-    const AccountId& sender = tx.body.sender;
     if (auto* f = std::get_if<ledger::FaucetOp>(&tx.body.op)) {
       minted_ += f->amount;
-    } else if (auto* v = std::get_if<ledger::VerdictOp>(&tx.body.op)) {
-      votes_[v->job_id].push_back(sender);
-      if (!v->accept) stats_.disputes++;
+    } else if (std::holds_alternative<ledger::DisputeOpenOp>(tx.body.op)) {
+      stats_.disputes++;
     } else if (auto* r = std::get_if<ledger::RulingOp>(&tx.body.op)) {
       const Job& job = latest_.at(r->job_id);
-      bool truth = job.certificate_hash != HonestCertificate(r->job_id);
-      if (r->solver_at_fault != truth) {
+      auto d = ledger_->GetDispute(r->job_id, job.disputes - 1).value();
+      CAIRN_ASSERT(d.has_value());
+      const Party* solver = Find(job.solver);
+      const Party* challenger = Find(d->challenger);
+      bool forged = job.certificate_hash != HonestCertificate(r->job_id);
+      // Who the ruling must favour when one side is honest (two liars may
+      // fight either way: the ruling is then about their claims, not the job).
+      bool honest_side = (solver && solver->honest) || (challenger && challenger->honest && !challenger->lazy);
+      if (honest_side && r->solver_at_fault != forged) {
         Violation("block " + std::to_string(block.header.height) +
                   ": the referee ruled solver_at_fault=" + std::to_string(r->solver_at_fault) + " on job " +
-                  Short(r->job_id) + ", the truth is " + std::to_string(truth));
+                  Short(r->job_id) + ", the truth is " + std::to_string(forged));
       }
       if (r->solver_at_fault) {
         stats_.rulings_against_solver++;
       } else {
-        // A rejected challenge: the ledger pops the challenger, the last verdict.
         stats_.rulings_for_solver++;
-        auto& votes = votes_[r->job_id];
-        CAIRN_ASSERT(!votes.empty());
-        false_challenges_.push_back({r->job_id, votes.back(), job.solver});
-        votes.pop_back();
       }
     }
   }
@@ -709,9 +841,18 @@ bool World::WorkFails(const Party& p, const Hash256& job_id) {
 void World::Carry(Party& p, const Action& action) {
   const uint64_t inc = p.incarnation;
   if (trace_) {
-    static constexpr const char* kNames[] = {"send", "fetch", "train", "verify", "rule", "prune"};
+    static constexpr const char* kNames[] = {"send", "fetch", "train", "verify", "rule", "prune", "move"};
     std::string what = kNames[action.index()];
-    if (auto* send = std::get_if<SendTx>(&action)) what += std::string(" ") + ledger::OperationName(send->op);
+    if (auto* send = std::get_if<SendTx>(&action)) {
+      what += std::string(" ") + ledger::OperationName(send->op);
+      if (auto* m = std::get_if<ledger::PinpointMoveOp>(&send->op)) {
+        what += " " + Short(m->job_id) + " phase " + std::to_string(m->phase) + " at " + std::to_string(m->position);
+      }
+    }
+    if (auto* m = std::get_if<node::ComputeMove>(&action)) {
+      what += " " + Short(m->job.job_id) + " " + ledger::DisputePhaseName(m->dispute.phase) + " at " +
+              std::to_string(m->dispute.position);
+    }
     Trace(p.name, " at height ", p.kind == Kind::kLedgerHost ? views_.size() - 1 : p.view_height, ": ", what);
   }
   if (auto* send = std::get_if<SendTx>(&action)) {
@@ -728,7 +869,8 @@ void World::Carry(Party& p, const Action& action) {
     finished.job_id = id;
     finished.certificate_hash =
         p.honest ? HonestCertificate(id) : Tagged("cairn/sim/forged-certificate/v1", id, &p.key.public_key().bytes);
-    finished.checkpoint_root = Tagged("cairn/sim/checkpoint-root/v1", finished.certificate_hash);
+    finished.checkpoint_root = SimCheckpointTree(id, ViewOf(p)).root();
+    finished.checkpoint_count = kSimCheckpoints;
     finished.final_model_hash = Tagged("cairn/sim/final-model/v1", finished.certificate_hash);
     Schedule(now_ + std::max<uint64_t>(1, total - done), Deliver{p.index, inc, finished});
   } else if (auto* v = std::get_if<node::StartVerification>(&action)) {
@@ -743,6 +885,25 @@ void World::Carry(Party& p, const Action& action) {
       finished.accept = p.honest && job.certificate_hash == HonestCertificate(job.job_id);
       finished.report_hash = Tagged(finished.accept ? "cairn/sim/report-accept/v1" : "cairn/sim/report-reject/v1",
                                     job.job_id, &p.key.public_key().bytes);
+      if (!finished.accept) {
+        // Segment 0 is where both a cheater and a liar diverge.
+        const Party* solver = Find(job.solver);
+        View solver_view = solver ? ViewOf(*solver) : View::kTruth;
+        crypto::MerkleTree tree = SimCheckpointTree(job.job_id, solver_view);
+        std::vector<Hash256> committed = SimCheckpoints(job.job_id, solver_view);
+        ledger::DisputeOpenOp op;
+        op.job_id = job.job_id;
+        op.report_hash = finished.report_hash;
+        op.segment = 0;
+        op.begin_step = 0;
+        op.end_step = kSimSegmentSteps;
+        op.start_hash = committed[0];
+        op.start_proof = tree.Proof(0);
+        op.end_hash = committed[1];
+        op.end_proof = tree.Proof(1);
+        op.challenger_end_hash = SimState(job.job_id, kSimSegmentSteps, ViewOf(p));
+        finished.dispute = op;
+      }
     }
     Schedule(now_ + (p.lazy ? 1 : rng_.Between(1, 3)), Deliver{p.index, inc, finished});
   } else if (auto* r = std::get_if<node::StartRuling>(&action)) {
@@ -752,9 +913,30 @@ void World::Carry(Party& p, const Action& action) {
     if (WorkFails(p, job.job_id)) {
       ready.status = Unavailable("the disputed segments' inputs are unreachable (simulated)");
     } else {
-      ready.solver_at_fault = job.certificate_hash != HonestCertificate(job.job_id);
+      // The referee recomputes the truth of what the game left.
+      const ledger::Dispute& d = r->dispute;
+      ledger::RulingOp& ruling = ready.ruling;
+      ruling.job_id = job.job_id;
+      ruling.task = static_cast<uint8_t>(d.task);
+      if (d.task == ledger::RefereeTask::kOperator) {
+        ruling.value = ledger::TraceRecordHash(SimRecord(job.job_id, d.lo_step, d.op_lo, View::kTruth));
+        ruling.solver_at_fault = ruling.value != ledger::TraceRecordHash(ByteView(d.solver.record));
+        ruling.op_name = "sim::op";
+      } else if (d.task == ledger::RefereeTask::kStep) {
+        ruling.value = SimState(job.job_id, d.hi_step, View::kTruth);
+        ruling.solver_at_fault = ruling.value != d.solver_hi_hash;
+      } else {
+        ruling.solver_at_fault = job.certificate_hash != HonestCertificate(job.job_id);
+      }
     }
     Schedule(now_ + rng_.Between(1, 3), Deliver{p.index, inc, ready});
+  } else if (auto* m = std::get_if<node::ComputeMove>(&action)) {
+    node::MoveComputed computed;
+    computed.job_id = m->job.job_id;
+    computed.dispute = m->dispute.index;
+    computed.move = SimMove(m->dispute, ViewOf(p));
+    if (WorkFails(p, m->job.job_id)) computed.status = Unavailable("the replay's inputs are unreachable (simulated)");
+    Schedule(now_ + rng_.Between(1, 3), Deliver{p.index, inc, computed});
   } else if (auto* prune = std::get_if<node::PruneJob>(&action)) {
     // The solver serves proofs until the job is final; pruning earlier would
     // leave verifiers and the referee without them.
@@ -945,7 +1127,18 @@ void World::CheckOutcome() {
         break;
     }
   }
-  for (const FalseChallenge& c : false_challenges_) {
+  // Disputes the challenger lost (by ruling or by timeout), from the ledger.
+  std::vector<FalseChallenge> false_challenges;
+  for (const auto& [id, entry] : jobs) {
+    const Job& job = entry.second;
+    for (uint32_t i = 0; i < job.disputes; ++i) {
+      auto d = ledger_->GetDispute(id, i).value();
+      if (d && d->phase == ledger::DisputePhase::kResolved && !d->solver_at_fault) {
+        false_challenges.push_back({id, d->challenger, job.solver});
+      }
+    }
+  }
+  for (const FalseChallenge& c : false_challenges) {
     Amount reward = Share(params.verifier_stake_min, params.challenger_reward_bps);
     slash(c.challenger, params.verifier_stake_min);
     credit(c.solver, reward);
@@ -1007,7 +1200,8 @@ void World::CheckOutcome() {
   // Every node saw every block and let go of every final job.
   for (const auto& p : parties_) {
     if (p->kind == Kind::kSolver && p->up && p->role) {
-      size_t active = static_cast<const node::SolverRole*>(p->role.get())->active_jobs();
+      const auto* roles = static_cast<const Roles*>(p->role.get());
+      size_t active = static_cast<const node::SolverRole*>(roles->first())->active_jobs();
       if (active != 0) Violation(p->name + " still tracks " + std::to_string(active) + " jobs, all final");
     }
   }

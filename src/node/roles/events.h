@@ -10,6 +10,7 @@
 #include <variant>
 #include <vector>
 
+#include "ledger/dispute.h"
 #include "ledger/tx.h"
 #include "ledger/types.h"
 
@@ -19,6 +20,7 @@ namespace cairn::node {
 // A job after a block changed it, or (at start-up) every job that is not final.
 struct JobChanged {
   ledger::Job job;
+  std::optional<ledger::Dispute> dispute;  // The open one, while the job is disputed.
 };
 // A block was applied: the chain's clock. `account` is this node's own account after it.
 struct NewHeight {
@@ -34,6 +36,7 @@ struct TrainingFinished {
   Status status;
   Hash256 certificate_hash;
   Hash256 checkpoint_root;
+  uint64_t checkpoint_count = 0;  // Leaves of checkpoint_root.
   Hash256 final_model_hash;
 };
 struct VerificationFinished {
@@ -41,11 +44,22 @@ struct VerificationFinished {
   Status status;  // Not OK: the verifier could not do its job (retry); a reject is OK with accept = false.
   bool accept = false;
   Hash256 report_hash;
+  // A reject the verifier can prove: the dispute it opens. Absent for a
+  // reject it cannot take to the referee (the solver served nothing to
+  // replay); it then posts no verdict.
+  std::optional<ledger::DisputeOpenOp> dispute;
 };
 struct RulingReady {
   Hash256 job_id;
   Status status;
-  bool solver_at_fault = false;
+  ledger::RulingOp ruling;
+};
+// This node's move in a dispute it is a party to was computed.
+struct MoveComputed {
+  Hash256 job_id;
+  uint32_t dispute = 0;
+  Status status;
+  ledger::PinpointMoveOp move;
 };
 // A transaction a role asked for was refused by the ledger host.
 struct TxRefused {
@@ -54,7 +68,7 @@ struct TxRefused {
   Status status;
 };
 using Event = std::variant<JobChanged, NewHeight, InputsFetched, TrainingFinished, VerificationFinished, RulingReady,
-                           TxRefused>;
+                           TxRefused, MoveComputed>;
 
 // Actions.
 enum class Signer { kNode, kReferee };
@@ -74,15 +88,22 @@ struct StartTraining {
 struct StartVerification {
   ledger::Job job;
 };
-// Recompute the disputed segments -> RulingReady.
+// Recompute what the dispute's game left to the referee -> RulingReady.
 struct StartRuling {
   ledger::Job job;
+  ledger::Dispute dispute;
+};
+// Compute this node's answer for the dispute's current round -> MoveComputed.
+struct ComputeMove {
+  ledger::Job job;
+  ledger::Dispute dispute;
+  ledger::DisputeParty party = ledger::DisputeParty::kSolver;
 };
 // The job is final: delete what this node kept for it (checkpoints, worker files).
 struct PruneJob {
   Hash256 job_id;
 };
-using Action = std::variant<SendTx, FetchInputs, StartTraining, StartVerification, StartRuling, PruneJob>;
+using Action = std::variant<SendTx, FetchInputs, StartTraining, StartVerification, StartRuling, PruneJob, ComputeMove>;
 
 Hash256 JobOf(const Event& event);  // Zero for NewHeight.
 

@@ -4,11 +4,14 @@ namespace cairn::node {
 
 using ledger::JobStatus;
 
-std::optional<uint64_t> LedgerHostRole::SettleAfter(const ledger::Job& job) {
-  switch (job.status) {
-    case JobStatus::kOpen: return job.claim_deadline_height;
-    case JobStatus::kClaimed: return job.commit_deadline_height;
-    case JobStatus::kCommitted: return job.challenge_end_height;
+std::optional<uint64_t> LedgerHostRole::SettleAfter(const Tracked& t) {
+  switch (t.job.status) {
+    case JobStatus::kOpen: return t.job.claim_deadline_height;
+    case JobStatus::kClaimed: return t.job.commit_deadline_height;
+    case JobStatus::kCommitted: return t.job.challenge_end_height;
+    case JobStatus::kDisputed:
+      if (!t.dispute || AwaitsReferee(t)) return std::nullopt;
+      return t.dispute->deadline_height;
     default: return std::nullopt;
   }
 }
@@ -22,36 +25,37 @@ std::vector<Action> LedgerHostRole::OnEvent(const Event& event) {
       return out;
     }
     Tracked& t = jobs_[job.job_id];
-    bool status_changed = t.job.status != job.status || t.job.votes.size() != job.votes.size();
+    bool changed = t.job.status != job.status || t.job.votes.size() != job.votes.size() ||
+                   t.job.challenge_end_height != job.challenge_end_height || t.dispute != e->dispute;
     t.job = job;
-    if (status_changed) t.settle_sent_height = 0;
-    if (job.status == JobStatus::kDisputed && policy_.referee && !t.ruling_running && t.ruling_sent_height == 0) {
-      t.ruling_running = true;
-      out.push_back(StartRuling{job});
-    }
-    if (job.status != JobStatus::kDisputed) {
+    t.dispute = e->dispute;
+    if (changed) t.settle_sent_height = 0;
+    if (!AwaitsReferee(t)) {
       t.ruling_running = false;
       t.ruling_sent_height = 0;
       t.ruling_failed_height = 0;
+    } else if (policy_.referee && !t.ruling_running && t.ruling_sent_height == 0) {
+      t.ruling_running = true;
+      out.push_back(StartRuling{job, *t.dispute});
     }
   } else if (auto* h = std::get_if<NewHeight>(&event)) {
     height_ = h->height;
     for (auto& [id, t] : jobs_) {
-      auto after = SettleAfter(t.job);
+      auto after = SettleAfter(t);
       // The next block has height height_ + 1 > *after.
       if (after && height_ >= *after &&
           (t.settle_sent_height == 0 || height_ >= t.settle_sent_height + policy_.resend_blocks)) {
         t.settle_sent_height = height_;
         out.push_back(SendTx{ledger::SettleOp{id}});
       }
-      if (t.job.status != JobStatus::kDisputed || !policy_.referee) continue;
+      if (!AwaitsReferee(t) || !policy_.referee) continue;
       if (t.ruling_sent_height != 0 && height_ >= t.ruling_sent_height + policy_.resend_blocks) {
         t.ruling_sent_height = height_;
-        out.push_back(SendTx{ledger::RulingOp{id, t.solver_at_fault}, Signer::kReferee});
+        out.push_back(SendTx{t.ruling, Signer::kReferee});
       } else if (!t.ruling_running && t.ruling_sent_height == 0 && t.ruling_failed_height != 0 &&
                  height_ >= t.ruling_failed_height + policy_.retry_blocks) {
         t.ruling_running = true;
-        out.push_back(StartRuling{t.job});
+        out.push_back(StartRuling{t.job, *t.dispute});
       }
     }
   } else if (auto* r = std::get_if<RulingReady>(&event)) {
@@ -63,9 +67,9 @@ std::vector<Action> LedgerHostRole::OnEvent(const Event& event) {
       t.ruling_failed_height = height_;  // Could not recompute yet (inputs unreachable): retry.
       return out;
     }
-    t.solver_at_fault = r->solver_at_fault;
+    t.ruling = r->ruling;
     t.ruling_sent_height = height_;
-    out.push_back(SendTx{ledger::RulingOp{r->job_id, r->solver_at_fault}, Signer::kReferee});
+    out.push_back(SendTx{r->ruling, Signer::kReferee});
   }
   return out;
 }

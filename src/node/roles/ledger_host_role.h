@@ -1,7 +1,9 @@
-// The ledger host's duties besides sequencing: the referee (rules on every
-// disputed job by recomputing the segments the challenger's report names,
-// signed with the referee key) and the settler (closes every job whose
-// window has passed, so funds never stay in escrow because nobody asked).
+// The ledger host's duties besides sequencing: the referee (once a
+// dispute's game has ended, recomputes what it left, one operator, one step
+// or one segment, and rules, signed with the referee key) and the settler
+// (closes every job whose window has passed, and every dispute whose round
+// deadline a party missed, so funds never stay in escrow because nobody
+// asked).
 #pragma once
 
 #include <map>
@@ -25,14 +27,20 @@ class LedgerHostRole final : public Role {
  private:
   struct Tracked {
     ledger::Job job;
+    std::optional<ledger::Dispute> dispute;
     uint64_t settle_sent_height = 0;  // 0 = not sent.
     bool ruling_running = false;
     uint64_t ruling_sent_height = 0;
     uint64_t ruling_failed_height = 0;
-    bool solver_at_fault = false;
+    ledger::RulingOp ruling;
   };
-  // The height after which `job` can be settled, or nullopt (disputed).
-  static std::optional<uint64_t> SettleAfter(const ledger::Job& job);
+  // The height after which the job can be settled (or its dispute closed
+  // by timeout), or nullopt (waiting for the referee).
+  static std::optional<uint64_t> SettleAfter(const Tracked& t);
+  static bool AwaitsReferee(const Tracked& t) {
+    return t.job.status == ledger::JobStatus::kDisputed && t.dispute &&
+           t.dispute->phase == ledger::DisputePhase::kReferee;
+  }
 
   const LedgerHostPolicy policy_;
   uint64_t height_ = 0;

@@ -29,7 +29,8 @@ bool SolverRole::WantsToClaim(const ledger::Job& job) const {
 }
 
 Action SolverRole::Commit(const Tracked& t) const {
-  return SendTx{ledger::CommitCertificateOp{t.job.job_id, t.certificate_hash, t.checkpoint_root, t.final_model_hash}};
+  return SendTx{ledger::CommitCertificateOp{t.job.job_id, t.certificate_hash, t.checkpoint_root, t.final_model_hash,
+                                            t.checkpoint_count}};
 }
 
 void SolverRole::OnJob(const ledger::Job& job, std::vector<Action>* out) {
@@ -149,6 +150,7 @@ std::vector<Action> SolverRole::OnEvent(const Event& event) {
     it->second.since_height = height_;
     it->second.certificate_hash = t->certificate_hash;
     it->second.checkpoint_root = t->checkpoint_root;
+    it->second.checkpoint_count = t->checkpoint_count;
     it->second.final_model_hash = t->final_model_hash;
     out.push_back(Commit(it->second));
   } else if (auto* r = std::get_if<TxRefused>(&event)) {

@@ -38,6 +38,7 @@ class SolverRole final : public Role {
     uint64_t since_height = 0;  // When the phase began (or the transaction was last sent).
     uint32_t attempts = 0;
     Hash256 certificate_hash, checkpoint_root, final_model_hash;
+    uint64_t checkpoint_count = 0;
   };
 
   void OnJob(const ledger::Job& job, std::vector<Action>* out);

@@ -6,11 +6,18 @@ bool VerifierRole::Voted(const ledger::Job& job) const {
   for (const ledger::Vote& v : job.votes) {
     if (v.verifier == me_) return true;
   }
-  return false;
+  return disputed_.count(job.job_id) > 0;  // A lost dispute's vote is gone; one dispute per job.
 }
 
 SendTx VerifierRole::Verdict(const Tracked& t) const {
-  return SendTx{ledger::VerdictOp{t.job.job_id, t.accept, t.report_hash}};
+  if (!t.accept) return SendTx{*t.dispute};
+  return SendTx{ledger::VerdictOp{t.job.job_id, true, t.report_hash}};
+}
+
+bool VerifierRole::MayJudge(const ledger::Job& job) const {
+  if (job.solver == me_ || job.selection_seed.IsZero()) return false;  // Not yet drawn: next block.
+  if (account_.stake_height >= job.committed_height) return false;     // The ledger would refuse it.
+  return policy_.challenge || ledger::SelectedVerifier(job.selection_seed, job.job_id, me_, policy_.sample_bps);
 }
 
 std::vector<Action> VerifierRole::OnEvent(const Event& event) {
@@ -19,19 +26,23 @@ std::vector<Action> VerifierRole::OnEvent(const Event& event) {
     const ledger::Job& job = e->job;
     auto it = jobs_.find(job.job_id);
     bool open = job.status == ledger::JobStatus::kCommitted && height_ < job.challenge_end_height;
-    if (!open || job.solver == me_ || Voted(job)) {
+    if (e->dispute && e->dispute->challenger == me_) disputed_.insert(job.job_id);
+    if (ledger::IsFinal(job.status)) disputed_.erase(job.job_id);
+    if (!open || !MayJudge(job) || Voted(job)) {
       // Judged, disputed (verdicts wait for the ruling) or closed. A dispute
       // ruled against the challenger reopens the job and it comes back here.
       if (it != jobs_.end()) jobs_.erase(it);
       waiting_for_stake_.erase(job.job_id);
+      if (!open) passed_.erase(job.job_id);
       return out;
     }
+    if (passed_.count(job.job_id)) return out;
     if (it == jobs_.end()) {
       if (account_.stake_free < policy_.bond) {
         waiting_for_stake_[job.job_id] = job;  // Cannot bond a verdict yet.
         return out;
       }
-      jobs_[job.job_id] = Tracked{job, Phase::kVerifying, height_, 1, false, {}};
+      jobs_[job.job_id] = Tracked{job, Phase::kVerifying, height_, 1, false, {}, std::nullopt};
       out.push_back(StartVerification{job});
     } else {
       it->second.job = job;
@@ -43,7 +54,7 @@ std::vector<Action> VerifierRole::OnEvent(const Event& event) {
       if (height_ >= it->second.challenge_end_height) {
         it = waiting_for_stake_.erase(it);
       } else if (account_.stake_free >= policy_.bond && !jobs_.count(it->first)) {
-        jobs_[it->first] = Tracked{it->second, Phase::kVerifying, height_, 1, false, {}};
+        jobs_[it->first] = Tracked{it->second, Phase::kVerifying, height_, 1, false, {}, std::nullopt};
         out.push_back(StartVerification{it->second});
         it = waiting_for_stake_.erase(it);
       } else {
@@ -88,6 +99,15 @@ std::vector<Action> VerifierRole::OnEvent(const Event& event) {
     }
     it->second.accept = v->accept;
     it->second.report_hash = v->report_hash;
+    it->second.dispute = v->dispute;
+    bool drawn = ledger::SelectedVerifier(it->second.job.selection_seed, v->job_id, me_, policy_.sample_bps);
+    if ((v->accept && !drawn) || (!v->accept && (!v->dispute || !policy_.challenge))) {
+      // An accept from an undrawn verifier would be refused; a reject that
+      // cannot be proven, or without challenge mode, is left to the operator.
+      passed_.insert(v->job_id);
+      jobs_.erase(it);
+      return out;
+    }
     if (account_.stake_free < policy_.bond) {
       it->second.phase = Phase::kAwaitingStake;  // Another verdict holds the stake for now.
       return out;

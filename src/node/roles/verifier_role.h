@@ -1,12 +1,15 @@
 // The verifier role: for every committed certificate it did not make and has
-// not judged, fetch what it needs, replay a sample in a worker, and post a
-// signed verdict (bonding params.verifier_stake_min). A replay that could not
+// not judged, and that it was drawn for (or any, in challenge mode), fetch
+// what it needs, replay a sample in a worker, and post a signed verdict
+// (bonding params.verifier_stake_min): an accept, or a dispute that opens the
+// pinpoint game (the disputant role plays it). A replay that could not
 // run (a peer gone, a disk error) is retried while the challenge window is
 // open; after a restart, every committed job without its verdict is checked
 // again from the start, so a check in flight is never lost.
 #pragma once
 
 #include <map>
+#include <set>
 
 #include "node/roles/events.h"
 
@@ -14,6 +17,11 @@ namespace cairn::node {
 
 struct VerifierPolicy {
   ledger::Amount bond = 0;       // params.verifier_stake_min: needed free to give a verdict.
+  uint32_t sample_bps = 10000;   // params.verifier_sample_bps: the chance of being drawn for a job.
+  // Challenge mode: also check jobs this verifier was not drawn for, and open
+  // a dispute on every reject it can prove. Off: only drawn jobs, and a
+  // reject is logged for the operator (`cairn dispute open`).
+  bool challenge = true;
   uint64_t resend_blocks = 10;
   uint64_t retry_blocks = 5;
   uint32_t attempts_max = 20;
@@ -36,7 +44,10 @@ class VerifierRole final : public Role {
     uint32_t attempts = 0;
     bool accept = false;
     Hash256 report_hash;
+    std::optional<ledger::DisputeOpenOp> dispute;
   };
+  // Drawn, staked before the commitment, not the solver: may judge `job`.
+  bool MayJudge(const ledger::Job& job) const;
   bool Voted(const ledger::Job& job) const;
   SendTx Verdict(const Tracked& t) const;
 
@@ -49,6 +60,10 @@ class VerifierRole final : public Role {
   // stake was bonded elsewhere): checked once the stake is free again, so a
   // cheater cannot slip a certificate past by keeping verifiers busy.
   std::map<Hash256, ledger::Job> waiting_for_stake_;
+  // Jobs checked with no verdict to post (see OnEvent): not checked again.
+  std::set<Hash256> passed_;
+  // Jobs this verifier disputed (the ledger allows one dispute per job).
+  std::set<Hash256> disputed_;
 };
 
 }  // namespace cairn::node
