@@ -198,6 +198,28 @@ TEST_P(StepTraceTest, EveryRecordRecomputesToItsOutputFromItsBlob) {
   EXPECT_EQ(none.status().code(), StatusCode::kNotFound);
 }
 
+TEST_P(StepTraceTest, WithTwoIntraOpThreadsTracesAgreeAndRecompute) {
+  // Kernels split work over threads in parallel regions, where operators
+  // they call are inside a record already.
+  spec_.profile.threads = 2;
+  const Bytes before = CheckpointAt(kStep);
+  auto first = Start();
+  const proof::StepTrace a = Trace(first.get(), before, kStep);
+  auto second = Start();
+  ASSERT_TRUE(second->RunSegment(0, kStep + 2, nullptr).ok());
+  const proof::StepTrace b = Trace(second.get(), before, kStep);
+  EXPECT_EQ(proof::EncodeStepTrace(a), proof::EncodeStepTrace(b));
+  EXPECT_EQ(a.state_after, proof::CheckpointHash(CheckpointAt(kStep + 1)));
+  ASSERT_TRUE(first->Restore(before).ok());
+  for (size_t j = 0; j < a.records.size(); ++j) {
+    auto blob = first->OpInputs(kStep, j);
+    ASSERT_TRUE(blob.ok()) << j << ": " << blob.status().ToString();
+    auto recomputed = first->RecomputeOp(a.records[j], *blob);
+    ASSERT_TRUE(recomputed.ok()) << j << ": " << recomputed.status().ToString();
+    EXPECT_EQ(*recomputed, proof::OutputHash(a.records[j])) << "record " << j << " " << proof::OpDisplayName(a.records[j]);
+  }
+}
+
 TEST_P(StepTraceTest, APerturbedOperatorIsTheFirstDifferenceAndTheRefereeRulesAgainstIt) {
   const Bytes before = CheckpointAt(kStep);
   auto honest = Start();
