@@ -558,6 +558,26 @@ std::optional<size_t> FirstDifferingRecord(const StepTrace& a, const StepTrace& 
   return std::nullopt;
 }
 
+std::optional<TensorSource> FindTensorSource(const StepTrace& trace, size_t record, const TensorDescriptor& tensor) {
+  CAIRN_ASSERT(record < trace.records.size());
+  auto same = [&](const TensorDescriptor& t) {
+    return t.defined && tensor.defined && t.dtype == tensor.dtype && t.sizes == tensor.sizes &&
+           t.content == tensor.content;
+  };
+  for (size_t r = record; r-- > 0;) {
+    const std::vector<ValueDescriptor>& outputs = trace.records[r].outputs;
+    for (size_t o = 0; o < outputs.size(); ++o) {
+      for (size_t i = 0; i < outputs[o].tensors.size(); ++i) {
+        if (same(outputs[o].tensors[i])) return TensorSource{false, r, o, i};
+      }
+    }
+  }
+  for (size_t i = 0; i < trace.step_inputs.size(); ++i) {
+    if (same(trace.step_inputs[i].tensor)) return TensorSource{true, i, 0, 0};
+  }
+  return std::nullopt;
+}
+
 Result<Bytes> EncodeOpInputs(const OpInputs& inputs) {
   if (inputs.op.size() > kOpNameBytesMax || inputs.overload.size() > kOpNameBytesMax) {
     return InvalidArgument("operator name too long");

@@ -179,6 +179,19 @@ bool VerifyRecordProof(const OpRecord& record, size_t index, size_t count, const
 // one is a prefix of the other); nullopt if their records are identical.
 std::optional<size_t> FirstDifferingRecord(const StepTrace& a, const StepTrace& b);
 
+// Where a tensor a record reads came from: a step input, or an output of an
+// earlier record (the latest one), matched by dtype, sizes and content (a
+// view's strides are its own). What a referee checks, with Merkle proofs of
+// the records named, before it trusts a disputed record's inputs.
+struct TensorSource {
+  bool step_input = false;
+  size_t index = 0;   // Into step_inputs, or the record's index.
+  size_t output = 0;  // The record's output (value) index.
+  size_t item = 0;    // The tensor's index within that output (lists).
+};
+// REQUIRES: record < trace.records.size().
+std::optional<TensorSource> FindTensorSource(const StepTrace& trace, size_t record, const TensorDescriptor& tensor);
+
 // ---- The input blob of one operator ----
 //
 //   "CAIRNOI1", string op, string overload, u32 count, per argument: u8 kind, payload,

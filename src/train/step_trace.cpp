@@ -385,20 +385,40 @@ bool IsWritten(const c10::Argument& argument) {
 
 // An operator whose only kernel for CPU tensors is its decomposition into
 // other operators: the tracer records its callees instead (if it has any).
+// An autograd kernel does not count: it only wraps what runs below it
+// (aten::linear has one in 1.13, and below autograd its decomposition runs).
 bool IsComposite(const c10::OperatorHandle& op) {
   using Key = c10::DispatchKey;
   return op.hasKernelForDispatchKey(Key::CompositeImplicitAutograd) && !op.hasKernelForDispatchKey(Key::CPU) &&
-         !op.hasKernelForDispatchKey(Key::AutogradCPU) && !op.hasKernelForDispatchKey(Key::Autograd) &&
          !op.hasKernelForDispatchKey(Key::CompositeExplicitAutograd) &&
          !op.hasKernelForDispatchKey(Key::CompositeExplicitAutogradNonFunctional);
 }
 
+bool IsTensorKind(ValueKind kind) {
+  return kind == ValueKind::kTensor || kind == ValueKind::kTensorList || kind == ValueKind::kOptionalTensorList;
+}
+
+// A record's outputs: the returns, then every tensor argument the operator
+// wrote to, after the call: those the schema marks as written, and those
+// whose values or layout changed although the schema does not say so (in
+// libtorch 1.13 aten::native_batch_norm updates the running statistics
+// behind an unannotated schema). `arguments` are the arguments (sharing
+// their tensors) and `before` their descriptors at the call.
 std::vector<proof::ValueDescriptor> DescribeOutputs(c10::ArrayRef<c10::IValue> returns,
-                                                    const std::vector<c10::IValue>& written) {
+                                                    const c10::FunctionSchema& schema,
+                                                    c10::ArrayRef<c10::IValue> arguments,
+                                                    const std::vector<proof::ValueDescriptor>& before) {
+  CAIRN_ASSERT(arguments.size() == schema.arguments().size() && before.size() == arguments.size());
   Holder holder;
   std::vector<proof::ValueDescriptor> out;
   for (const c10::IValue& v : returns) out.push_back(proof::DescribeValue(ToOpValue(v, &holder)));
-  for (const c10::IValue& v : written) out.push_back(proof::DescribeValue(ToOpValue(v, &holder)));
+  for (size_t i = 0; i < arguments.size(); ++i) {
+    if (!IsTensorKind(before[i].kind)) continue;
+    // An absent tensor is not written (and a recompute passes it as None).
+    if (before[i].kind == ValueKind::kTensor && !before[i].tensors[0].defined) continue;
+    proof::ValueDescriptor after = proof::DescribeValue(ToOpValue(arguments[i], &holder));
+    if (IsWritten(schema.arguments()[i]) || after != before[i]) out.push_back(std::move(after));
+  }
   return out;
 }
 
@@ -488,7 +508,9 @@ class StepTracer::Impl {
     uint64_t index = 0;
     bool composite = false;
     size_t returns = 0;  // The schema's; a boxed call's outputs are the whole stack, returns on top.
-    std::vector<c10::IValue> written;  // Arguments the operator writes.
+    const c10::FunctionSchema* schema = nullptr;
+    std::vector<c10::IValue> arguments;  // As the call got them (sharing their tensors).
+    std::vector<c10::IValue> written;    // Arguments the schema marks as written.
     Bytes generator_before;
   };
 
@@ -545,6 +567,7 @@ class StepTracer::Impl {
     frame->index = count_;
     frame->composite = IsComposite(*op);
     frame->returns = schema.returns().size();
+    frame->schema = &schema;
     if (options_.describe) {
       c10::ArrayRef<const c10::IValue> all = fn.inputs();
       if (all.size() < arity) {
@@ -562,6 +585,7 @@ class StepTracer::Impl {
         inputs.values.push_back(ToOpValue(args[i], &holder));
         record.inputs.push_back(proof::DescribeValue(inputs.values.back()));
         if (IsWritten(schema.arguments()[i])) frame->written.push_back(args[i]);
+        frame->arguments.push_back(args[i]);
       }
       frame->generator_before = DefaultGeneratorState();
       if (frame->generator_before != generator_) {
@@ -600,7 +624,7 @@ class StepTracer::Impl {
     if (!options_.describe) return;
     CAIRN_ASSERT(!records_.empty() && frame->index + 1 == records_.size());
     proof::OpRecord& record = records_.back();
-    record.outputs = DescribeOutputs(returns, frame->written);
+    record.outputs = DescribeOutputs(returns, *frame->schema, frame->arguments, record.inputs);
     Bytes generator_after = DefaultGeneratorState();
     const bool drew = generator_after != frame->generator_before;
     if (drew) record.generator_state = proof::GeneratorStateHash(frame->generator_before);
@@ -686,16 +710,13 @@ Result<Hash256> RecomputeOpHere(const proof::OpRecord& record, ByteView blob) {
       }
       stack.push_back(std::move(value));
     }
-    std::vector<c10::IValue> written;
-    for (size_t i = 0; i < stack.size(); ++i) {
-      if (IsWritten(schema.arguments()[i])) written.push_back(stack[i]);
-    }
+    const std::vector<c10::IValue> arguments = stack;  // Sharing the tensors the call may write.
     torch::NoGradGuard no_grad;
     {
       DefaultGeneratorOverride generator(inputs.has_generator_state ? &inputs.generator_state : nullptr);
       op->callBoxed(&stack);
     }
-    return proof::OutputHash(DescribeOutputs(stack, written));
+    return proof::OutputHash(DescribeOutputs(stack, schema, arguments, record.inputs));
   });
 }
 

@@ -145,6 +145,29 @@ TEST_P(StepTraceTest, TwoTracesOfTheSameStepAreIdenticalWhateverRanBefore) {
   RecordProperty("ops_per_step", static_cast<int>(a.records.size()));
 }
 
+// Every tensor a record reads was made by an earlier record or is a step
+// input: no computation of the step happens outside the records.
+TEST_P(StepTraceTest, EveryTensorARecordReadsComesFromAnEarlierRecordOrTheStepInputs) {
+  auto engine = Start();
+  const proof::StepTrace trace = Trace(engine.get(), CheckpointAt(kStep), kStep);
+  size_t tensors = 0;
+  for (size_t j = 0; j < trace.records.size(); ++j) {
+    const proof::OpRecord& record = trace.records[j];
+    for (size_t a = 0; a < record.inputs.size(); ++a) {
+      for (const proof::TensorDescriptor& t : record.inputs[a].tensors) {
+        if (!t.defined) continue;
+        tensors++;
+        auto source = proof::FindTensorSource(trace, j, t);
+        EXPECT_TRUE(source.has_value()) << "argument " << a << " of record " << j << " " << proof::OpDisplayName(record);
+        if (source && !source->step_input) {
+          EXPECT_LT(source->index, j);
+        }
+      }
+    }
+  }
+  EXPECT_GT(tensors, trace.records.size());
+}
+
 TEST_P(StepTraceTest, StepHashesEndAtTheCommittedCheckpoint) {
   const uint64_t k = spec_.checkpoint_interval;
   auto engine = Start();
