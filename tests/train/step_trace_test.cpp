@@ -285,6 +285,87 @@ TEST_P(StepTraceTest, APerturbedOperatorIsTheFirstDifferenceAndTheRefereeRulesAg
   }
 }
 
+// The whole compute side of a dispute over one segment, as the game plays
+// it: level 1 finds the step, level 2 the record, the referee rules.
+TEST_P(StepTraceTest, ACheatingSolverIsPinpointedToItsStepAndOperator) {
+  const uint64_t k = spec_.checkpoint_interval;
+  const uint64_t cheat_step = k + 2;
+  const Bytes agreed = CheckpointAt(k);
+  // The last record of a step is the optimizer's in-place update of a
+  // parameter: corrupting it changes the state for certain.
+  auto probe = Start();
+  const proof::StepTrace shape = Trace(probe.get(), CheckpointAt(cheat_step), cheat_step);
+  const uint64_t cheat_op = shape.records.size() - 1;
+  CheatHooks cheat;
+  cheat.corrupt_op_output = [&](uint64_t step) -> std::optional<uint64_t> {
+    if (step == cheat_step) return cheat_op;
+    return std::nullopt;
+  };
+  auto solver = Start(cheat);
+  auto verifier = Start();
+  // The solver's committed checkpoint at 2k differs from the honest one.
+  ASSERT_TRUE(solver->Restore(agreed).ok());
+  auto committed = solver->RunSegment(k, 2 * k, nullptr);
+  ASSERT_TRUE(committed.ok()) << committed.status().ToString();
+  EXPECT_NE(proof::CheckpointHash(committed->checkpoint), proof::CheckpointHash(CheckpointAt(2 * k)));
+  // Level 1: per-step hashes from the agreed checkpoint; the solver's end
+  // at its committed checkpoint.
+  ASSERT_TRUE(solver->Restore(agreed).ok());
+  ASSERT_TRUE(verifier->Restore(agreed).ok());
+  const std::vector<Hash256> claimed = solver->StepHashes(k, 2 * k).value();
+  const std::vector<Hash256> replayed = verifier->StepHashes(k, 2 * k).value();
+  EXPECT_EQ(claimed.back(), proof::CheckpointHash(committed->checkpoint));
+  size_t first = 0;
+  while (first < claimed.size() && claimed[first] == replayed[first]) ++first;
+  ASSERT_LT(first, claimed.size());
+  const uint64_t step = k + first;
+  EXPECT_EQ(step, cheat_step);
+  // Level 2: both trace that step from the state before it, on which they agree.
+  ASSERT_TRUE(solver->Restore(agreed).ok());
+  ASSERT_TRUE(verifier->Restore(agreed).ok());
+  if (step > k) {
+    ASSERT_TRUE(solver->StepHashes(k, step).ok());
+    ASSERT_TRUE(verifier->StepHashes(k, step).ok());
+  }
+  const proof::StepTrace solver_trace = solver->TraceStep(step).value();
+  const proof::StepTrace verifier_trace = verifier->TraceStep(step).value();
+  EXPECT_EQ(solver_trace.state_before, verifier_trace.state_before);
+  EXPECT_EQ(solver_trace.state_after, claimed[first]);
+  EXPECT_EQ(verifier_trace.state_after, replayed[first]);
+  EXPECT_NE(proof::TraceRoot(solver_trace), proof::TraceRoot(verifier_trace));
+  auto j = proof::FirstDifferingRecord(solver_trace, verifier_trace);
+  ASSERT_TRUE(j.has_value());
+  EXPECT_EQ(*j, cheat_op);
+  const proof::OpRecord& disputed = solver_trace.records[*j];
+  ASSERT_EQ(disputed.inputs, verifier_trace.records[*j].inputs);
+  // Each claim is proved against its party's root.
+  EXPECT_TRUE(proof::VerifyRecordProof(disputed, *j, solver_trace.records.size(), proof::TraceProof(solver_trace, *j),
+                                       proof::TraceRoot(solver_trace)));
+  // The referee: the verifier hands over the inputs, whose sources are
+  // earlier agreed records or step inputs; one operator is recomputed.
+  for (const proof::ValueDescriptor& input : disputed.inputs) {
+    for (const proof::TensorDescriptor& t : input.tensors) {
+      if (t.defined) {
+        EXPECT_TRUE(proof::FindTensorSource(verifier_trace, *j, t).has_value());
+      }
+    }
+  }
+  ASSERT_TRUE(verifier->Restore(agreed).ok());
+  if (step > k) {
+    ASSERT_TRUE(verifier->StepHashes(k, step).ok());
+  }
+  const Bytes blob = verifier->OpInputs(step, *j).value();
+  auto referee = StartOpRecomputer(spec_.profile, WorkerOptions{/*isolated=*/false, "", {}});
+  ASSERT_TRUE(referee.ok());
+  const Hash256 truth = (*referee)->RecomputeOp(disputed, blob).value();
+  EXPECT_EQ(truth, proof::OutputHash(verifier_trace.records[*j]));
+  EXPECT_NE(truth, proof::OutputHash(disputed));  // The solver is at fault.
+  std::printf("[ pinpoint ] %s: step %llu of segment [%llu, %llu), record %zu of %zu (%s)\n",
+              ModelName(GetParam()).c_str(), static_cast<unsigned long long>(step),
+              static_cast<unsigned long long>(k), static_cast<unsigned long long>(2 * k), *j,
+              solver_trace.records.size(), proof::OpDisplayName(disputed).c_str());
+}
+
 TEST_P(StepTraceTest, ForgedOrMalformedBlobsAreRefused) {
   const Bytes before = CheckpointAt(kStep);
   auto engine = Start();
