@@ -306,16 +306,26 @@ TensorData ReadTensorData(util::Reader& r, ByteView in) {
 // Matches proof::DType (checkpoints) to ATen's codes.
 uint8_t ScalarCodeOf(DType dtype) {
   switch (dtype) {
-    case DType::kFloat32: return static_cast<uint8_t>(ScalarCode::kFloat32);
-    case DType::kFloat64: return static_cast<uint8_t>(ScalarCode::kFloat64);
-    case DType::kFloat16: return static_cast<uint8_t>(ScalarCode::kFloat16);
-    case DType::kBFloat16: return static_cast<uint8_t>(ScalarCode::kBFloat16);
-    case DType::kInt64: return static_cast<uint8_t>(ScalarCode::kInt64);
-    case DType::kInt32: return static_cast<uint8_t>(ScalarCode::kInt32);
-    case DType::kInt16: return static_cast<uint8_t>(ScalarCode::kInt16);
-    case DType::kInt8: return static_cast<uint8_t>(ScalarCode::kInt8);
-    case DType::kUInt8: return static_cast<uint8_t>(ScalarCode::kUInt8);
-    case DType::kBool: return static_cast<uint8_t>(ScalarCode::kBool);
+    case DType::kFloat32:
+      return static_cast<uint8_t>(ScalarCode::kFloat32);
+    case DType::kFloat64:
+      return static_cast<uint8_t>(ScalarCode::kFloat64);
+    case DType::kFloat16:
+      return static_cast<uint8_t>(ScalarCode::kFloat16);
+    case DType::kBFloat16:
+      return static_cast<uint8_t>(ScalarCode::kBFloat16);
+    case DType::kInt64:
+      return static_cast<uint8_t>(ScalarCode::kInt64);
+    case DType::kInt32:
+      return static_cast<uint8_t>(ScalarCode::kInt32);
+    case DType::kInt16:
+      return static_cast<uint8_t>(ScalarCode::kInt16);
+    case DType::kInt8:
+      return static_cast<uint8_t>(ScalarCode::kInt8);
+    case DType::kUInt8:
+      return static_cast<uint8_t>(ScalarCode::kUInt8);
+    case DType::kBool:
+      return static_cast<uint8_t>(ScalarCode::kBool);
   }
   CAIRN_ASSERT(false);
   return 0;
@@ -600,8 +610,8 @@ Result<Bytes> EncodeOpInputs(const OpInputs& inputs) {
   }
   if (inputs.generator_state.size > kGeneratorStateBytesMax) return InvalidArgument("generator state too large");
   if (total > kOpInputsBytesMax) {
-    return ResourceExhausted("the operator's inputs hold " + std::to_string(total) + " bytes, more than an input blob (" +
-                             std::to_string(kOpInputsBytesMax) + ")");
+    return ResourceExhausted("the operator's inputs hold " + std::to_string(total) +
+                             " bytes, more than an input blob (" + std::to_string(kOpInputsBytesMax) + ")");
   }
   util::Writer w;
   w.Raw(ByteView(reinterpret_cast<const uint8_t*>(kOpInputsMagic), kMagicBytes));
@@ -663,20 +673,21 @@ Result<OpInputs> DecodeOpInputs(ByteView blob) {
 Status CheckOpInputs(const OpRecord& record, const OpInputs& inputs) {
   const std::string name = OpDisplayName(record);
   if (inputs.op != record.op || inputs.overload != record.overload) {
-    return InvalidArgument("the input blob is for " + (inputs.overload.empty() ? inputs.op : inputs.op + "." + inputs.overload) +
+    return InvalidArgument("the input blob is for " +
+                           (inputs.overload.empty() ? inputs.op : inputs.op + "." + inputs.overload) +
                            ", the record for " + name);
   }
   if (inputs.values.size() != record.inputs.size()) {
-    return InvalidArgument("the input blob holds " + std::to_string(inputs.values.size()) + " arguments, the record of " +
-                           name + " " + std::to_string(record.inputs.size()));
+    return InvalidArgument("the input blob holds " + std::to_string(inputs.values.size()) +
+                           " arguments, the record of " + name + " " + std::to_string(record.inputs.size()));
   }
   for (size_t i = 0; i < inputs.values.size(); ++i) {
     if (record.inputs[i].kind == ValueKind::kOpaque) {
       return InvalidArgument("argument " + std::to_string(i) + " of " + name + " is of a kind cairn cannot recompute");
     }
     if (DescribeValue(inputs.values[i]) != record.inputs[i]) {
-      return InvalidArgument("argument " + std::to_string(i) + " of the input blob does not match the record of " + name +
-                             " (its kind, layout or hash differs)");
+      return InvalidArgument("argument " + std::to_string(i) + " of the input blob does not match the record of " +
+                             name + " (its kind, layout or hash differs)");
     }
   }
   if (inputs.has_generator_state != record.generator_state.has_value()) {
@@ -701,8 +712,9 @@ Result<std::vector<NamedTensorDescriptor>> CheckpointStepInputs(ByteView checkpo
     if (t.role != TensorRole::kParameter) continue;
     for (uint32_t i = 0; i < view.state_per_parameter; ++i, ++state) {
       CAIRN_ASSERT(state < view.optimizer_state.size());
-      out.push_back({"optimizer." + t.name + "." + std::to_string(i),
-                     ContiguousDescriptor(static_cast<uint8_t>(ScalarCode::kFloat32), t.dims, view.optimizer_state[state])});
+      out.push_back(
+          {"optimizer." + t.name + "." + std::to_string(i),
+           ContiguousDescriptor(static_cast<uint8_t>(ScalarCode::kFloat32), t.dims, view.optimizer_state[state])});
     }
   }
   return out;

@@ -60,11 +60,11 @@ size_t ScalarCodeBytes(uint8_t code);
 // What an operator argument or output is.
 enum class ValueKind : uint8_t {
   kNone = 0,
-  kTensor = 1,               // One tensor, possibly undefined.
-  kTensorList = 2,           // Tensor[]
-  kOptionalTensorList = 3,   // Tensor?[] (index): undefined items stand for None.
+  kTensor = 1,              // One tensor, possibly undefined.
+  kTensorList = 2,          // Tensor[]
+  kOptionalTensorList = 3,  // Tensor?[] (index): undefined items stand for None.
   kBool = 4,
-  kInt = 5,                  // int, SymInt, ScalarType, Layout, MemoryFormat.
+  kInt = 5,  // int, SymInt, ScalarType, Layout, MemoryFormat.
   kDouble = 6,
   kComplex = 7,
   kString = 8,
@@ -72,8 +72,8 @@ enum class ValueKind : uint8_t {
   kIntList = 10,
   kDoubleList = 11,
   kBoolList = 12,
-  kGenerator = 13,           // An explicit generator argument: its state.
-  kOpaque = 14,              // Anything else: described by its type name, never recomputable.
+  kGenerator = 13,  // An explicit generator argument: its state.
+  kOpaque = 14,     // Anything else: described by its type name, never recomputable.
 };
 inline constexpr uint8_t kValueKindMax = static_cast<uint8_t>(ValueKind::kOpaque);
 
@@ -88,11 +88,7 @@ struct TensorDescriptor {
   std::vector<int64_t> strides;
   Hash256 content;
 
-  friend bool operator==(const TensorDescriptor& a, const TensorDescriptor& b) {
-    return a.defined == b.defined && a.wrapped_number == b.wrapped_number && a.dtype == b.dtype &&
-           a.sizes == b.sizes && a.strides == b.strides && a.content == b.content;
-  }
-  friend bool operator!=(const TensorDescriptor& a, const TensorDescriptor& b) { return !(a == b); }
+  friend bool operator==(const TensorDescriptor&, const TensorDescriptor&) = default;
 };
 
 // One argument or output. Tensor kinds carry their tensors' descriptors
@@ -104,26 +100,19 @@ struct ValueDescriptor {
   std::vector<TensorDescriptor> tensors;
   Hash256 value;
 
-  friend bool operator==(const ValueDescriptor& a, const ValueDescriptor& b) {
-    return a.kind == b.kind && a.tensors == b.tensors && a.value == b.value;
-  }
-  friend bool operator!=(const ValueDescriptor& a, const ValueDescriptor& b) { return !(a == b); }
+  friend bool operator==(const ValueDescriptor&, const ValueDescriptor&) = default;
 };
 
 struct OpRecord {
-  std::string op;        // "aten::addmm"
-  std::string overload;  // "" for the default overload, "Tensor", "out", ...
+  std::string op;                       // "aten::addmm"
+  std::string overload;                 // "" for the default overload, "Tensor", "out", ...
   std::vector<ValueDescriptor> inputs;  // One per schema argument, in order, as they were at the call.
   // GeneratorStateHash of the default CPU generator before the call, when
   // the operator drew from it (dropout's bernoulli_, randn_like's normal_).
   std::optional<Hash256> generator_state;
-  std::vector<ValueDescriptor> outputs;  // Returns in order, then every mutated argument after the call.
+  std::vector<ValueDescriptor> outputs;  // Returns in order, then every tensor argument the call wrote to, after it.
 
-  friend bool operator==(const OpRecord& a, const OpRecord& b) {
-    return a.op == b.op && a.overload == b.overload && a.inputs == b.inputs &&
-           a.generator_state == b.generator_state && a.outputs == b.outputs;
-  }
-  friend bool operator!=(const OpRecord& a, const OpRecord& b) { return !(a == b); }
+  friend bool operator==(const OpRecord&, const OpRecord&) = default;
 };
 
 // "aten::addmm" or "aten::add_.Tensor".
@@ -143,9 +132,7 @@ Hash256 OpRecordHash(const OpRecord& record);
 struct NamedTensorDescriptor {
   std::string name;  // "batch.features", "batch.labels", a state tensor's name, "optimizer.<parameter>.<i>".
   TensorDescriptor tensor;
-  friend bool operator==(const NamedTensorDescriptor& a, const NamedTensorDescriptor& b) {
-    return a.name == b.name && a.tensor == b.tensor;
-  }
+  friend bool operator==(const NamedTensorDescriptor&, const NamedTensorDescriptor&) = default;
 };
 
 // The trace of one training step `step` (from the state at `step` to the
@@ -223,13 +210,13 @@ struct OpValue {
   int64_t integer = 0;
   double real = 0;
   double imaginary = 0;
-  std::string text;              // kString; kOpaque: the type's name.
-  uint8_t device_type = 0;       // kDevice: c10::DeviceType.
+  std::string text;         // kString; kOpaque: the type's name.
+  uint8_t device_type = 0;  // kDevice: c10::DeviceType.
   int64_t device_index = -1;
   std::vector<int64_t> integers;
   std::vector<double> reals;
   std::vector<bool> booleans;
-  ByteView generator_state;      // kGenerator.
+  ByteView generator_state;  // kGenerator.
 };
 
 struct OpInputs {

@@ -271,7 +271,8 @@ OpValue ToOpValue(const c10::IValue& value, Holder* holder) {
       ints = ints && item.isInt();
     }
     const bool typed_optional_tensors = value.toList().elementType()->isSubtypeOf(*c10::OptionalType::ofTensor());
-    if (typed_optional_tensors && optional_tensors) return TensorListValue(ValueKind::kOptionalTensorList, items, holder);
+    if (typed_optional_tensors && optional_tensors)
+      return TensorListValue(ValueKind::kOptionalTensorList, items, holder);
     if (ints && !items.empty()) {
       v.kind = ValueKind::kIntList;
       for (const c10::IValue& item : items) v.integers.push_back(item.toInt());
@@ -525,7 +526,7 @@ class StepTracer::Impl {
     // Inside a parallel region the call is part of an operator already recorded.
     if (at::in_parallel_region()) return nullptr;
     auto name = fn.operator_name();
-    if (!name) return nullptr;  // A named range, not an operator.
+    if (!name) return nullptr;                    // A named range, not an operator.
     at::DisableRecordFunctionGuard no_recursion;  // The tracer's own tensor work is not traced.
     try {
       return self->Start(fn, *name);
@@ -589,8 +590,8 @@ class StepTracer::Impl {
       }
       frame->generator_before = DefaultGeneratorState();
       if (frame->generator_before != generator_) {
-        Fail("the step drew random numbers outside any operator (before record " + std::to_string(frame->index) +
-             ", " + name.name + ")");
+        Fail("the step drew random numbers outside any operator (before record " + std::to_string(frame->index) + ", " +
+             name.name + ")");
       }
       if (options_.capture_inputs_of == frame->index) {
         inputs.op = record.op;
@@ -683,7 +684,8 @@ Result<Hash256> RecomputeOpHere(const proof::OpRecord& record, ByteView blob) {
   const std::string name = proof::OpDisplayName(record);
   return GuardTorch("recomputing " + name, [&]() -> Result<Hash256> {
     auto decoded = proof::DecodeOpInputs(blob);
-    if (!decoded.ok()) return InvalidArgument("the input blob of " + name + " does not decode: " + decoded.status().message());
+    if (!decoded.ok())
+      return InvalidArgument("the input blob of " + name + " does not decode: " + decoded.status().message());
     const proof::OpInputs& inputs = *decoded;
     CAIRN_RETURN_IF_ERROR(proof::CheckOpInputs(record, inputs));
     auto op = c10::Dispatcher::singleton().findSchema({record.op, record.overload});
@@ -691,8 +693,8 @@ Result<Hash256> RecomputeOpHere(const proof::OpRecord& record, ByteView blob) {
     const c10::FunctionSchema& schema = op->schema();
     if (schema.is_vararg() || schema.is_varret()) return InvalidArgument(name + " takes or returns varargs");
     if (schema.arguments().size() != inputs.values.size()) {
-      return InvalidArgument(name + " takes " + std::to_string(schema.arguments().size()) + " arguments, the blob holds " +
-                             std::to_string(inputs.values.size()));
+      return InvalidArgument(name + " takes " + std::to_string(schema.arguments().size()) +
+                             " arguments, the blob holds " + std::to_string(inputs.values.size()));
     }
     ZeroingScope zeroing;
     std::vector<c10::IValue> stack;

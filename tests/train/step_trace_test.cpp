@@ -24,9 +24,12 @@ enum class Model { kMlp, kCnn, kScriptedDropout };
 
 std::string ModelName(Model m) {
   switch (m) {
-    case Model::kMlp: return "mlp";
-    case Model::kCnn: return "cnn";
-    case Model::kScriptedDropout: return "torchscript_bn_dropout_cnn";
+    case Model::kMlp:
+      return "mlp";
+    case Model::kCnn:
+      return "cnn";
+    case Model::kScriptedDropout:
+      return "torchscript_bn_dropout_cnn";
   }
   return "?";
 }
@@ -158,7 +161,8 @@ TEST_P(StepTraceTest, EveryTensorARecordReadsComesFromAnEarlierRecordOrTheStepIn
         if (!t.defined) continue;
         tensors++;
         auto source = proof::FindTensorSource(trace, j, t);
-        EXPECT_TRUE(source.has_value()) << "argument " << a << " of record " << j << " " << proof::OpDisplayName(record);
+        EXPECT_TRUE(source.has_value()) << "argument " << a << " of record " << j << " "
+                                        << proof::OpDisplayName(record);
         if (source && !source->step_input) {
           EXPECT_LT(source->index, j);
         }
@@ -239,7 +243,8 @@ TEST_P(StepTraceTest, WithTwoIntraOpThreadsTracesAgreeAndRecompute) {
     ASSERT_TRUE(blob.ok()) << j << ": " << blob.status().ToString();
     auto recomputed = first->RecomputeOp(a.records[j], *blob);
     ASSERT_TRUE(recomputed.ok()) << j << ": " << recomputed.status().ToString();
-    EXPECT_EQ(*recomputed, proof::OutputHash(a.records[j])) << "record " << j << " " << proof::OpDisplayName(a.records[j]);
+    EXPECT_EQ(*recomputed, proof::OutputHash(a.records[j]))
+        << "record " << j << " " << proof::OpDisplayName(a.records[j]);
   }
 }
 
@@ -361,9 +366,9 @@ TEST_P(StepTraceTest, ACheatingSolverIsPinpointedToItsStepAndOperator) {
   EXPECT_EQ(truth, proof::OutputHash(verifier_trace.records[*j]));
   EXPECT_NE(truth, proof::OutputHash(disputed));  // The solver is at fault.
   std::printf("[ pinpoint ] %s: step %llu of segment [%llu, %llu), record %zu of %zu (%s)\n",
-              ModelName(GetParam()).c_str(), static_cast<unsigned long long>(step),
-              static_cast<unsigned long long>(k), static_cast<unsigned long long>(2 * k), *j,
-              solver_trace.records.size(), proof::OpDisplayName(disputed).c_str());
+              ModelName(GetParam()).c_str(), static_cast<unsigned long long>(step), static_cast<unsigned long long>(k),
+              static_cast<unsigned long long>(2 * k), *j, solver_trace.records.size(),
+              proof::OpDisplayName(disputed).c_str());
 }
 
 TEST_P(StepTraceTest, ForgedOrMalformedBlobsAreRefused) {
@@ -489,8 +494,7 @@ TEST_P(StepTraceTest, TheSandboxedWorkerAnswersAsThisProcess) {
   EXPECT_EQ(*again, *ruled);
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, StepTraceTest,
-                         ::testing::Values(Model::kMlp, Model::kCnn, Model::kScriptedDropout),
+INSTANTIATE_TEST_SUITE_P(Models, StepTraceTest, ::testing::Values(Model::kMlp, Model::kCnn, Model::kScriptedDropout),
                          [](const ::testing::TestParamInfo<Model>& param) { return ModelName(param.param); });
 
 }  // namespace
