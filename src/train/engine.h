@@ -100,8 +100,9 @@ class Engine : public OpRecomputer {
   // step s) the state is the one before step s. The in-process and worker
   // engines implement them; the defaults fail (FailedPrecondition).
 
-  // Level 1: trains steps [begin, end) from the current state (at `begin`)
-  // and returns, for each, proof::CheckpointHash of the snapshot after it:
+  // Level 1: trains steps [begin, end) from the current state (which must
+  // be the one at `begin`: FailedPrecondition otherwise) and returns, for
+  // each, proof::CheckpointHash of the snapshot after it:
   // element i is the hash of the state at step begin + i + 1, so the last is
   // the checkpoint a certificate commits at `end`. Leaves the state at `end`.
   // REQUIRES: end - begin <= kStepHashesPerCallMax.

@@ -67,6 +67,7 @@ class LocalEngine final : public Engine {
                              "): at most " + std::to_string(kStepHashesPerCallMax) + " steps at a time");
     }
     return GuardTorch("replaying steps", [&]() -> Result<std::vector<Hash256>> {
+      CAIRN_RETURN_IF_ERROR(CheckAtStep(begin));
       std::vector<Hash256> hashes;
       hashes.reserve(end - begin);
       for (uint64_t step = begin; step < end; ++step) {

@@ -199,6 +199,10 @@ TEST_P(StepTraceTest, TracingNeedsTheStateBeforeTheStep) {
   EXPECT_EQ(wrong.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(wrong.status().message().find("restore"), std::string::npos) << wrong.status().message();
   EXPECT_FALSE(engine->OpInputs(kStep, 0).ok());
+  EXPECT_EQ(engine->StepHashes(kStep, kStep + 1).status().code(), StatusCode::kFailedPrecondition);
+  // After a restore, the step traces.
+  ASSERT_TRUE(engine->Restore(CheckpointAt(kStep)).ok());
+  EXPECT_TRUE(engine->TraceStep(kStep).ok());
 }
 
 TEST_P(StepTraceTest, EveryRecordRecomputesToItsOutputFromItsBlob) {
