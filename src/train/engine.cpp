@@ -19,7 +19,35 @@ Status Engine::RunSegments(uint64_t begin, uint64_t end, uint64_t interval, cons
   return Status::Ok();
 }
 
+Result<std::vector<Hash256>> Engine::StepHashes(uint64_t begin, uint64_t end) {
+  return FailedPrecondition("this engine does not answer per-step hashes");
+}
+
+Result<proof::StepTrace> Engine::TraceStep(uint64_t step) {
+  return FailedPrecondition("this engine does not trace steps");
+}
+
+Result<Bytes> Engine::OpInputs(uint64_t step, uint64_t op_index) {
+  return FailedPrecondition("this engine does not trace steps");
+}
+
+Result<Hash256> Engine::RecomputeOp(const proof::OpRecord& record, ByteView inputs) {
+  return FailedPrecondition("this engine does not recompute operators");
+}
+
 Result<std::unique_ptr<Engine>> StartWorkerEngine(const job::JobSpec& spec, const EngineOptions& options);
+
+Result<std::unique_ptr<OpRecomputer>> StartWorkerRecomputer(const job::ExecutionProfile& profile,
+                                                             const WorkerOptions& worker);
+
+Result<std::unique_ptr<OpRecomputer>> StartOpRecomputer(const job::ExecutionProfile& profile,
+                                                        const WorkerOptions& worker) {
+  if (worker.isolated) return StartWorkerRecomputer(profile, worker);
+  return GuardTorch("starting a recomputer", [&]() -> Result<std::unique_ptr<OpRecomputer>> {
+    CAIRN_RETURN_IF_ERROR(ApplyProfile(profile).status());
+    return StartLocalRecomputer();
+  });
+}
 
 Result<std::unique_ptr<Engine>> StartEngine(const job::JobSpec& spec, const data::Dataset& dataset,
                                             const data::Dataset* evaluation,

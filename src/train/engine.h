@@ -16,6 +16,7 @@
 #include "cairn/status.h"
 #include "data/dataset.h"
 #include "job/spec.h"
+#include "proof/op_trace.h"
 #include "train/evaluate.h"
 #include "train/train.h"
 
@@ -49,7 +50,25 @@ struct EngineEnvironment {
   std::string description;  // "cpu (libtorch 1.13.0, 1 thread(s), OpenBLAS Haswell)".
 };
 
-class Engine {
+// Per-step hashes answered in one StepHashes call, at most.
+inline constexpr uint64_t kStepHashesPerCallMax = 1'000'000;
+
+// Recomputes one traced operator from its input blob (docs/pinpoint.md):
+// the referee's whole computation in a dispute. Engine implements it; a
+// referee that holds no job starts one with StartOpRecomputer.
+class OpRecomputer {
+ public:
+  virtual ~OpRecomputer() = default;
+  // Decodes `inputs` (sizes checked), checks it against `record`'s input
+  // descriptors and generator state, runs the operator the record names
+  // (looked up in libtorch's dispatcher by name and overload) on them and
+  // returns proof::OutputHash of what it produced. InvalidArgument for a
+  // blob that does not match the record, an unknown operator, or arguments
+  // of the wrong number or kind; FailedPrecondition if the operator fails.
+  virtual Result<Hash256> RecomputeOp(const proof::OpRecord& record, ByteView inputs) = 0;
+};
+
+class Engine : public OpRecomputer {
  public:
   virtual ~Engine() = default;
   virtual const EngineEnvironment& environment() const = 0;
@@ -75,6 +94,31 @@ class Engine {
   // (the in-process engine copies the state into them). Optional; may be
   // called from any thread, also while a segment runs.
   virtual void Recycle(Bytes checkpoint) { (void)checkpoint; }
+
+  // ---- The pinpoint protocol (docs/pinpoint.md) ----
+  // These run on the engine's current state; after Restore(checkpoint at
+  // step s) the state is the one before step s. The in-process and worker
+  // engines implement them; the defaults fail (FailedPrecondition).
+
+  // Level 1: trains steps [begin, end) from the current state (which must
+  // be the one at `begin`: FailedPrecondition otherwise) and returns, for
+  // each, proof::CheckpointHash of the snapshot after it:
+  // element i is the hash of the state at step begin + i + 1, so the last is
+  // the checkpoint a certificate commits at `end`. Leaves the state at `end`.
+  // REQUIRES: end - begin <= kStepHashesPerCallMax.
+  virtual Result<std::vector<Hash256>> StepHashes(uint64_t begin, uint64_t end);
+  // Level 2: runs step `step` from the current state (which must be the one
+  // at `step`: FailedPrecondition otherwise) with its ATen operators traced,
+  // and returns the trace. Leaves the state after the step (at step + 1),
+  // the same state RunSegment(step, step + 1) leaves.
+  virtual Result<proof::StepTrace> TraceStep(uint64_t step);
+  // The input blob of record `op_index` of step `step`'s trace: traces the
+  // step again from the current state (which must be the one at `step`) and
+  // puts the state back, so it is still the one at `step`. NotFound if the
+  // step has fewer records; FailedPrecondition if the record takes an
+  // argument that cannot be encoded.
+  virtual Result<Bytes> OpInputs(uint64_t step, uint64_t op_index);
+  Result<Hash256> RecomputeOp(const proof::OpRecord& record, ByteView inputs) override;
 };
 
 struct EngineOptions {
@@ -95,6 +139,15 @@ struct EngineOptions {
 Result<std::unique_ptr<Engine>> StartEngine(const job::JobSpec& spec, const data::Dataset& dataset,
                                             const data::Dataset* evaluation,
                                             const EngineOptions& options);
+
+// A recomputer for a referee, which holds no job: in a sandboxed worker
+// (`cairn worker`, docs/sandbox.md) that loads nothing but applies
+// `profile` (threads, CPU capability, ... : an operator's bits depend on
+// them, so the job's profile) and recomputes operators from their blobs,
+// or in this process when !worker.isolated (tests; applies the profile to
+// this process).
+Result<std::unique_ptr<OpRecomputer>> StartOpRecomputer(const job::ExecutionProfile& profile,
+                                                        const WorkerOptions& worker);
 
 // The worker's side: `cairn worker` calls this with nothing else done; it
 // speaks the worker protocol on the descriptors Child::Spawn installed and

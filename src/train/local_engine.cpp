@@ -7,8 +7,10 @@
 #include <chrono>
 
 #include "job/limits.h"
+#include "proof/checkpoint_store.h"
 #include "proof/model_state.h"
 #include "train/snapshot.h"
+#include "train/step_trace.h"
 #include "train/torch_error.h"
 
 namespace cairn::train {
@@ -34,7 +36,11 @@ class LocalEngine final : public Engine {
   }
 
   Result<uint64_t> Restore(ByteView checkpoint) override {
-    return GuardTorch("restoring a checkpoint", [&] { return session_->Restore(checkpoint); });
+    return GuardTorch("restoring a checkpoint", [&]() -> Result<uint64_t> {
+      CAIRN_ASSIGN_OR_RETURN(uint64_t step, session_->Restore(checkpoint));
+      at_step_ = step;
+      return step;
+    });
   }
 
   void Recycle(Bytes checkpoint) override { session_->RecycleSnapshot(std::move(checkpoint)); }
@@ -42,7 +48,7 @@ class LocalEngine final : public Engine {
   Result<SegmentResult> RunSegment(uint64_t begin, uint64_t end, const StepCallback& on_step) override {
     return GuardTorch("training", [&]() -> Result<SegmentResult> {
       SegmentAccumulator acc;
-      CAIRN_RETURN_IF_ERROR(session_->RunSteps(begin, end, &acc, cheat_, on_step));
+      CAIRN_RETURN_IF_ERROR(Run(begin, end, &acc, on_step));
       SegmentResult r;
       r.loss_sum = acc.loss_sum;
       r.steps = acc.steps;
@@ -55,6 +61,127 @@ class LocalEngine final : public Engine {
     });
   }
 
+  Result<std::vector<Hash256>> StepHashes(uint64_t begin, uint64_t end) override {
+    if (end < begin || end - begin > kStepHashesPerCallMax) {
+      return InvalidArgument("per-step hashes of steps [" + std::to_string(begin) + ", " + std::to_string(end) +
+                             "): at most " + std::to_string(kStepHashesPerCallMax) + " steps at a time");
+    }
+    return GuardTorch("replaying steps", [&]() -> Result<std::vector<Hash256>> {
+      CAIRN_RETURN_IF_ERROR(CheckAtStep(begin));
+      std::vector<Hash256> hashes;
+      hashes.reserve(end - begin);
+      for (uint64_t step = begin; step < end; ++step) {
+        CAIRN_RETURN_IF_ERROR(Run(step, step + 1, nullptr, nullptr));
+        hashes.push_back(StateHash(step + 1));
+      }
+      return hashes;
+    });
+  }
+
+  Result<proof::StepTrace> TraceStep(uint64_t step) override {
+    return GuardTorch("tracing step " + std::to_string(step), [&]() -> Result<proof::StepTrace> {
+      CAIRN_RETURN_IF_ERROR(CheckAtStep(step));
+      proof::StepTrace trace;
+      trace.step = step;
+      trace.state_before = StateHash(step);
+      TraceOptions options;
+      options.corrupt_output_of = cheat_.corrupt_op_output;
+      StepTracer tracer(std::move(options));
+      CAIRN_RETURN_IF_ERROR(RunTraced(step, &tracer));
+      CAIRN_RETURN_IF_ERROR(tracer.status());
+      trace.state_after = StateHash(step + 1);
+      trace.step_inputs = tracer.TakeStepInputs();
+      trace.records = tracer.TakeRecords();
+      return trace;
+    });
+  }
+
+  Result<Bytes> OpInputs(uint64_t step, uint64_t op_index) override {
+    return GuardTorch("tracing step " + std::to_string(step), [&]() -> Result<Bytes> {
+      CAIRN_RETURN_IF_ERROR(CheckAtStep(step));
+      Bytes before = session_->Snapshot(step);
+      TraceOptions options;
+      options.capture_inputs_of = op_index;
+      options.corrupt_output_of = cheat_.corrupt_op_output;
+      StepTracer tracer(std::move(options));
+      Status ran = RunTraced(step, &tracer);
+      // Back to the state before the step, whatever the step did.
+      auto restored = session_->Restore(before);
+      session_->RecycleSnapshot(std::move(before));
+      if (!restored.ok()) return Internal("restoring the state before a traced step: " + restored.status().message());
+      at_step_ = step;
+      CAIRN_RETURN_IF_ERROR(ran);
+      CAIRN_RETURN_IF_ERROR(tracer.status());
+      if (op_index >= tracer.records()) {
+        return NotFound("step " + std::to_string(step) + " has " + std::to_string(tracer.records()) +
+                        " operator records; there is no record " + std::to_string(op_index));
+      }
+      std::vector<proof::OpRecord> records = tracer.TakeRecords();
+      const proof::OpRecord& record = records.at(op_index);
+      Result<Bytes> blob = tracer.TakeCapturedInputs();
+      if (!blob.ok()) {
+        return FailedPrecondition("record " + std::to_string(op_index) + " of step " + std::to_string(step) + " (" +
+                                  proof::OpDisplayName(record) + ") cannot be recomputed: " + blob.status().message());
+      }
+      // The blob must be what the record describes (the same run made both).
+      auto decoded = proof::DecodeOpInputs(*blob);
+      Status matches = decoded.ok() ? proof::CheckOpInputs(record, *decoded) : decoded.status();
+      if (!matches.ok()) return Internal("the captured inputs do not match their record: " + matches.message());
+      return std::move(blob).value();
+    });
+  }
+
+  Result<Hash256> RecomputeOp(const proof::OpRecord& record, ByteView inputs) override {
+    return RecomputeOpHere(record, inputs);
+  }
+
+ private:
+  Status CheckAtStep(uint64_t step) const {
+    if (at_step_ == step) return Status::Ok();
+    return FailedPrecondition("the engine's state is " +
+                              (at_step_ ? "the one at step " + std::to_string(*at_step_) : std::string("unknown")) +
+                              ", not the one before step " + std::to_string(step) + ": restore that checkpoint first");
+  }
+
+  Hash256 StateHash(uint64_t step) {
+    Bytes snapshot = session_->Snapshot(step);
+    const Hash256 hash = proof::CheckpointHash(snapshot);
+    session_->RecycleSnapshot(std::move(snapshot));
+    return hash;
+  }
+
+  // Steps [begin, end) from the current state. With a corrupt_op_output
+  // cheat, one step at a time, each from dropped gradients and watched by a
+  // tracer that only corrupts, so that its record indices are a traced
+  // step's (TraceStep).
+  Status Run(uint64_t begin, uint64_t end, SegmentAccumulator* acc, const StepCallback& on_step) {
+    at_step_.reset();
+    if (!cheat_.corrupt_op_output) {
+      CAIRN_RETURN_IF_ERROR(session_->RunSteps(begin, end, acc, cheat_, on_step));
+    } else {
+      TraceOptions options;
+      options.describe = false;
+      options.corrupt_output_of = cheat_.corrupt_op_output;
+      StepTracer tracer(std::move(options));
+      for (uint64_t step = begin; step < end; ++step) {
+        session_->ResetGradients();
+        CAIRN_RETURN_IF_ERROR(session_->RunSteps(step, step + 1, acc, cheat_, on_step, &tracer));
+      }
+    }
+    at_step_ = end;
+    return Status::Ok();
+  }
+
+  // One traced step from dropped gradients (the same operators whatever ran
+  // before in this process).
+  Status RunTraced(uint64_t step, StepTracer* tracer) {
+    at_step_.reset();
+    session_->ResetGradients();
+    CAIRN_RETURN_IF_ERROR(session_->RunSteps(step, step + 1, nullptr, cheat_, nullptr, tracer));
+    at_step_ = step + 1;
+    return Status::Ok();
+  }
+
  private:
   job::JobSpec spec_;
   const data::Dataset& dataset_;                     // Outlives the engine (REQUIRES of StartEngine).
@@ -63,6 +190,16 @@ class LocalEngine final : public Engine {
   std::unique_ptr<TrainingSession> session_;
   CheatHooks cheat_;
   EngineEnvironment environment_;
+  // The step the state is at: 0 for a new engine, a restored checkpoint's,
+  // the end of the last steps run; unknown after a step failed.
+  std::optional<uint64_t> at_step_ = 0;
+};
+
+class LocalRecomputer final : public OpRecomputer {
+ public:
+  Result<Hash256> RecomputeOp(const proof::OpRecord& record, ByteView inputs) override {
+    return RecomputeOpHere(record, inputs);
+  }
 };
 
 // The job's size limits (job/limits.h), from the model as built.
@@ -78,6 +215,8 @@ Status CheckSize(const job::JobSpec& spec, const data::Dataset& dataset, Trainin
 }
 
 }  // namespace
+
+std::unique_ptr<OpRecomputer> StartLocalRecomputer() { return std::make_unique<LocalRecomputer>(); }
 
 Result<std::unique_ptr<Engine>> StartLocalEngine(const job::JobSpec& spec, const data::Dataset& dataset,
                                                  const data::Dataset* evaluation,

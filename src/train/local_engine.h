@@ -24,4 +24,8 @@ Result<std::unique_ptr<Engine>> StartLocalEngine(const job::JobSpec& spec, const
                                                  const ModelFiles& files, const EngineOptions& options,
                                                  const EngineEnvironment* applied = nullptr);
 
+// Recomputes operators in this process (the profile already applied): what
+// a recompute-only worker runs, and StartOpRecomputer when not isolated.
+std::unique_ptr<OpRecomputer> StartLocalRecomputer();
+
 }  // namespace cairn::train

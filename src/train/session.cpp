@@ -56,10 +56,21 @@ std::pair<torch::Tensor, torch::Tensor> TrainingSession::Batch(uint64_t step, co
 }
 
 Status TrainingSession::RunSteps(uint64_t begin, uint64_t end, SegmentAccumulator* acc, const CheatHooks& cheat,
-                                 const std::function<void(uint64_t, double)>& after_step) {
+                                 const std::function<void(uint64_t, double)>& after_step, StepObserver* observer) {
   for (uint64_t step = begin; step < end; ++step) {
     auto [x, y] = Batch(step, cheat);
     SeedRandomness(step);
+    // Ends the observed step however the body below leaves (also by a throw).
+    struct EndObserved {
+      StepObserver* observer;
+      ~EndObserved() {
+        if (observer != nullptr) observer->EndStep();
+      }
+    } end_observed{nullptr};
+    if (observer != nullptr) {
+      observer->BeginStep(step, StepInputs(x, y));
+      end_observed.observer = observer;
+    }
     optimizer_->ZeroGrad();
     torch::Tensor loss = torch::nn::functional::cross_entropy(model_->Forward(x), y);
     const double loss_value = loss.item<double>();
@@ -74,6 +85,10 @@ Status TrainingSession::RunSteps(uint64_t begin, uint64_t end, SegmentAccumulato
     // step adds ~20% dispatch overhead to small models. Plain training skips it.
     if (acc != nullptr && step + 1 == end) {
       torch::NoGradGuard no_grad;
+      // Metadata, not part of the step's state: an observer does not see it,
+      // so a traced step is the same whatever segment it ends.
+      std::optional<at::DisableRecordFunctionGuard> unobserved;
+      if (observer != nullptr) unobserved.emplace();
       std::vector<torch::Tensor> squares;
       for (const auto& [name, p] : parameters_) {
         if (p.grad().defined()) squares.push_back(p.grad().pow(2).sum());
@@ -89,9 +104,28 @@ Status TrainingSession::RunSteps(uint64_t begin, uint64_t end, SegmentAccumulato
       acc->steps++;
       acc->last_loss = loss_value;
     }
+    if (end_observed.observer != nullptr) {
+      end_observed.observer = nullptr;
+      observer->EndStep();
+    }
     if (after_step) after_step(step, loss_value);
   }
   return Status::Ok();
+}
+
+NamedTensors TrainingSession::StepInputs(const torch::Tensor& x, const torch::Tensor& y) {
+  NamedTensors inputs = {{"batch.features", x}, {"batch.labels", y}};
+  for (const StateTensor& t : model_->State()) inputs.push_back({t.name, t.tensor});
+  for (size_t i = 0; i < parameters_.size(); ++i) {
+    for (size_t s = 0; s < optimizer_->state()[i].size(); ++s) {
+      inputs.push_back({"optimizer." + parameters_[i].first + "." + std::to_string(s), optimizer_->state()[i][s]});
+    }
+  }
+  return inputs;
+}
+
+void TrainingSession::ResetGradients() {
+  for (auto& [name, p] : parameters_) p.mutable_grad() = torch::Tensor();
 }
 
 Bytes TrainingSession::Snapshot(uint64_t step) {

@@ -18,6 +18,19 @@
 
 namespace cairn::train {
 
+// Watches the computation of the steps a session runs (train/step_trace.h's
+// tracer, docs/pinpoint.md). BeginStep is called after the step's batch is
+// drawn and torch's generators are seeded, with what the step reads (the
+// batch, then every model state tensor, then every optimizer state tensor);
+// EndStep after the optimizer update, also when the step fails. Both on
+// the thread that runs the step.
+class StepObserver {
+ public:
+  virtual ~StepObserver() = default;
+  virtual void BeginStep(uint64_t step, const NamedTensors& step_inputs) = 0;
+  virtual void EndStep() = 0;
+};
+
 // Running sums for one segment's metadata.
 struct SegmentAccumulator {
   double loss_sum = 0;
@@ -38,8 +51,15 @@ class TrainingSession {
 
   // Runs steps [begin, end). Fails on a non-finite loss, naming the step.
   // `acc` collects certificate metadata; nullptr for plain training.
+  // `observer` (optional) watches every step's computation.
   Status RunSteps(uint64_t begin, uint64_t end, SegmentAccumulator* acc, const CheatHooks& cheat,
-                  const std::function<void(uint64_t step, double loss)>& after_step);
+                  const std::function<void(uint64_t step, double loss)>& after_step,
+                  StepObserver* observer = nullptr);
+  // Drops every parameter's gradient (undefined, not zero), so that the next
+  // step runs the same operators whatever ran before in this process:
+  // autograd accumulates into a zeroed gradient but hands over a fresh one.
+  // A traced step starts from here (docs/pinpoint.md).
+  void ResetGradients();
 
   // Canonical checkpoint bytes of the whole state at `step` (EncodeSnapshot's,
   // made by the session's SnapshotEncoder: a memory copy of the state).
@@ -72,6 +92,8 @@ class TrainingSession {
   // (job seed, step): every random draw of step `step` (dropout, noise in a
   // forward) is then a function of the job, whatever ran before it.
   void SeedRandomness(uint64_t step) const;
+  // What an observed step reads: the batch, the model state, the optimizer state.
+  NamedTensors StepInputs(const torch::Tensor& x, const torch::Tensor& y);
   // The batch of `step` (or the cheat's).
   std::pair<torch::Tensor, torch::Tensor> Batch(uint64_t step, const CheatHooks& cheat) const;
 

@@ -45,6 +45,10 @@ struct CheatHooks {
   std::function<double(uint64_t, double)> learning_rate;
   // Replaces the batch order: (step) -> dataset indices.
   std::function<std::vector<uint32_t>(uint64_t)> batch_indices;
+  // Corrupts one operator of a step: (step) -> the index of a record in
+  // that step's trace (docs/pinpoint.md) whose first tensor output gets its
+  // lowest bit flipped as the operator returns, or nullopt.
+  std::function<std::optional<uint64_t>(uint64_t)> corrupt_op_output;
 };
 
 // Where training and replay run: in a sandboxed worker process (`cairn

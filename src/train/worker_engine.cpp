@@ -41,6 +41,15 @@ class WorkerEngine final : public Engine {
     return Status::Ok();
   }
 
+  // A worker that loads no job and only recomputes operators.
+  Status HandshakeRecompute(const job::ExecutionProfile& profile) {
+    CAIRN_ASSIGN_OR_RETURN(sandbox::Message reply,
+                           Call(worker::Type::kStartRecompute, worker::EncodeStartRecompute(profile), nullptr));
+    CAIRN_RETURN_IF_ERROR(Expect(reply, worker::Type::kReady));
+    CAIRN_ASSIGN_OR_RETURN(environment_, worker::DecodeEnvironment(reply.payload));
+    return Status::Ok();
+  }
+
   const EngineEnvironment& environment() const override { return environment_; }
 
   Result<Bytes> InitialCheckpoint() override {
@@ -97,6 +106,45 @@ class WorkerEngine final : public Engine {
       at = segment_end;
     }
     return Status::Ok();
+  }
+
+  Result<std::vector<Hash256>> StepHashes(uint64_t begin, uint64_t end) override {
+    if (end < begin || end - begin > kStepHashesPerCallMax) {
+      return InvalidArgument("per-step hashes of steps [" + std::to_string(begin) + ", " + std::to_string(end) +
+                             "): at most " + std::to_string(kStepHashesPerCallMax) + " steps at a time");
+    }
+    CAIRN_ASSIGN_OR_RETURN(sandbox::Message reply,
+                           Call(worker::Type::kStepHashes, worker::EncodeSegment(begin, end), nullptr));
+    CAIRN_RETURN_IF_ERROR(Expect(reply, worker::Type::kStepHashes));
+    auto hashes = worker::DecodeHashes(reply.payload, end - begin);
+    if (!hashes.ok()) return Broken(hashes.status());
+    if (hashes->size() != end - begin) return Broken(Internal("step hashes for another number of steps"));
+    return hashes;
+  }
+
+  Result<proof::StepTrace> TraceStep(uint64_t step) override {
+    CAIRN_ASSIGN_OR_RETURN(sandbox::Message reply, Call(worker::Type::kTraceStep, worker::EncodeU64(step), nullptr));
+    CAIRN_RETURN_IF_ERROR(Expect(reply, worker::Type::kTraceStep));
+    auto trace = proof::DecodeStepTrace(reply.payload);
+    if (!trace.ok()) return Broken(trace.status());
+    if (trace->step != step) return Broken(Internal("the trace of another step"));
+    return trace;
+  }
+
+  Result<Bytes> OpInputs(uint64_t step, uint64_t op_index) override {
+    CAIRN_ASSIGN_OR_RETURN(sandbox::Message reply,
+                           Call(worker::Type::kOpInputs, worker::EncodeOpInputsRequest({step, op_index}), nullptr));
+    CAIRN_RETURN_IF_ERROR(Expect(reply, worker::Type::kOpInputs));
+    return std::move(reply.payload);
+  }
+
+  Result<Hash256> RecomputeOp(const proof::OpRecord& record, ByteView inputs) override {
+    CAIRN_ASSIGN_OR_RETURN(sandbox::Message reply, Call(worker::Type::kRecomputeOp,
+                                                         worker::EncodeRecomputeRequest(record, inputs), nullptr));
+    CAIRN_RETURN_IF_ERROR(Expect(reply, worker::Type::kRecomputeOp));
+    auto hash = worker::DecodeHash(reply.payload);
+    if (!hash.ok()) return Broken(hash.status());
+    return hash;
   }
 
  private:
@@ -196,23 +244,34 @@ class WorkerEngine final : public Engine {
   Status failure_;
 };
 
-}  // namespace
-
-Result<std::unique_ptr<Engine>> StartWorkerEngine(const job::JobSpec& spec, const EngineOptions& options) {
-  if (options.cheat.learning_rate || options.cheat.batch_indices) {
-    return InvalidArgument("cheat hooks run only in-process (worker.isolated = false)");
-  }
+Result<std::unique_ptr<WorkerEngine>> SpawnWorker(const WorkerOptions& worker) {
   sandbox::SpawnOptions spawn;
-  spawn.argv = {options.worker.binary.empty() ? std::string("/proc/self/exe") : options.worker.binary, "worker"};
-  spawn.limits = options.worker.limits;
+  spawn.argv = {worker.binary.empty() ? std::string("/proc/self/exe") : worker.binary, "worker"};
+  spawn.limits = worker.limits;
   // The worker applies the job's profile itself, first thing. glog (linked
   // by libtorch) would log to files in /tmp, which the worker cannot open;
   // two malloc arenas keep RLIMIT_AS about memory, not per-thread reservations.
   spawn.env_overrides = {"ATEN_CPU_CAPABILITY", "GLOG_logtostderr=1", "MALLOC_ARENA_MAX=2"};
   CAIRN_ASSIGN_OR_RETURN(sandbox::Child child, sandbox::Child::Spawn(spawn));
-  auto engine = std::make_unique<WorkerEngine>(std::move(child), options.worker.limits.wall_seconds);
+  return std::make_unique<WorkerEngine>(std::move(child), worker.limits.wall_seconds);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Engine>> StartWorkerEngine(const job::JobSpec& spec, const EngineOptions& options) {
+  if (options.cheat.learning_rate || options.cheat.batch_indices || options.cheat.corrupt_op_output) {
+    return InvalidArgument("cheat hooks run only in-process (worker.isolated = false)");
+  }
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<WorkerEngine> engine, SpawnWorker(options.worker));
   CAIRN_RETURN_IF_ERROR(engine->Handshake(spec, options.check_randomness));
   return std::unique_ptr<Engine>(std::move(engine));
+}
+
+Result<std::unique_ptr<OpRecomputer>> StartWorkerRecomputer(const job::ExecutionProfile& profile,
+                                                             const WorkerOptions& worker) {
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<WorkerEngine> engine, SpawnWorker(worker));
+  CAIRN_RETURN_IF_ERROR(engine->HandshakeRecompute(profile));
+  return std::unique_ptr<OpRecomputer>(std::move(engine));
 }
 
 }  // namespace cairn::train

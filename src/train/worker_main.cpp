@@ -173,9 +173,12 @@ class StreamSender {
   std::thread thread_;
 };
 
+// Serves one engine's requests, or (engine == nullptr: a worker started
+// with kStartRecompute) only kRecomputeOp through `recomputer`.
 class Server {
  public:
-  Server(sandbox::Channel* channel, Engine* engine) : channel_(channel), engine_(engine) {}
+  Server(sandbox::Channel* channel, Engine* engine, OpRecomputer* recomputer)
+      : channel_(channel), engine_(engine), recomputer_(recomputer) {}
 
   // Serves requests until kShutdown or the parent goes away.
   int Serve() {
@@ -193,7 +196,36 @@ class Server {
   Status ReplyError(const Status& s) { return Reply(worker::Type::kError, worker::EncodeError(s)); }
 
   Status Handle(const sandbox::Message& request) {
-    switch (static_cast<worker::Type>(request.type)) {
+    const auto type = static_cast<worker::Type>(request.type);
+    if (type == worker::Type::kRecomputeOp) {
+      auto decoded = worker::DecodeRecomputeRequest(request.payload);
+      if (!decoded.ok()) return ReplyError(decoded.status());
+      auto hash = recomputer_->RecomputeOp(decoded->first, decoded->second);
+      return hash.ok() ? Reply(type, worker::EncodeHash(*hash)) : ReplyError(hash.status());
+    }
+    if (engine_ == nullptr) {
+      return ReplyError(FailedPrecondition("this worker holds no job: it only recomputes operators (request type " +
+                                           std::to_string(request.type) + ")"));
+    }
+    switch (type) {
+      case worker::Type::kStepHashes: {
+        auto range = worker::DecodeSegment(request.payload);
+        if (!range.ok()) return ReplyError(range.status());
+        auto hashes = engine_->StepHashes(range->first, range->second);
+        return hashes.ok() ? Reply(type, worker::EncodeHashes(*hashes)) : ReplyError(hashes.status());
+      }
+      case worker::Type::kTraceStep: {
+        auto step = worker::DecodeU64(request.payload);
+        if (!step.ok()) return ReplyError(step.status());
+        auto trace = engine_->TraceStep(*step);
+        return trace.ok() ? Reply(type, proof::EncodeStepTrace(*trace)) : ReplyError(trace.status());
+      }
+      case worker::Type::kOpInputs: {
+        auto op = worker::DecodeOpInputsRequest(request.payload);
+        if (!op.ok()) return ReplyError(op.status());
+        auto blob = engine_->OpInputs(op->step, op->op_index);
+        return blob.ok() ? Reply(type, std::move(*blob)) : ReplyError(blob.status());
+      }
       case worker::Type::kInitialCheckpoint: {
         auto c = engine_->InitialCheckpoint();
         return c.ok() ? Reply(worker::Type::kCheckpoint, std::move(*c)) : ReplyError(c.status());
@@ -267,7 +299,33 @@ class Server {
 
   sandbox::Channel* channel_;
   Engine* engine_;
+  OpRecomputer* recomputer_;
 };
+
+// A worker started with kStartRecompute: applies the profile, warms up,
+// locks itself down and recomputes operators from the blobs it is sent.
+int RunRecompute(sandbox::Channel* channel, const sandbox::Message& start) {
+  auto fail = [&](const Status& s) {
+    channel->Send({static_cast<uint32_t>(worker::Type::kError), worker::EncodeError(s)}).ok();
+    return 1;
+  };
+  auto environment = GuardTorch("worker", [&]() -> Result<EngineEnvironment> {
+    CAIRN_ASSIGN_OR_RETURN(job::ExecutionProfile profile, worker::DecodeStartRecompute(start.payload));
+    EngineEnvironment env;
+    CAIRN_ASSIGN_OR_RETURN(env.applied, ApplyProfile(profile));
+    env.description = DescribeDevice();
+    WarmUp();
+    return env;
+  });
+  if (!environment.ok()) return fail(environment.status());
+  if (Status s = sandbox::ForbidOpeningFiles(); !s.ok()) return fail(s.WithContext("sandbox"));
+  std::unique_ptr<OpRecomputer> recomputer = StartLocalRecomputer();
+  if (!channel->Send({static_cast<uint32_t>(worker::Type::kReady), worker::EncodeEnvironment(*environment)}).ok()) {
+    return kExitProtocolError;
+  }
+  Server server(channel, nullptr, recomputer.get());
+  return server.Serve();
+}
 
 int Run() {
   auto channel = sandbox::ChannelToParent();
@@ -283,6 +341,7 @@ int Run() {
   if (Status s = sandbox::RestrictProcess(); !s.ok()) return fail(s.WithContext("sandbox"));
   auto start = channel->Receive(sandbox::kForever);
   if (!start.ok()) return kExitProtocolError;
+  if (start->type == static_cast<uint32_t>(worker::Type::kStartRecompute)) return RunRecompute(&*channel, *start);
   auto inputs = GuardTorch("worker", [&] { return ReadInputs(*start); });
   if (!inputs.ok()) return fail(inputs.status());
   // From here on no path can be opened: nothing outside the inputs already
@@ -299,7 +358,7 @@ int Run() {
   if (!channel->Send({static_cast<uint32_t>(worker::Type::kReady), worker::EncodeEnvironment(inputs->environment)}).ok()) {
     return kExitProtocolError;
   }
-  Server server(&*channel, engine->get());
+  Server server(&*channel, engine->get(), engine->get());
   return server.Serve();
 }
 

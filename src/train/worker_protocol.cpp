@@ -1,5 +1,7 @@
 #include "train/worker_protocol.h"
 
+#include <algorithm>
+
 #include "util/codec.h"
 
 namespace cairn::train::worker {
@@ -9,6 +11,8 @@ constexpr size_t kPathBytesMax = 4096;
 constexpr size_t kErrorMessageBytesMax = 1 << 20;
 constexpr size_t kEnvironmentStringBytesMax = 4096;
 constexpr uint8_t kStatusCodeMax = static_cast<uint8_t>(StatusCode::kInternal);
+// One operator record (its descriptors; the data is in the blob).
+constexpr size_t kRecordBytesMax = 64 << 20;
 
 }  // namespace
 
@@ -172,6 +176,79 @@ Result<uint64_t> DecodeU64(ByteView payload) {
   uint64_t v = r.U64();
   CAIRN_RETURN_IF_ERROR(r.Finish().WithContext("worker answer"));
   return v;
+}
+
+Bytes EncodeStartRecompute(const job::ExecutionProfile& profile) {
+  util::Writer w;
+  job::WriteExecutionProfile(w, profile);
+  return w.Take();
+}
+
+Result<job::ExecutionProfile> DecodeStartRecompute(ByteView payload) {
+  util::Reader r(payload);
+  job::ExecutionProfile profile = job::ReadExecutionProfile(r);
+  CAIRN_RETURN_IF_ERROR(r.Finish().WithContext("worker recompute start request"));
+  return profile;
+}
+
+Bytes EncodeHashes(const std::vector<Hash256>& hashes) {
+  util::Writer w;
+  w.U32(static_cast<uint32_t>(hashes.size()));
+  for (const Hash256& h : hashes) w.Hash(h);
+  return w.Take();
+}
+
+Result<std::vector<Hash256>> DecodeHashes(ByteView payload, uint64_t count_max) {
+  util::Reader r(payload);
+  const uint32_t n = r.ListLength(static_cast<uint32_t>(std::min<uint64_t>(count_max, UINT32_MAX)));
+  std::vector<Hash256> hashes;
+  for (uint32_t i = 0; i < n && r.ok(); ++i) hashes.push_back(r.Hash());
+  CAIRN_RETURN_IF_ERROR(r.Finish().WithContext("worker step hashes"));
+  return hashes;
+}
+
+Bytes EncodeOpInputsRequest(const OpInputsRequest& request) {
+  util::Writer w;
+  w.U64(request.step);
+  w.U64(request.op_index);
+  return w.Take();
+}
+
+Result<OpInputsRequest> DecodeOpInputsRequest(ByteView payload) {
+  util::Reader r(payload);
+  OpInputsRequest request;
+  request.step = r.U64();
+  request.op_index = r.U64();
+  CAIRN_RETURN_IF_ERROR(r.Finish().WithContext("worker operator inputs request"));
+  return request;
+}
+
+Bytes EncodeRecomputeRequest(const proof::OpRecord& record, ByteView inputs) {
+  util::Writer w;
+  w.LengthPrefixed(proof::EncodeOpRecord(record));
+  w.Raw(inputs);  // The rest of the message.
+  return w.Take();
+}
+
+Result<std::pair<proof::OpRecord, ByteView>> DecodeRecomputeRequest(ByteView payload) {
+  util::Reader r(payload);
+  Bytes record_bytes = r.LengthPrefixed(kRecordBytesMax);
+  CAIRN_RETURN_IF_ERROR(r.status().WithContext("worker recompute request"));
+  CAIRN_ASSIGN_OR_RETURN(proof::OpRecord record, proof::DecodeOpRecord(record_bytes));
+  return std::make_pair(std::move(record), ByteView(payload.data + r.offset(), payload.size - r.offset()));
+}
+
+Bytes EncodeHash(const Hash256& hash) {
+  util::Writer w;
+  w.Hash(hash);
+  return w.Take();
+}
+
+Result<Hash256> DecodeHash(ByteView payload) {
+  util::Reader r(payload);
+  Hash256 hash = r.Hash();
+  CAIRN_RETURN_IF_ERROR(r.Finish().WithContext("worker hash"));
+  return hash;
 }
 
 Bytes EncodeError(const Status& status) {

@@ -9,10 +9,13 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "cairn/bytes.h"
 #include "cairn/status.h"
 #include "job/spec.h"
+#include "proof/op_trace.h"
 #include "train/engine.h"
 
 namespace cairn::train::worker {
@@ -37,6 +40,17 @@ enum class Type : uint32_t {
   // kCheckpoint with them; the worker trains on meanwhile. kError ends the
   // stream early (after the segments already sent).
   kRunSegments = 14,
+  // 15 and 16: taken by another change.
+  // The pinpoint protocol (docs/pinpoint.md). Each request below is
+  // answered by a message of the same type (or kError).
+  // parent, as the first request instead of kStart: an execution profile;
+  // the worker applies it, loads no job and only recomputes operators.
+  // Answer: kReady.
+  kStartRecompute = 17,
+  kStepHashes = 18,   // parent: u64 begin, u64 end. Answer: u32 count, [32] hash each.
+  kTraceStep = 19,    // parent: u64 step. Answer: proof::EncodeStepTrace.
+  kOpInputs = 20,     // parent: u64 step, u64 op index. Answer: the input blob.
+  kRecomputeOp = 21,  // parent: length-prefixed proof::EncodeOpRecord, then the blob. Answer: [32] output hash.
 };
 
 // Training segments a streaming worker holds ready to send (beyond the one
@@ -75,6 +89,27 @@ Result<EvalResult> DecodeEvalResult(ByteView payload);
 
 Bytes EncodeU64(uint64_t v);
 Result<uint64_t> DecodeU64(ByteView payload);
+
+Bytes EncodeStartRecompute(const job::ExecutionProfile& profile);
+Result<job::ExecutionProfile> DecodeStartRecompute(ByteView payload);
+
+Bytes EncodeHashes(const std::vector<Hash256>& hashes);
+// At most `count_max` hashes.
+Result<std::vector<Hash256>> DecodeHashes(ByteView payload, uint64_t count_max);
+
+struct OpInputsRequest {
+  uint64_t step = 0;
+  uint64_t op_index = 0;
+};
+Bytes EncodeOpInputsRequest(const OpInputsRequest& request);
+Result<OpInputsRequest> DecodeOpInputsRequest(ByteView payload);
+
+// The blob is the rest of the message; the view points into `payload`.
+Bytes EncodeRecomputeRequest(const proof::OpRecord& record, ByteView inputs);
+Result<std::pair<proof::OpRecord, ByteView>> DecodeRecomputeRequest(ByteView payload);
+
+Bytes EncodeHash(const Hash256& hash);
+Result<Hash256> DecodeHash(ByteView payload);
 
 Bytes EncodeError(const Status& status);
 Status DecodeError(ByteView payload);
