@@ -15,12 +15,17 @@ class Inbox {
  public:
   explicit Inbox(size_t capacity) : capacity_(capacity) {}
 
-  // Blocks while full; false once closed.
-  bool Push(T item) {
+  // Blocks while full; false once closed. `urgent` goes before everything
+  // waiting (a dispute move with a deadline before routine transactions).
+  bool Push(T item, bool urgent = false) {
     std::unique_lock<std::mutex> lock(mu_);
     not_full_.wait(lock, [&] { return closed_ || items_.size() < capacity_; });
     if (closed_) return false;
-    items_.push_back(std::move(item));
+    if (urgent) {
+      items_.push_front(std::move(item));
+    } else {
+      items_.push_back(std::move(item));
+    }
     not_empty_.notify_one();
     return true;
   }

@@ -383,7 +383,7 @@ void Node::Impl::Carry(const Action& action) {
       [&](const auto& a) {
         using A = std::decay_t<decltype(a)>;
         if constexpr (std::is_same_v<A, SendTx>) {
-          tx_queue.Push(a);
+          tx_queue.Push(a, IsUrgent(a));
         } else if constexpr (std::is_same_v<A, FetchInputs>) {
           ledger::Job job = a.job;
           pool->Post([self, job] { self->inbox.Push(InputsFetched{job.job_id, self->work->FetchInputs(job)}); });

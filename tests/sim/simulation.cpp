@@ -400,7 +400,7 @@ World::World(const Scenario& scenario, uint64_t seed)
   params.challenger_reward_bps = 5000;
   // Longer than any outage the faults allow, so that an honest party in a
   // dispute always gets to move (what an operator must size it by).
-  params.dispute_round_blocks = 60;
+  params.dispute_round_blocks = 100;
   for (const auto& p : parties_) {
     if (p->genesis_balance + p->genesis_stake == 0) continue;
     genesis_.allocations.push_back({p->id(), p->genesis_balance, p->genesis_stake});
@@ -963,7 +963,11 @@ bool World::DropMessage(const Party& p, int attempt) {
 
 void World::Enqueue(Party& p, SendTx send) {
   if (!p.up) return;
-  p.tx_queue.push_back(std::move(send));
+  if (node::IsUrgent(send)) {
+    p.tx_queue.push_front(std::move(send));  // As Node::Impl::Carry: dispute moves first.
+  } else {
+    p.tx_queue.push_back(std::move(send));
+  }
   PumpTx(p);
 }
 

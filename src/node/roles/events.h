@@ -76,6 +76,10 @@ struct SendTx {
   ledger::Operation op;
   Signer signer = Signer::kNode;
 };
+// Moves of the pinpoint game have a deadline in blocks: they go first.
+inline bool IsUrgent(const SendTx& send) {
+  return std::holds_alternative<ledger::PinpointMoveOp>(send.op) || std::holds_alternative<ledger::DisputeOpenOp>(send.op);
+}
 // Fetch the job's manifest and inputs into the blob store -> InputsFetched.
 struct FetchInputs {
   ledger::Job job;
