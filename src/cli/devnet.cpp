@@ -246,7 +246,7 @@ Result<ledger::JobStatus> Devnet::Follow(const Hash256& job_id) {
           Log("certificate " + ShortHex(job->certificate_hash) + " committed; verifiers fetch checkpoints and replay samples");
           break;
         case ledger::JobStatus::kDisputed:
-          Log("a verifier REJECTED the certificate: the referee (ledger host) replays the disputed segments");
+          Log("a verifier REJECTED the certificate and opened a dispute: solver and challenger bisect to one step, then one operator, and the referee (ledger host) recomputes it");
           break;
         default:
           Log(std::string("job is ") + ledger::JobStatusName(job->status));
@@ -309,7 +309,7 @@ void Devnet::Report(const Hash256& job_id, ledger::JobStatus final_status) {
       std::printf("   test accuracy %.4f on %llu held-out examples (signed by the solver, recomputed by verifiers)\n",
                   cert->evaluation->accuracy, static_cast<unsigned long long>(cert->evaluation->examples));
     } else if (final_status == ledger::JobStatus::kFailed) {
-      std::printf("   the certificate was rejected: the referee's replay confirmed the faked segment\n");
+      std::printf("   the certificate was rejected: the pinpoint game and the referee's recomputation confirmed the faked segment\n");
     }
   }
   std::printf("\n== balances (change since funding)\n");

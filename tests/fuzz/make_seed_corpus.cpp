@@ -37,10 +37,12 @@ std::vector<Operation> EveryOperation(const AccountId& someone) {
       UnstakeOp{1},
       PostJobOp{Filled(1), 1000, 2000, 10, 20, Hash256{}},
       ClaimJobOp{Filled(1), Filled(2)},
-      CommitCertificateOp{Filled(1), Filled(3), Filled(4), Filled(5)},
+      CommitCertificateOp{Filled(1), Filled(3), Filled(4), Filled(5), 3},
       VerdictOp{Filled(1), true, Filled(6)},
       VerdictOp{Filled(1), false, Filled(7)},
-      RulingOp{Filled(1), true},
+      RulingOp{Filled(1), true, 1, Filled(8), Filled(9), "aten::addmm"},
+      DisputeOpenOp{Filled(1), Filled(7), 1, 8, 16, Filled(3), {Filled(4)}, Filled(5), {Filled(6)}, Filled(2)},
+      PinpointMoveOp{Filled(1), 3, 5, Filled(2), 9, {Filled(3), Filled(4)}, Bytes{1, 2, 3}},
       SettleOp{Filled(1)},
   };
   return ops;

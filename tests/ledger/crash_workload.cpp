@@ -137,7 +137,7 @@ Result<std::optional<SignedTx>> Workload::Advance(const Hash256& job_id, bool* f
         if (!voted) tx = Make(parties_->user(verifier), VerdictOp{job_id, percent() >= 15, random_hash()});
       }
       break;
-    case JobStatus::kDisputed: tx = Make(parties_->referee(), RulingOp{job_id, percent() < 50}); break;
+    case JobStatus::kDisputed: tx = Make(parties_->referee(), RulingOp{job_id, percent() < 50, 0, {}, {}, {}}); break;
     case JobStatus::kSettled:
     case JobStatus::kFailed:
     case JobStatus::kExpired:
