@@ -10,6 +10,7 @@
 // Interleaved repetitions, the best (fastest) of each. Prints a table and
 // writes bench-results/network.json (--json PATH). The devnet's protocol
 // overhead (submit to settlement vs `cairn train`) is bench/devnet_bench.py.
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -38,6 +39,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double Seconds(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// CPU time of the whole process (every thread: clients, server, sequencer).
+double CpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
 
 constexpr double kBlobAim = 0.5;
 constexpr double kTxAim = 0.7;
@@ -103,6 +111,7 @@ double RunThreads(int threads, const std::function<void(int)>& body) {
 
 struct TxFigures {
   double direct_best = 1e9, grpc_best = 1e9;
+  double direct_cpu_best = 1e9, grpc_cpu_best = 1e9;  // CPU seconds of the whole process.
   int refused = 0;
 };
 
@@ -116,9 +125,11 @@ TxFigures MeasureTxs(int senders, int per_sender, int repeats, const std::filesy
     const std::string base = (dir / ("ledger-" + std::to_string(durable) + "-" + std::to_string(rep))).string();
     {
       auto direct = MakeLedger(senders, durable ? base + "-direct" : "");
+      const double cpu = CpuSeconds();
       f.direct_best = std::min(f.direct_best, RunThreads(senders, [&](int i) {
         for (const auto& tx : txs[i]) (void)direct->sequencer->Submit(tx);
       }));
+      f.direct_cpu_best = std::min(f.direct_cpu_best, CpuSeconds() - cpu);
     }
     auto setup = MakeLedger(senders, durable ? base + "-grpc" : "");
     node::HeightWatch heights;
@@ -131,12 +142,14 @@ TxFigures MeasureTxs(int senders, int per_sender, int repeats, const std::filesy
     auto server = net::RpcServer::Start({"127.0.0.1:0", 32}, services).value();
     const std::string endpoint = "127.0.0.1:" + std::to_string(server->port());
     std::atomic<int> refused{0};
+    const double cpu = CpuSeconds();
     f.grpc_best = std::min(f.grpc_best, RunThreads(senders, [&](int i) {
       net::NodeQueries q(endpoint);
       for (const auto& tx : txs[i]) {
         if (!q.SubmitTx(tx).ok()) refused++;
       }
     }));
+    f.grpc_cpu_best = std::min(f.grpc_cpu_best, CpuSeconds() - cpu);
     f.refused += refused.load();
     heights.Shutdown();
     server->Shutdown();
@@ -220,11 +233,15 @@ int main(int argc, char** argv) {
   std::printf("  direct %8.0f tx/s   gRPC %8.0f tx/s (%d refused)   gRPC / direct %.2f (aim >= %.1f)\n",
               total / memory.direct_best, total / memory.grpc_best, memory.refused,
               memory.direct_best / memory.grpc_best, kTxAim);
+  std::printf("  CPU per transaction (all threads): direct %.0f us, gRPC %.0f us\n", 1e6 * memory.direct_cpu_best / total,
+              1e6 * memory.grpc_cpu_best / total);
   std::printf("%d clients x %d txs, RocksDB + durable mempool, synced (best of %d)\n", senders, durable_per_sender,
               std::min(repeats, 3));
   std::printf("  direct %8.0f tx/s   gRPC %8.0f tx/s (%d refused)   gRPC / direct %.2f (aim >= %.1f)\n",
               durable_total / durable.direct_best, durable_total / durable.grpc_best, durable.refused,
               durable.direct_best / durable.grpc_best, kTxAim);
+  std::printf("  CPU per transaction (all threads): direct %.0f us, gRPC %.0f us\n",
+              1e6 * durable.direct_cpu_best / durable_total, 1e6 * durable.grpc_cpu_best / durable_total);
   std::filesystem::remove_all(dir);
 
   if (std::filesystem::path(json_path).has_parent_path()) {
@@ -239,6 +256,8 @@ int main(int argc, char** argv) {
        << total / memory.grpc_best << ",\n  \"grpc_over_direct\": " << memory.direct_best / memory.grpc_best
        << ",\n  \"durable_txs\": " << durable_total << ",\n  \"durable_direct_tx_per_s\": "
        << durable_total / durable.direct_best << ",\n  \"durable_grpc_tx_per_s\": " << durable_total / durable.grpc_best
+       << ",\n  \"direct_cpu_us_per_tx\": " << 1e6 * memory.direct_cpu_best / total
+       << ",\n  \"grpc_cpu_us_per_tx\": " << 1e6 * memory.grpc_cpu_best / total
        << ",\n  \"durable_grpc_over_direct\": " << durable.direct_best / durable.grpc_best
        << ",\n  \"grpc_over_direct_aim\": " << kTxAim << "\n}\n";
   std::printf("wrote %s\n", json_path.c_str());
