@@ -74,15 +74,22 @@ Result<Bytes> DrainChunks(grpc::ClientContext* ctx, Reader* reader, uint64_t siz
 
 }  // namespace
 
+struct Stubs {
+  explicit Stubs(const std::shared_ptr<grpc::Channel>& channel)
+      : ledger(pb::Ledger::NewStub(channel)), blobs(pb::Blobs::NewStub(channel)) {}
+  std::unique_ptr<pb::Ledger::Stub> ledger;
+  std::unique_ptr<pb::Blobs::Stub> blobs;
+};
+
 // ---- GrpcLedgerClient ----
 
 GrpcLedgerClient::GrpcLedgerClient(std::string endpoint)
-    : endpoint_(std::move(endpoint)), channel_(MakeChannel(endpoint_)) {}
+    : endpoint_(std::move(endpoint)), channel_(MakeChannel(endpoint_)), stubs_(std::make_shared<Stubs>(channel_)) {}
 
 GrpcLedgerClient::~GrpcLedgerClient() = default;
 
 Status GrpcLedgerClient::SubmitTx(const ledger::SignedTx& tx) {
-  auto stub = pb::Ledger::NewStub(channel_);
+  pb::Ledger::Stub* stub = stubs_->ledger.get();
   auto ctx = ContextWithDeadline(kUnaryDeadline);
   pb::SubmitTxRequest req;
   req.set_tx(ToField(ByteView(ledger::EncodeTx(tx))));
@@ -91,7 +98,7 @@ Status GrpcLedgerClient::SubmitTx(const ledger::SignedTx& tx) {
 }
 
 Result<uint64_t> GrpcLedgerClient::NextNonce(const ledger::AccountId& id) {
-  auto stub = pb::Ledger::NewStub(channel_);
+  pb::Ledger::Stub* stub = stubs_->ledger.get();
   auto ctx = ContextWithDeadline(kUnaryDeadline);
   pb::GetAccountRequest req;
   req.set_account(ToField(id));
@@ -101,7 +108,7 @@ Result<uint64_t> GrpcLedgerClient::NextNonce(const ledger::AccountId& id) {
 }
 
 Result<ledger::Genesis> GrpcLedgerClient::GetGenesis() {
-  auto stub = pb::Ledger::NewStub(channel_);
+  pb::Ledger::Stub* stub = stubs_->ledger.get();
   auto ctx = ContextWithDeadline(kUnaryDeadline);
   pb::GenesisBytes resp;
   CAIRN_RETURN_IF_ERROR(FromGrpc(stub->GetGenesis(ctx.get(), pb::GetGenesisRequest(), &resp), "ledger host at " + endpoint_));
@@ -109,7 +116,7 @@ Result<ledger::Genesis> GrpcLedgerClient::GetGenesis() {
 }
 
 Status GrpcLedgerClient::FollowBlocks(uint64_t from_height, const std::function<bool(const ledger::Block&)>& on_block) {
-  auto stub = pb::Ledger::NewStub(channel_);
+  pb::Ledger::Stub* stub = stubs_->ledger.get();
   grpc::ClientContext ctx;  // No deadline: the stream lives as long as the node follows.
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -281,10 +288,11 @@ Result<node::TrainingProgress> GrpcPeerClient::GetProgress(const std::string& en
 
 // ---- NodeQueries ----
 
-NodeQueries::NodeQueries(std::string endpoint) : endpoint_(std::move(endpoint)), channel_(MakeChannel(endpoint_)) {}
+NodeQueries::NodeQueries(std::string endpoint)
+    : endpoint_(std::move(endpoint)), channel_(MakeChannel(endpoint_)), stubs_(std::make_shared<Stubs>(channel_)) {}
 
 Result<HeadInfo> NodeQueries::GetHead() {
-  auto stub = pb::Ledger::NewStub(channel_);
+  pb::Ledger::Stub* stub = stubs_->ledger.get();
   auto ctx = ContextWithDeadline(kUnaryDeadline);
   pb::Head resp;
   CAIRN_RETURN_IF_ERROR(FromGrpc(stub->GetHead(ctx.get(), pb::GetHeadRequest(), &resp), "node at " + endpoint_));
@@ -299,7 +307,7 @@ Result<HeadInfo> NodeQueries::GetHead() {
 }
 
 Result<ledger::Account> NodeQueries::GetAccount(const ledger::AccountId& id, std::string* endpoint) {
-  auto stub = pb::Ledger::NewStub(channel_);
+  pb::Ledger::Stub* stub = stubs_->ledger.get();
   auto ctx = ContextWithDeadline(kUnaryDeadline);
   pb::GetAccountRequest req;
   req.set_account(ToField(id));
@@ -310,7 +318,7 @@ Result<ledger::Account> NodeQueries::GetAccount(const ledger::AccountId& id, std
 }
 
 Result<ledger::Job> NodeQueries::GetJob(const Hash256& job_id) {
-  auto stub = pb::Ledger::NewStub(channel_);
+  pb::Ledger::Stub* stub = stubs_->ledger.get();
   auto ctx = ContextWithDeadline(kUnaryDeadline);
   pb::GetJobRequest req;
   req.set_job_id(ToField(job_id));
@@ -320,7 +328,7 @@ Result<ledger::Job> NodeQueries::GetJob(const Hash256& job_id) {
 }
 
 Result<std::vector<ledger::Job>> NodeQueries::ListJobs(uint64_t after_height, uint32_t limit) {
-  auto stub = pb::Ledger::NewStub(channel_);
+  pb::Ledger::Stub* stub = stubs_->ledger.get();
   auto ctx = ContextWithDeadline(kUnaryDeadline);
   pb::ListJobsRequest req;
   req.set_after_height(after_height);
@@ -336,7 +344,7 @@ Result<std::vector<ledger::Job>> NodeQueries::ListJobs(uint64_t after_height, ui
 }
 
 Result<ledger::Block> NodeQueries::GetBlock(uint64_t height) {
-  auto stub = pb::Ledger::NewStub(channel_);
+  pb::Ledger::Stub* stub = stubs_->ledger.get();
   auto ctx = ContextWithDeadline(kUnaryDeadline);
   pb::GetBlockRequest req;
   req.set_height(height);
@@ -346,7 +354,7 @@ Result<ledger::Block> NodeQueries::GetBlock(uint64_t height) {
 }
 
 Result<uint64_t> NodeQueries::NextNonce(const ledger::AccountId& id) {
-  auto stub = pb::Ledger::NewStub(channel_);
+  pb::Ledger::Stub* stub = stubs_->ledger.get();
   auto ctx = ContextWithDeadline(kUnaryDeadline);
   pb::GetAccountRequest req;
   req.set_account(ToField(id));
@@ -356,7 +364,7 @@ Result<uint64_t> NodeQueries::NextNonce(const ledger::AccountId& id) {
 }
 
 Status NodeQueries::SubmitTx(const ledger::SignedTx& tx) {
-  auto stub = pb::Ledger::NewStub(channel_);
+  pb::Ledger::Stub* stub = stubs_->ledger.get();
   auto ctx = ContextWithDeadline(kUnaryDeadline);
   pb::SubmitTxRequest req;
   req.set_tx(ToField(ByteView(ledger::EncodeTx(tx))));
@@ -365,7 +373,7 @@ Status NodeQueries::SubmitTx(const ledger::SignedTx& tx) {
 }
 
 Result<Bytes> NodeQueries::GetBlob(const Hash256& hash, uint64_t size_max) {
-  auto stub = pb::Blobs::NewStub(channel_);
+  pb::Blobs::Stub* stub = stubs_->blobs.get();
   auto ctx = ContextWithDeadline(std::chrono::seconds(120));
   pb::GetBlobRequest req;
   req.set_hash(ToField(hash));
@@ -376,7 +384,7 @@ Result<Bytes> NodeQueries::GetBlob(const Hash256& hash, uint64_t size_max) {
 }
 
 Status NodeQueries::PutBlob(ByteView bytes, const std::string& chain_id, const crypto::KeyPair& uploader) {
-  auto stub = pb::Blobs::NewStub(channel_);
+  pb::Blobs::Stub* stub = stubs_->blobs.get();
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60 + bytes.size / (1 << 20)));
   pb::PutBlobResponse resp;
