@@ -68,7 +68,6 @@ void PartialBlob::Close() {
 }
 
 Status PartialBlob::Append(ByteView data) {
-  const std::string path = PartialPathIn(dir_, hash_);
   if (fd_ < 0 || broken_) return FailedPrecondition("blob " + ShortName(hash_) + ": the transfer is closed");
   if (size_ + data.size > kBlobBytesMax) {
     return InvalidArgument("blob larger than the limit of " + std::to_string(kBlobBytesMax));
@@ -79,7 +78,7 @@ Status PartialBlob::Append(ByteView data) {
     if (n < 0) {
       if (errno == EINTR) continue;
       broken_ = true;
-      return Errno("writing " + path);
+      return Errno("writing " + PartialPathIn(dir_, hash_));
     }
     done += static_cast<size_t>(n);
   }
