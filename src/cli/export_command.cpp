@@ -1,13 +1,18 @@
 // `cairn eval` and `cairn export`: what a trained model scores on held-out
-// data, and the model handed back to PyTorch (docs/export.md).
+// data, and the model handed back to PyTorch (docs/export.md). Both build
+// the job's model, which for a TorchScript job runs the submitter's code:
+// they do it in the sandboxed worker (docs/sandbox.md), never in this
+// process, which only reads the inputs and writes the results.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <memory>
 
 #include "cli/app.h"
 #include "cli/job_loading.h"
 #include "data/dataset.h"
 #include "job/spec.h"
+#include "train/engine.h"
 #include "train/evaluate.h"
 #include "train/export.h"
 #include "util/file.h"
@@ -52,6 +57,16 @@ Result<ModelInput> LoadModelInput(const ModelArgs& args) {
   return in;
 }
 
+// The job's engine in a sandboxed worker (the defaults of `cairn train`:
+// WorkerOptions, isolated, this binary). The worker reads the job's inputs
+// itself, checked against the spec's hashes.
+Result<std::unique_ptr<train::Engine>> StartWorker(const job::JobSpec& spec, const data::Dataset& dataset,
+                                                   const data::Dataset* evaluation) {
+  train::EngineOptions options;
+  options.worker.isolated = true;
+  return train::StartEngine(spec, dataset, evaluation, options);
+}
+
 struct EvalArgs : ModelArgs {
   std::string eval_images;
   std::string eval_labels;
@@ -63,6 +78,11 @@ int Eval(const EvalArgs& args) {
   const data::Dataset* eval_set = nullptr;
   data::Dataset override_set;
   std::string described;
+  // What the worker scores on: the job's [evaluation] set, or the spec's
+  // evaluation pointed at --eval-images/--eval-labels (with their content
+  // hash, which the worker checks). The evaluation set plays no part in
+  // training, so the model file fits either way.
+  job::JobSpec spec = in->job.spec;
   if (!args.eval_images.empty()) {
     data::DatasetSource source;
     source.format = data::DatasetFormat::kIdx;
@@ -71,6 +91,9 @@ int Eval(const EvalArgs& args) {
     auto loaded = data::LoadDataset(source);
     if (!loaded.ok()) return ReportInputError(loaded.status().WithContext("--eval-images/--eval-labels"));
     override_set = std::move(loaded).value();
+    Status fits = job::CheckEvaluationFits(in->job.dataset, override_set, "--eval-images/--eval-labels");
+    if (!fits.ok()) return ReportInputError(fits);
+    spec.evaluation = job::EvaluationSpec{job::DatasetSpec{source, override_set.content_hash}};
     eval_set = &override_set;
     described = args.eval_images + " and " + args.eval_labels;
   } else if (in->job.evaluation) {
@@ -82,7 +105,9 @@ int Eval(const EvalArgs& args) {
         args.job + " has no [evaluation] section, so there is nothing to evaluate on: add one naming a held-out "
                    "dataset (docs/jobs.md), or pass --eval-images FILE --eval-labels FILE"));
   }
-  auto result = train::EvaluateModelFile(in->job.spec, in->model_file, in->job.dataset, *eval_set);
+  auto engine = StartWorker(spec, in->job.dataset, eval_set);
+  if (!engine.ok()) return ReportError(engine.status());
+  auto result = (*engine)->Evaluate(in->model_file);
   if (!result.ok()) return ReportError(result.status().WithContext(in->model_path));
   std::printf("model          %s (job %s)\n", in->model_path.c_str(), job::JobId(in->job.spec).ToHex().c_str());
   std::printf("evaluation set %s\n", described.c_str());
@@ -100,7 +125,9 @@ struct ExportArgs : ModelArgs {
 int Export(const ExportArgs& args) {
   auto in = LoadModelInput(args);
   if (!in.ok()) return ReportInputError(in.status());
-  auto exported = train::ExportModelFile(in->job.spec, in->model_file, in->job.dataset);
+  auto engine = StartWorker(in->job.spec, in->job.dataset, in->job.evaluation ? &*in->job.evaluation : nullptr);
+  if (!engine.ok()) return ReportError(engine.status());
+  auto exported = (*engine)->Export(in->model_file);
   if (!exported.ok()) return ReportError(exported.status().WithContext(in->model_path));
   Status made = util::MakeDirs(args.out_dir);
   if (!made.ok()) return ReportError(made);

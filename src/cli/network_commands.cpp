@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <memory>
+#include <optional>
 #include <thread>
 
 #include "cli/app.h"
@@ -13,6 +15,7 @@
 #include "node/manifest.h"
 #include "proof/certificate.h"
 #include "proof/model_state.h"
+#include "train/engine.h"
 #include "train/export.h"
 #include "util/file.h"
 
@@ -196,8 +199,15 @@ Status Fetch(const JobIdArgs& args, const std::string& node_address) {
     CAIRN_RETURN_IF_ERROR(blobs.Put(bytes).status());
   }
   CAIRN_ASSIGN_OR_RETURN(job::JobSpec spec, node::MaterializeJob(manifest, id, blobs));
-  CAIRN_ASSIGN_OR_RETURN(data::Dataset dataset, job::ResolveJobInputs(&spec));
-  CAIRN_ASSIGN_OR_RETURN(train::ExportedModel exported, train::ExportModelFile(spec, model, dataset));
+  std::optional<data::Dataset> evaluation;
+  CAIRN_ASSIGN_OR_RETURN(data::Dataset dataset, job::ResolveJobInputs(&spec, &evaluation));
+  // Someone else's job: its TorchScript (which loading runs) only ever runs
+  // in the sandboxed worker, as it does on the solver and the verifiers.
+  train::EngineOptions engine_options;
+  engine_options.worker.isolated = true;
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<train::Engine> engine,
+                         train::StartEngine(spec, dataset, evaluation ? &*evaluation : nullptr, engine_options));
+  CAIRN_ASSIGN_OR_RETURN(train::ExportedModel exported, engine->Export(model));
   CAIRN_RETURN_IF_ERROR(util::WriteFilesAtomic({{args.out + "/model.bin", ByteView(model)},
                                                 {args.out + "/" + train::kExportTorchScriptFile, ByteView(exported.torchscript)},
                                                 {args.out + "/" + train::kExportStateDictFile, ByteView(exported.state_dict)}}));

@@ -32,7 +32,7 @@ Result<size_t> Sequencer::Recover(std::vector<DroppedTx>* dropped) {
     // or no longer valid: forget it.
     Status s = ledger_->CheckTx(*tx);
     if (s.ok()) {
-      mempool_.push_back({std::move(*tx), sequence});
+      mempool_.push_back({std::move(*tx), sequence, /*durable=*/true});
     } else {
       stale.push_back(sequence);
       if (dropped) dropped->push_back({TxId(tx->body), s});
@@ -42,26 +42,32 @@ Result<size_t> Sequencer::Recover(std::vector<DroppedTx>* dropped) {
   return mempool_.size();
 }
 
-Status Sequencer::AdmitLocked(const SignedTx& tx, std::optional<uint64_t> sequence) {
+Status Sequencer::AdmitLocked(const SignedTx& tx, uint64_t* sequence) {
   if (mempool_.size() >= kMempoolTxsMax) {
     return ResourceExhausted("mempool is full (" + std::to_string(kMempoolTxsMax) +
                              " transactions); retry after the next block");
   }
   CAIRN_RETURN_IF_ERROR(ledger_->CheckTx(tx));
-  uint64_t seq = sequence ? *sequence : next_sequence_++;
-  if (options_.durable_mempool && !sequence) {
-    store::WriteBatch batch;
-    Bytes bytes = EncodeTx(tx);
-    batch.Put(kMempoolColumnFamily, store::EncodeKeyU64(seq),
-              std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
-    // Not admitted unless durable: the check state already counts it, so a
-    // failed write must not leave it there. Commit() clears the check state
-    // and ProduceBlock rebuilds it from the mempool, so the stray entry is
-    // gone by the next block.
-    CAIRN_RETURN_IF_ERROR(ledger_->store()->Write(batch, options_.sync).WithContext("persisting the mempool"));
-  }
-  mempool_.push_back({tx, seq});
+  *sequence = next_sequence_++;
+  mempool_.push_back({tx, *sequence, /*durable=*/!options_.durable_mempool});
   return Status::Ok();
+}
+
+void Sequencer::SettleLocked(uint64_t sequence, bool written) {
+  auto it = std::lower_bound(mempool_.begin(), mempool_.end(), sequence,
+                             [](const Pending& p, uint64_t s) { return p.sequence < s; });
+  // Gone already: ProduceBlock found it no longer valid and dropped it.
+  if (it == mempool_.end() || it->sequence != sequence) return;
+  CAIRN_ASSERT(!it->durable);
+  if (written) {
+    it->durable = true;
+  } else {
+    // Not admitted unless durable. The check state still counts it (and any
+    // later transaction of its sender that relied on it): Commit() clears
+    // the check state and ProduceBlock rebuilds it from the mempool, so it
+    // is gone by the next block.
+    mempool_.erase(it);
+  }
 }
 
 Status Sequencer::ForgetLocked(const std::vector<uint64_t>& sequences) {
@@ -73,27 +79,50 @@ Status Sequencer::ForgetLocked(const std::vector<uint64_t>& sequences) {
 }
 
 Status Sequencer::Submit(const SignedTx& tx) {
-  std::lock_guard<std::mutex> lock(mu_);
-  return AdmitLocked(tx);
+  std::vector<Status> results;
+  SubmitBatch({tx}, &results);
+  return results.front();
 }
 
 void Sequencer::SubmitBatch(const std::vector<SignedTx>& txs, std::vector<Status>* results) {
+  // Outside the lock: CheckTx then finds each good signature in the cache
+  // (and verifies again the ones that failed, producing the proper message).
   std::vector<bool> signed_ok;
   ledger_->PreverifySignatures(txs, &signed_ok);
-  results->clear();
-  results->reserve(txs.size());
+  results->assign(txs.size(), Status::Ok());
+  std::vector<std::pair<size_t, uint64_t>> admitted;  // (index in txs, sequence)
+  store::WriteBatch batch;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (size_t i = 0; i < txs.size(); ++i) {
+      uint64_t sequence = 0;
+      (*results)[i] = AdmitLocked(txs[i], &sequence);
+      if (!(*results)[i].ok() || !options_.durable_mempool) continue;
+      admitted.emplace_back(i, sequence);
+      Bytes bytes = EncodeTx(txs[i]);
+      batch.Put(kMempoolColumnFamily, store::EncodeKeyU64(sequence),
+                std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+    }
+  }
+  if (admitted.empty()) return;
+  // Outside the lock, so that concurrent submitters' writes are synced
+  // together. Acknowledged means durable: no result is OK before this.
+  Status written = ledger_->store()->Write(batch, options_.sync).WithContext("persisting the mempool");
   std::lock_guard<std::mutex> lock(mu_);
-  for (size_t i = 0; i < txs.size(); ++i) {
-    // CheckTx re-derives the signature verdict from the cache, or verifies
-    // again for the ones that failed, producing the proper message.
-    results->push_back(AdmitLocked(txs[i]));
+  for (const auto& [index, sequence] : admitted) {
+    SettleLocked(sequence, written.ok());
+    if (!written.ok()) (*results)[index] = written;
   }
 }
 
 Result<std::optional<ProducedBlock>> Sequencer::ProduceBlock(uint64_t time_ms, size_t txs_max, bool allow_empty) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (mempool_.empty() && !allow_empty) return std::optional<ProducedBlock>();
-  size_t n = std::min({mempool_.size(), txs_max, static_cast<size_t>(kBlockTxsMax)});
+  // Only what is durable, and in admission order: a transaction whose write
+  // is still in flight waits for the next block, with everything after it.
+  size_t durable = 0;
+  while (durable < mempool_.size() && mempool_[durable].durable) durable++;
+  if (durable == 0 && !allow_empty) return std::optional<ProducedBlock>();
+  size_t n = std::min({durable, txs_max, static_cast<size_t>(kBlockTxsMax)});
   std::vector<SignedTx> candidates;
   std::vector<uint64_t> sealed;
   candidates.reserve(n);

@@ -2,6 +2,7 @@
 
 #include "net/blob_service.h"
 
+#include <algorithm>
 #include <mutex>
 #include <set>
 
@@ -31,25 +32,35 @@ class BlobService final : public pb::Blobs::Service {
   grpc::Status Get(grpc::ServerContext* ctx, const pb::GetBlobRequest* req, grpc::ServerWriter<pb::BlobChunk>* writer) override {
     auto hash = HashField(req->hash(), "hash");
     if (!hash.ok()) return ToGrpc(hash.status());
-    auto size = blobs_->Stat(*hash);
-    if (!size) return grpc::Status(grpc::StatusCode::NOT_FOUND, "no blob " + hash->ToHex() + " here");
-    if (req->offset() > *size) {
+    // One open file and one message for the whole stream: each chunk is read
+    // straight into the message's own buffer, which the next chunk reuses.
+    auto blob = blobs_->OpenBlob(*hash);
+    if (!blob.ok()) {
+      if (blob.status().code() == StatusCode::kNotFound) {
+        return grpc::Status(grpc::StatusCode::NOT_FOUND, "no blob " + hash->ToHex() + " here");
+      }
+      return ToGrpc(blob.status());
+    }
+    const uint64_t size = blob->size();
+    if (req->offset() > size) {
       return grpc::Status(grpc::StatusCode::OUT_OF_RANGE, "offset " + std::to_string(req->offset()) + " is past the end (" +
-                                                              std::to_string(*size) + " bytes)");
+                                                              std::to_string(size) + " bytes)");
     }
     uint64_t offset = req->offset();
-    do {
+    pb::BlobChunk msg;
+    msg.set_size(size);
+    std::string* data = msg.mutable_data();
+    do {  // At least one message, also for an empty blob or a fetcher that has it all.
       if (ctx->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
-      auto chunk = blobs_->Read(*hash, offset, node::kBlobChunkBytesMax);
-      if (!chunk.ok()) return ToGrpc(chunk.status());
-      pb::BlobChunk msg;
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(node::kBlobChunkBytesMax, size - offset));
+      data->resize(n);
+      auto got = blob->ReadAt(offset, reinterpret_cast<uint8_t*>(data->data()), n);
+      if (!got.ok()) return ToGrpc(got.status());
+      CAIRN_ASSERT(*got == n);
       msg.set_offset(offset);
-      msg.set_size(*size);
-      msg.set_data(ToField(ByteView(*chunk)));
       if (!writer->Write(msg)) return grpc::Status(grpc::StatusCode::CANCELLED, "the fetcher went away");
-      offset += chunk->size();
-      if (chunk->empty()) break;
-    } while (offset < *size);
+      offset += n;
+    } while (offset < size);
     return grpc::Status::OK;
   }
 
@@ -94,26 +105,25 @@ class BlobService final : public pb::Blobs::Service {
  private:
   grpc::Status Receive(grpc::ServerReader<pb::PutBlobRequest>* reader, pb::PutBlobRequest* msg, const Hash256& hash,
                        uint64_t size) {
-    blobs_->DiscardPartial(hash);  // An upload always starts from zero.
-    uint64_t offset = 0;
+    auto partial = blobs_->OpenPartial(hash, /*resume=*/false);  // An upload always starts from zero.
+    if (!partial.ok()) return ToGrpc(partial.status());
     do {
       if (msg->data().size() > node::kBlobChunkBytesMax) {
-        blobs_->DiscardPartial(hash);
-        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "chunks are at most 1 MiB");
+        partial->Discard();
+        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                            "chunks are at most " + std::to_string(node::kBlobChunkBytesMax) + " bytes");
       }
-      if (offset + msg->data().size() > size) {
-        blobs_->DiscardPartial(hash);
+      if (partial->size() + msg->data().size() > size) {
+        partial->Discard();
         return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "more bytes than the header's size");
       }
-      Status s = blobs_->Append(hash, offset, ByteView(std::string_view(msg->data())));
+      Status s = partial->Append(ByteView(std::string_view(msg->data())));
       if (!s.ok()) {
-        blobs_->DiscardPartial(hash);
+        partial->Discard();
         return ToGrpc(s);
       }
-      offset += msg->data().size();
     } while (reader->Read(msg));
-    Status s = blobs_->Complete(hash, size);
-    return ToGrpc(s);
+    return ToGrpc(partial->Complete(size));
   }
 
   bool Reserve(const Hash256& h) {

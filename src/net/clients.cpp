@@ -1,5 +1,11 @@
 #include "net/clients.h"
 
+#include <algorithm>
+#include <array>
+#include <future>
+#include <optional>
+#include <system_error>
+
 #include "cairn/v1/blob.grpc.pb.h"
 #include "cairn/v1/ledger.grpc.pb.h"
 #include "cairn/v1/proof.grpc.pb.h"
@@ -17,50 +23,73 @@ using std::chrono::milliseconds;
 
 std::string Short(const Hash256& h) { return h.ToHex().substr(0, 16); }
 
-// Reads a chunked stream (ProofChunk or BlobChunk) from `offset` into `out`,
-// checking each chunk continues the last and stays within size_max.
+// Memory reserved up front for a chunked download, at most: beyond it the
+// buffer grows as bytes arrive, so a peer that only announces a huge size
+// does not make us allocate it.
+constexpr uint64_t kDownloadReserveBytesMax = uint64_t{256} << 20;
+
+// Reads a chunked stream (ProofChunk or BlobChunk) into `out`, checking each
+// chunk continues the last, stays within size_max and the chunk bound.
+// *announced is the size the chunks announced (nullopt without a chunk).
 template <typename Chunk, typename Reader>
-Status ReadChunks(Reader* reader, uint64_t size_max, Bytes* out, const std::string& what) {
-  Chunk chunk;
+Status ReadChunks(Reader* reader, uint64_t size_max, Bytes* out, std::optional<uint64_t>* announced,
+                  const std::string& what) {
+  Chunk chunk;  // Reused: each Read parses into the same buffers.
   while (reader->Read(&chunk)) {
     if (chunk.size() > size_max) {
       return InvalidArgument(what + " is " + std::to_string(chunk.size()) + " bytes, over the limit of " +
                              std::to_string(size_max));
     }
-    if (chunk.offset() != out->size() || chunk.data().size() > node::kBlobChunkBytesMax ||
-        out->size() + chunk.data().size() > chunk.size()) {
+    if ((*announced && chunk.size() != **announced) || chunk.offset() != out->size() ||
+        chunk.data().size() > node::kBlobChunkBytesMax || out->size() + chunk.data().size() > chunk.size()) {
       return InvalidArgument(what + ": the peer sent a chunk out of order or too long");
     }
-    out->insert(out->end(), chunk.data().begin(), chunk.data().end());
+    if (!*announced) out->reserve(static_cast<size_t>(std::min(chunk.size(), kDownloadReserveBytesMax)));
+    *announced = chunk.size();
+    const auto* data = reinterpret_cast<const uint8_t*>(chunk.data().data());
+    out->insert(out->end(), data, data + chunk.data().size());
   }
   return Status::Ok();
 }
 
-// The whole of a chunked stream: ReadChunks, then the call's own outcome.
-// Cancels the call when the peer's chunks are bad, so Finish does not wait.
+// The whole of a chunked stream: ReadChunks, then the call's own outcome,
+// then whether the stream delivered all it announced. Cancels the call when
+// the peer's chunks are bad, so Finish does not wait.
 template <typename Chunk, typename Reader>
 Result<Bytes> DrainChunks(grpc::ClientContext* ctx, Reader* reader, uint64_t size_max, const std::string& what,
                           const std::string& from) {
   Bytes out;
-  Status s = ReadChunks<Chunk>(reader, size_max, &out, what);
+  std::optional<uint64_t> announced;
+  Status s = ReadChunks<Chunk>(reader, size_max, &out, &announced, what + " from " + from);
   if (!s.ok()) ctx->TryCancel();
   grpc::Status finished = reader->Finish();
   CAIRN_RETURN_IF_ERROR(s);
   CAIRN_RETURN_IF_ERROR(FromGrpc(finished, what + " from " + from));
+  if (announced && out.size() != *announced) {
+    return Unavailable(what + " from " + from + ": the stream ended at " + std::to_string(out.size()) + " of " +
+                       std::to_string(*announced) + " bytes");
+  }
   return out;
 }
 
 }  // namespace
 
+struct Stubs {
+  explicit Stubs(const std::shared_ptr<grpc::Channel>& channel)
+      : ledger(pb::Ledger::NewStub(channel)), blobs(pb::Blobs::NewStub(channel)) {}
+  std::unique_ptr<pb::Ledger::Stub> ledger;
+  std::unique_ptr<pb::Blobs::Stub> blobs;
+};
+
 // ---- GrpcLedgerClient ----
 
 GrpcLedgerClient::GrpcLedgerClient(std::string endpoint)
-    : endpoint_(std::move(endpoint)), channel_(MakeChannel(endpoint_)) {}
+    : endpoint_(std::move(endpoint)), channel_(MakeChannel(endpoint_)), stubs_(std::make_shared<Stubs>(channel_)) {}
 
 GrpcLedgerClient::~GrpcLedgerClient() = default;
 
 Status GrpcLedgerClient::SubmitTx(const ledger::SignedTx& tx) {
-  auto stub = pb::Ledger::NewStub(channel_);
+  pb::Ledger::Stub* stub = stubs_->ledger.get();
   auto ctx = ContextWithDeadline(kUnaryDeadline);
   pb::SubmitTxRequest req;
   req.set_tx(ToField(ByteView(ledger::EncodeTx(tx))));
@@ -69,7 +98,7 @@ Status GrpcLedgerClient::SubmitTx(const ledger::SignedTx& tx) {
 }
 
 Result<uint64_t> GrpcLedgerClient::NextNonce(const ledger::AccountId& id) {
-  auto stub = pb::Ledger::NewStub(channel_);
+  pb::Ledger::Stub* stub = stubs_->ledger.get();
   auto ctx = ContextWithDeadline(kUnaryDeadline);
   pb::GetAccountRequest req;
   req.set_account(ToField(id));
@@ -79,7 +108,7 @@ Result<uint64_t> GrpcLedgerClient::NextNonce(const ledger::AccountId& id) {
 }
 
 Result<ledger::Genesis> GrpcLedgerClient::GetGenesis() {
-  auto stub = pb::Ledger::NewStub(channel_);
+  pb::Ledger::Stub* stub = stubs_->ledger.get();
   auto ctx = ContextWithDeadline(kUnaryDeadline);
   pb::GenesisBytes resp;
   CAIRN_RETURN_IF_ERROR(FromGrpc(stub->GetGenesis(ctx.get(), pb::GetGenesisRequest(), &resp), "ledger host at " + endpoint_));
@@ -87,7 +116,7 @@ Result<ledger::Genesis> GrpcLedgerClient::GetGenesis() {
 }
 
 Status GrpcLedgerClient::FollowBlocks(uint64_t from_height, const std::function<bool(const ledger::Block&)>& on_block) {
-  auto stub = pb::Ledger::NewStub(channel_);
+  pb::Ledger::Stub* stub = stubs_->ledger.get();
   grpc::ClientContext ctx;  // No deadline: the stream lives as long as the node follows.
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -145,51 +174,70 @@ std::shared_ptr<grpc::Channel> GrpcPeerClient::Channel(const std::string& endpoi
 Status GrpcPeerClient::FetchBlob(const std::string& endpoint, const Hash256& hash, uint64_t size_max,
                                  node::BlobStore* blobs) {
   if (blobs->Stat(hash)) return Status::Ok();
+  // Held open (and locked) for the whole stream; hashes the bytes as they
+  // are written, so the check at the end reads nothing back.
+  CAIRN_ASSIGN_OR_RETURN(node::PartialBlob partial, blobs->OpenPartial(hash));
+  if (partial.size() > size_max) {
+    partial.Discard();
+    return InvalidArgument("blob " + Short(hash) + ": the partial transfer here is larger than expected; discarded");
+  }
   auto stub = pb::Blobs::NewStub(Channel(endpoint));
-  uint64_t offset = blobs->PartialSize(hash);
   grpc::ClientContext ctx;
-  // A deadline proportional to what is left: 30 s per MiB-chunk budget is
-  // generous on any link; a stalled peer is cut off and the fetch resumes.
+  // A stalled peer is cut off at the deadline and the fetch resumes from the
+  // bytes already here (at this holder or another).
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
   pb::GetBlobRequest req;
   req.set_hash(ToField(hash));
-  req.set_offset(offset);
+  req.set_offset(partial.size());
   auto reader = stub->Get(&ctx, req);
-  pb::BlobChunk chunk;
-  uint64_t size = 0;
+  // Two messages, reused: while one chunk is written and hashed on a
+  // thread of its own, the next is received into the other.
+  std::array<pb::BlobChunk, 2> chunks;
+  std::future<Status> writing;  // Appends the previous chunk.
+  uint64_t received = partial.size();
+  std::optional<uint64_t> size;
   Status bad = Status::Ok();
-  while (reader->Read(&chunk)) {
-    size = chunk.size();
-    if (size > size_max) {
-      bad = InvalidArgument("blob " + Short(hash) + " at " + endpoint + " is " + std::to_string(size) +
+  for (size_t i = 0; bad.ok() && reader->Read(&chunks[i % 2]); ++i) {
+    const pb::BlobChunk& chunk = chunks[i % 2];
+    if (chunk.size() > size_max) {
+      bad = InvalidArgument("blob " + Short(hash) + " at " + endpoint + " is " + std::to_string(chunk.size()) +
                             " bytes, over the expected " + std::to_string(size_max));
-      ctx.TryCancel();
       break;
     }
-    if (chunk.offset() != offset || chunk.data().size() > node::kBlobChunkBytesMax || offset + chunk.data().size() > size) {
+    if ((size && chunk.size() != *size) || chunk.offset() != received ||
+        chunk.data().size() > node::kBlobChunkBytesMax || received + chunk.data().size() > chunk.size()) {
       bad = InvalidArgument("blob " + Short(hash) + " from " + endpoint + ": chunk out of order or too long");
-      ctx.TryCancel();
       break;
     }
-    bad = blobs->Append(hash, offset, ByteView(std::string_view(chunk.data())));
-    if (!bad.ok()) {
-      ctx.TryCancel();
-      break;
+    size = chunk.size();
+    received += chunk.data().size();
+    // The other message is free again once its chunk is written.
+    if (writing.valid()) bad = writing.get();
+    if (!bad.ok()) break;
+    const ByteView data(std::string_view(chunk.data()));
+    try {
+      writing = std::async(std::launch::async, [&partial, data] { return partial.Append(data); });
+    } catch (const std::system_error&) {  // No thread to be had: write it here.
+      bad = partial.Append(data);
     }
-    offset += chunk.data().size();
   }
+  if (writing.valid()) {
+    Status written = writing.get();
+    if (bad.ok()) bad = written;
+  }
+  if (!bad.ok()) ctx.TryCancel();
   grpc::Status finished = reader->Finish();
   CAIRN_RETURN_IF_ERROR(bad);
   if (!finished.ok()) {
     // What arrived stays in the partial file: the next attempt resumes there.
-    return FromGrpc(finished, "blob " + Short(hash) + " from " + endpoint + " (have " + std::to_string(offset) + " bytes)");
+    return FromGrpc(finished, "blob " + Short(hash) + " from " + endpoint + " (have " + std::to_string(partial.size()) +
+                                  " bytes)");
   }
-  if (offset != size || size == 0) {
-    if (size == 0 && offset == 0) return blobs->Complete(hash, 0);
-    return Unavailable("blob " + Short(hash) + " from " + endpoint + ": stream ended at " + std::to_string(offset) +
-                       " of " + std::to_string(size) + " bytes");
+  if (!size || partial.size() != *size) {
+    return Unavailable("blob " + Short(hash) + " from " + endpoint + ": stream ended at " +
+                       std::to_string(partial.size()) + " of " + (size ? std::to_string(*size) : "?") + " bytes");
   }
-  return blobs->Complete(hash, size);
+  return partial.Complete(*size);
 }
 
 Result<Bytes> GrpcPeerClient::GetCertificate(const std::string& endpoint, const Hash256& job_id) {
@@ -240,10 +288,11 @@ Result<node::TrainingProgress> GrpcPeerClient::GetProgress(const std::string& en
 
 // ---- NodeQueries ----
 
-NodeQueries::NodeQueries(std::string endpoint) : endpoint_(std::move(endpoint)), channel_(MakeChannel(endpoint_)) {}
+NodeQueries::NodeQueries(std::string endpoint)
+    : endpoint_(std::move(endpoint)), channel_(MakeChannel(endpoint_)), stubs_(std::make_shared<Stubs>(channel_)) {}
 
 Result<HeadInfo> NodeQueries::GetHead() {
-  auto stub = pb::Ledger::NewStub(channel_);
+  pb::Ledger::Stub* stub = stubs_->ledger.get();
   auto ctx = ContextWithDeadline(kUnaryDeadline);
   pb::Head resp;
   CAIRN_RETURN_IF_ERROR(FromGrpc(stub->GetHead(ctx.get(), pb::GetHeadRequest(), &resp), "node at " + endpoint_));
@@ -258,7 +307,7 @@ Result<HeadInfo> NodeQueries::GetHead() {
 }
 
 Result<ledger::Account> NodeQueries::GetAccount(const ledger::AccountId& id, std::string* endpoint) {
-  auto stub = pb::Ledger::NewStub(channel_);
+  pb::Ledger::Stub* stub = stubs_->ledger.get();
   auto ctx = ContextWithDeadline(kUnaryDeadline);
   pb::GetAccountRequest req;
   req.set_account(ToField(id));
@@ -269,7 +318,7 @@ Result<ledger::Account> NodeQueries::GetAccount(const ledger::AccountId& id, std
 }
 
 Result<ledger::Job> NodeQueries::GetJob(const Hash256& job_id) {
-  auto stub = pb::Ledger::NewStub(channel_);
+  pb::Ledger::Stub* stub = stubs_->ledger.get();
   auto ctx = ContextWithDeadline(kUnaryDeadline);
   pb::GetJobRequest req;
   req.set_job_id(ToField(job_id));
@@ -279,7 +328,7 @@ Result<ledger::Job> NodeQueries::GetJob(const Hash256& job_id) {
 }
 
 Result<std::vector<ledger::Job>> NodeQueries::ListJobs(uint64_t after_height, uint32_t limit) {
-  auto stub = pb::Ledger::NewStub(channel_);
+  pb::Ledger::Stub* stub = stubs_->ledger.get();
   auto ctx = ContextWithDeadline(kUnaryDeadline);
   pb::ListJobsRequest req;
   req.set_after_height(after_height);
@@ -295,7 +344,7 @@ Result<std::vector<ledger::Job>> NodeQueries::ListJobs(uint64_t after_height, ui
 }
 
 Result<ledger::Block> NodeQueries::GetBlock(uint64_t height) {
-  auto stub = pb::Ledger::NewStub(channel_);
+  pb::Ledger::Stub* stub = stubs_->ledger.get();
   auto ctx = ContextWithDeadline(kUnaryDeadline);
   pb::GetBlockRequest req;
   req.set_height(height);
@@ -305,7 +354,7 @@ Result<ledger::Block> NodeQueries::GetBlock(uint64_t height) {
 }
 
 Result<uint64_t> NodeQueries::NextNonce(const ledger::AccountId& id) {
-  auto stub = pb::Ledger::NewStub(channel_);
+  pb::Ledger::Stub* stub = stubs_->ledger.get();
   auto ctx = ContextWithDeadline(kUnaryDeadline);
   pb::GetAccountRequest req;
   req.set_account(ToField(id));
@@ -315,7 +364,7 @@ Result<uint64_t> NodeQueries::NextNonce(const ledger::AccountId& id) {
 }
 
 Status NodeQueries::SubmitTx(const ledger::SignedTx& tx) {
-  auto stub = pb::Ledger::NewStub(channel_);
+  pb::Ledger::Stub* stub = stubs_->ledger.get();
   auto ctx = ContextWithDeadline(kUnaryDeadline);
   pb::SubmitTxRequest req;
   req.set_tx(ToField(ByteView(ledger::EncodeTx(tx))));
@@ -324,7 +373,7 @@ Status NodeQueries::SubmitTx(const ledger::SignedTx& tx) {
 }
 
 Result<Bytes> NodeQueries::GetBlob(const Hash256& hash, uint64_t size_max) {
-  auto stub = pb::Blobs::NewStub(channel_);
+  pb::Blobs::Stub* stub = stubs_->blobs.get();
   auto ctx = ContextWithDeadline(std::chrono::seconds(120));
   pb::GetBlobRequest req;
   req.set_hash(ToField(hash));
@@ -340,7 +389,7 @@ Status GrpcPeerClient::PutBlob(const std::string& endpoint, ByteView bytes, cons
 }
 
 Status NodeQueries::PutBlob(ByteView bytes, const std::string& chain_id, const crypto::KeyPair& uploader) {
-  auto stub = pb::Blobs::NewStub(channel_);
+  pb::Blobs::Stub* stub = stubs_->blobs.get();
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60 + bytes.size / (1 << 20)));
   pb::PutBlobResponse resp;

@@ -19,6 +19,10 @@ class ClientContext;
 
 namespace cairn::net {
 
+// The generated stubs over one channel (clients.cpp), made once per client
+// rather than per call; a stub is safe to use from many threads.
+struct Stubs;
+
 class GrpcLedgerClient final : public node::LedgerClient {
  public:
   explicit GrpcLedgerClient(std::string endpoint);
@@ -32,6 +36,7 @@ class GrpcLedgerClient final : public node::LedgerClient {
  private:
   std::string endpoint_;
   std::shared_ptr<grpc::Channel> channel_;
+  std::shared_ptr<Stubs> stubs_;
   std::mutex mu_;
   grpc::ClientContext* streaming_ = nullptr;  // GUARDED_BY(mu_)
   bool cancelled_ = false;                    // GUARDED_BY(mu_)
@@ -82,6 +87,7 @@ class NodeQueries {
  private:
   std::string endpoint_;
   std::shared_ptr<grpc::Channel> channel_;
+  std::shared_ptr<Stubs> stubs_;
 };
 
 }  // namespace cairn::net

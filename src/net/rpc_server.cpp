@@ -30,8 +30,7 @@ Result<std::unique_ptr<RpcServer>> RpcServer::Start(const RpcServerOptions& opti
   if (s.proofs) impl.services.push_back(MakeProofService(s.proofs));
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &server->port_);
-  builder.SetMaxReceiveMessageSize(kMessageBytesMax);
-  builder.SetMaxSendMessageSize(kMessageBytesMax);
+  ConfigureServer(&builder);
   grpc::ResourceQuota quota("cairn-node");
   quota.SetMaxThreads(static_cast<int>(options.threads_max));
   builder.SetResourceQuota(quota);

@@ -18,6 +18,7 @@
 #include "job/spec.h"
 #include "proof/op_trace.h"
 #include "train/evaluate.h"
+#include "train/export.h"
 #include "train/train.h"
 
 namespace cairn::train {
@@ -89,6 +90,9 @@ class Engine : public OpRecomputer {
                              const SegmentCallback& on_segment);
   // Scores a model file of this job on its evaluation set (train/evaluate.h).
   virtual Result<EvalResult> Evaluate(ByteView model_file) = 0;
+  // Exports a model file of this job to PyTorch (train/export.h). For a
+  // TorchScript job this loads the job's module, i.e. may run its code.
+  virtual Result<ExportedModel> Export(ByteView model_file) = 0;
   // Hands back the bytes of a checkpoint this engine returned, once the
   // caller is done with them, so that a later one can reuse their memory
   // (the in-process engine copies the state into them). Optional; may be

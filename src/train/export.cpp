@@ -12,6 +12,7 @@
 #include <map>
 #include <sstream>
 
+#include "train/local_engine.h"
 #include "train/models.h"
 #include "train/snapshot.h"
 #include "train/torch_error.h"
@@ -206,9 +207,8 @@ Bytes PickleStateDict(const c10::Dict<std::string, torch::Tensor>& dict) {
   return out;
 }
 
-Result<ExportedModel> ExportUnguarded(const job::JobSpec& spec, ByteView model_file,
+Result<ExportedModel> ExportUnguarded(const job::JobSpec& spec, const ModelFiles& files, ByteView model_file,
                                       const data::Dataset& train_shape_source) {
-  CAIRN_ASSIGN_OR_RETURN(ModelFiles files, ReadModelFiles(spec));
   CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Model> model,
                          BuildModel(spec, train_shape_source.feature_shape, train_shape_source.num_classes, files));
   CAIRN_RETURN_IF_ERROR(RestoreUserModelFile(model_file, model->State()));
@@ -242,7 +242,15 @@ Result<ExportedModel> ExportUnguarded(const job::JobSpec& spec, ByteView model_f
 
 Result<ExportedModel> ExportModelFile(const job::JobSpec& spec, ByteView model_file,
                                       const data::Dataset& train_shape_source) {
-  return GuardTorch("exporting the model", [&] { return ExportUnguarded(spec, model_file, train_shape_source); });
+  return GuardTorch("exporting the model", [&]() -> Result<ExportedModel> {
+    CAIRN_ASSIGN_OR_RETURN(ModelFiles files, ReadModelFiles(spec));
+    return ExportUnguarded(spec, files, model_file, train_shape_source);
+  });
+}
+
+Result<ExportedModel> ExportModelFileWith(const job::JobSpec& spec, const ModelFiles& files, ByteView model_file,
+                                          const data::Dataset& train_shape_source) {
+  return GuardTorch("exporting the model", [&] { return ExportUnguarded(spec, files, model_file, train_shape_source); });
 }
 
 }  // namespace cairn::train

@@ -29,6 +29,10 @@ class LocalEngine final : public Engine {
     return EvaluateModelFileWith(spec_, files_, model_file, dataset_, *evaluation_);
   }
 
+  Result<ExportedModel> Export(ByteView model_file) override {
+    return ExportModelFileWith(spec_, files_, model_file, dataset_);
+  }
+
   const EngineEnvironment& environment() const override { return environment_; }
 
   Result<Bytes> InitialCheckpoint() override {

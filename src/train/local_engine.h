@@ -14,6 +14,11 @@ namespace cairn::train {
 Result<EvalResult> EvaluateModelFileWith(const job::JobSpec& spec, const ModelFiles& files, ByteView model_file,
                                          const data::Dataset& train_shape_source, const data::Dataset& eval_set);
 
+// ExportModelFile with the model files already read (the worker cannot open
+// them).
+Result<ExportedModel> ExportModelFileWith(const job::JobSpec& spec, const ModelFiles& files, ByteView model_file,
+                                          const data::Dataset& train_shape_source);
+
 // Applies the profile (unless `applied` says it already was: the worker
 // applies it before it can no longer read /proc), builds the session from
 // `files` (no file is opened), and optionally checks that the model's

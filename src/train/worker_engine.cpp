@@ -72,6 +72,15 @@ class WorkerEngine final : public Engine {
     return worker::DecodeEvalResult(reply.payload);
   }
 
+  Result<ExportedModel> Export(ByteView model_file) override {
+    CAIRN_ASSIGN_OR_RETURN(sandbox::Message reply,
+                           Call(worker::Type::kExport, Bytes(model_file.data, model_file.data + model_file.size), nullptr));
+    CAIRN_RETURN_IF_ERROR(Expect(reply, worker::Type::kExported));
+    auto exported = worker::DecodeExported(reply.payload);
+    if (!exported.ok()) return Broken(exported.status());
+    return exported;
+  }
+
   Result<SegmentResult> RunSegment(uint64_t begin, uint64_t end, const StepCallback& on_step) override {
     CAIRN_ASSIGN_OR_RETURN(sandbox::Message reply,
                            Call(worker::Type::kRunSegment, worker::EncodeSegment(begin, end), &on_step));

@@ -238,6 +238,10 @@ class Server {
         auto e = engine_->Evaluate(request.payload);
         return e.ok() ? Reply(worker::Type::kEvaluated, worker::EncodeEvalResult(*e)) : ReplyError(e.status());
       }
+      case worker::Type::kExport: {
+        auto e = engine_->Export(request.payload);
+        return e.ok() ? Reply(worker::Type::kExported, worker::EncodeExported(*e)) : ReplyError(e.status());
+      }
       case worker::Type::kRunSegment: {
         auto range = worker::DecodeSegment(request.payload);
         if (!range.ok()) return ReplyError(range.status());

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "proof/model_state.h"
 #include "util/codec.h"
 
 namespace cairn::train::worker {
@@ -163,6 +164,26 @@ Result<EvalResult> DecodeEvalResult(ByteView payload) {
   e.correct = r.U64();
   CAIRN_RETURN_IF_ERROR(r.Finish().WithContext("worker evaluation"));
   return e;
+}
+
+Bytes EncodeExported(const ExportedModel& m) {
+  util::Writer w;
+  w.LengthPrefixed(m.torchscript);
+  w.LengthPrefixed(m.state_dict);
+  w.U64(m.tensors);
+  return w.Take();
+}
+
+Result<ExportedModel> DecodeExported(ByteView payload) {
+  util::Reader r(payload);
+  ExportedModel m;
+  m.torchscript = r.LengthPrefixed(kExportBytesMax);
+  m.state_dict = r.LengthPrefixed(kExportBytesMax);
+  const uint64_t tensors = r.U64();
+  CAIRN_RETURN_IF_ERROR(r.Finish().WithContext("worker export"));
+  if (tensors > proof::kStateTensorsMax) return InvalidArgument("worker export: " + std::to_string(tensors) + " tensors");
+  m.tensors = static_cast<size_t>(tensors);
+  return m;
 }
 
 Bytes EncodeU64(uint64_t v) {

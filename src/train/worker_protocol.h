@@ -40,7 +40,8 @@ enum class Type : uint32_t {
   // kCheckpoint with them; the worker trains on meanwhile. kError ends the
   // stream early (after the segments already sent).
   kRunSegments = 14,
-  // 15 and 16: taken by another change.
+  kExport = 15,    // parent: model file bytes. Answer: kExported.
+  kExported = 16,  // worker: ExportedModel (TorchScript bytes, state dict bytes, u64 tensors).
   // The pinpoint protocol (docs/pinpoint.md). Each request below is
   // answered by a message of the same type (or kError).
   // parent, as the first request instead of kStart: an execution profile;
@@ -86,6 +87,12 @@ Result<SegmentResult> DecodeSegmentResult(ByteView payload);
 
 Bytes EncodeEvalResult(const EvalResult& e);
 Result<EvalResult> DecodeEvalResult(ByteView payload);
+
+// Each of the two files is at most kExportBytesMax (what one channel
+// message can carry).
+inline constexpr uint64_t kExportBytesMax = uint64_t{1} << 30;
+Bytes EncodeExported(const ExportedModel& m);
+Result<ExportedModel> DecodeExported(ByteView payload);
 
 Bytes EncodeU64(uint64_t v);
 Result<uint64_t> DecodeU64(ByteView payload);

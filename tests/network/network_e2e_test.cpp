@@ -119,7 +119,12 @@ TEST_F(NetworkE2e, ALedgerHostRestartedMidJobLosesNothing) {
   Kill("host", SIGKILL);
   std::this_thread::sleep_for(std::chrono::seconds(2));  // Followers see it gone; the solver keeps training.
   Restart("host");
-  EXPECT_GE(host_->GetHead().value().height, height);
+  // This test's channel to the host may still be in its reconnect backoff
+  // (up to 2 s), where a call fails at once: wait until the host answers.
+  WaitFor(id, [](const ledger::Job&) { return true; }, 30, "the restarted host to answer");
+  auto head = host_->GetHead();
+  ASSERT_TRUE(head.ok()) << head.status().ToString();
+  EXPECT_GE(head->height, height);
   ledger::Job job = WaitFor(id, [](const ledger::Job& j) { return ledger::IsFinal(j.status); }, 300, "settlement");
   EXPECT_EQ(job.status, JobStatus::kSettled);
   Stop("solver");

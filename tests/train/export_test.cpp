@@ -8,6 +8,7 @@
 
 #include "crypto/hash.h"
 #include "proof/model_state.h"
+#include "train/engine.h"
 #include "train/evaluate.h"
 #include "train/export.h"
 #include "train_fixture.h"
@@ -101,6 +102,15 @@ class Evaluation : public TrainFixture {
     return spec;
   }
 
+  // The job's engine in the sandboxed worker, as `cairn eval`, `cairn
+  // export` and `cairn job fetch` start it.
+  Result<std::unique_ptr<Engine>> Worker(const job::JobSpec& spec, const data::Dataset* evaluation = nullptr) {
+    EngineOptions options;
+    options.worker.isolated = true;
+    options.worker.binary = CAIRN_BINARY;
+    return StartEngine(spec, dataset_, evaluation, options);
+  }
+
   data::Dataset eval_;
 };
 
@@ -152,6 +162,50 @@ TEST_F(Evaluation, RefusesAModelFileOfAnotherJobAndACorruptOne) {
   EXPECT_EQ(garbage.status().code(), StatusCode::kInvalidArgument);
 }
 
+TEST_F(Evaluation, TheWorkerScoresExactlyAsThisProcessAndRefusesWhatThisProcessRefuses) {
+  const Bytes trained = TrainedModel(spec_, dir_ / "a");
+  // Scored on the training files themselves: the worker reads the job's
+  // evaluation set from disk, checked against its hash.
+  job::JobSpec spec = spec_;
+  spec.evaluation = job::EvaluationSpec{job::DatasetSpec{source_, dataset_.content_hash}};
+  auto here = EvaluateModelFile(spec, trained, dataset_, dataset_);
+  ASSERT_TRUE(here.ok()) << here.status().ToString();
+  auto worker = Worker(spec, &dataset_);
+  ASSERT_TRUE(worker.ok()) << worker.status().ToString();
+  auto there = (*worker)->Evaluate(trained);
+  ASSERT_TRUE(there.ok()) << there.status().ToString();
+  EXPECT_EQ(there->correct, here->correct);
+  EXPECT_EQ(there->examples, here->examples);
+  EXPECT_EQ(std::memcmp(&there->loss, &here->loss, sizeof(double)), 0) << there->loss << " vs " << here->loss;
+  // A model file of another job is refused the same way (and the worker can
+  // still be asked again).
+  const Bytes other = TrainedModel(SmallJob(dataset_, source_, job::ModelKind::kCnn), dir_ / "b");
+  EXPECT_EQ((*worker)->Evaluate(other).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ((*worker)->Export(other).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE((*worker)->Export(trained).ok());
+}
+
+TEST_F(Evaluation, AModuleThatReadsFilesCannotWhenScoredInTheWorker) {
+  if (!HavePythonTorch()) GTEST_SKIP() << "Debian's python3-torch is not installed (scripts/install-deps installs it)";
+  const std::string secret = "SUBMITTER-CANNOT-READ-0123456789";
+  ASSERT_TRUE(util::WriteFileAtomic(dir_ / "secret.key", ByteView(secret)).ok());
+  std::string cmd = std::string(kPython) + " " + CAIRN_TEST_DIR + "/export_hostile_models.py " + dir_.path() + " " +
+                    (dir_ / "secret.key");
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  const Bytes trained = TrainedModel(Scripted("reads_file.pt"), dir_ / "a");  // In this process: the attack works.
+  ASSERT_FALSE(trained.empty());
+  job::JobSpec spec = Scripted("reads_file.pt");
+  spec.evaluation = job::EvaluationSpec{job::DatasetSpec{source_, dataset_.content_hash}};
+  ASSERT_TRUE(EvaluateModelFile(spec, trained, dataset_, dataset_).ok());
+  // In the worker its forward cannot open the file: already when the worker
+  // builds the model (it runs a batch through it), or else when it scores.
+  auto worker = Worker(spec, &dataset_);
+  const Status scored = worker.ok() ? (*worker)->Evaluate(trained).status() : worker.status();
+  ASSERT_FALSE(scored.ok());
+  EXPECT_NE(scored.message().find("from_file"), std::string::npos) << scored.message();
+  EXPECT_NE(scored.message().find("Permission denied"), std::string::npos) << scored.message();
+}
+
 TEST_F(Evaluation, RefusesAnEvaluationSetOfAnotherShape) {
   const Bytes trained = TrainedModel(spec_, dir_ / "a");
   data::Dataset rows;
@@ -197,6 +251,14 @@ TEST_P(ExportedModels, LoadInPythonAndScoreExactlyAsCairnDoes) {
 
   auto exported = ExportModelFile(spec, trained, dataset_);
   ASSERT_TRUE(exported.ok()) << exported.status().ToString();
+  // The CLI's way (the job's code never runs in its process): the same files.
+  auto worker = Worker(spec);
+  ASSERT_TRUE(worker.ok()) << worker.status().ToString();
+  auto from_worker = (*worker)->Export(trained);
+  ASSERT_TRUE(from_worker.ok()) << from_worker.status().ToString();
+  EXPECT_EQ(from_worker->torchscript, exported->torchscript);
+  EXPECT_EQ(from_worker->state_dict, exported->state_dict);
+  EXPECT_EQ(from_worker->tensors, exported->tensors);
   const proof::ModelStateView state = proof::DecodeModelState(trained).value();
   EXPECT_EQ(exported->tensors, state.tensors.size());
   ASSERT_TRUE(util::MakeDirs(dir_ / "export").ok());
