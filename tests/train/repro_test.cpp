@@ -11,6 +11,8 @@
 
 #include "data/dataset.h"
 #include "kernels/backend.h"
+#include "train/evaluate.h"
+#include "train/export.h"
 #include "train_fixture.h"
 
 namespace cairn::train::testing {
@@ -226,6 +228,30 @@ TEST_F(ReproJobs, EvaluationClaimVerifiesOnAnotherBackend) {
   auto report = VerifyJob(spec, dataset_, trained->certificate, options);
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   EXPECT_TRUE(report->accepted) << report->reason;
+}
+
+// TorchScript has no cairn kernels: a repro model exports as the same
+// module on ATen, and scores within rounding of the repro model.
+TEST_F(ReproJobs, ExportsAsTheAtenModuleOfTheSameWeights) {
+  for (job::ModelKind kind : kKinds) {
+    SCOPED_TRACE(job::ModelKindName(kind));
+    const job::JobSpec spec = ReproJob(dataset_, source_, kind);
+    const std::string work = dir_ / job::ModelKindName(kind);
+    auto trained = Train(work, spec);
+    ASSERT_TRUE(trained.ok()) << trained.status().ToString();
+    auto model = util::ReadFile(work + "/jobs/" + job::JobId(spec).ToHex() + "/model.bin", 1 << 30);
+    ASSERT_TRUE(model.ok()) << model.status().ToString();
+    auto exported = ExportModelFile(spec, *model, dataset_);
+    ASSERT_TRUE(exported.ok()) << exported.status().ToString();
+    EXPECT_FALSE(exported->torchscript.empty());
+    job::JobSpec aten = spec;
+    aten.profile.kernels = job::Kernels::kAten;
+    auto repro_eval = EvaluateModelFile(spec, *model, dataset_, dataset_);
+    auto aten_eval = EvaluateModelFile(aten, *model, dataset_, dataset_);
+    ASSERT_TRUE(repro_eval.ok() && aten_eval.ok());
+    EXPECT_NEAR(repro_eval->loss, aten_eval->loss, 1e-5);
+    EXPECT_NEAR(static_cast<double>(repro_eval->correct), static_cast<double>(aten_eval->correct), 2.0);
+  }
 }
 
 TEST_F(ReproJobs, AnUnknownForcedBackendIsTheVerifiersProblemNotARejection) {
