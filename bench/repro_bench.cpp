@@ -18,6 +18,7 @@
 // Usage: bench_repro [--threads N] [--repeats N] [--quick] [--json FILE]
 // Prints a table and writes JSON (default bench-results/repro.json).
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -27,8 +28,6 @@
 #include <fstream>
 #include <string>
 #include <vector>
-
-#include <sys/resource.h>
 
 #include "job/spec.h"
 #include "kernels/backend.h"
@@ -201,12 +200,13 @@ int main(int argc, char** argv) {
   }
   const double load_after = LoadAverage();
 
-  std::printf("repro kernels (%s backend) vs ATen (%s), %u thread(s), OPENBLAS_CORETYPE=%s, %d repetitions, "
-              "load average %.2f -> %.2f\n\n",
-              kernels::BackendName(*backend), device.c_str(), threads, coretype ? coretype : "(unset)", repeats,
-              load_before, load_after);
-  std::printf("%-12s %6s %13s %14s %11s %15s   %s\n", "example", "steps", "aten steps/s", "repro steps/s",
-              "repro/aten", "by CPU time", "per repetition (wall)");
+  std::printf(
+      "repro kernels (%s backend) vs ATen (%s), %u thread(s), OPENBLAS_CORETYPE=%s, %d repetitions, "
+      "load average %.2f -> %.2f\n\n",
+      kernels::BackendName(*backend), device.c_str(), threads, coretype ? coretype : "(unset)", repeats, load_before,
+      load_after);
+  std::printf("%-12s %6s %13s %14s %11s %15s   %s\n", "example", "steps", "aten steps/s", "repro steps/s", "repro/aten",
+              "by CPU time", "per repetition (wall)");
   for (const Row& row : rows) {
     std::string each;
     for (double v : row.ratios) each += (each.empty() ? "" : " ") + std::to_string(v).substr(0, 4);

@@ -319,8 +319,8 @@ struct ScaleFn : torch::autograd::Function<ScaleFn> {
 };
 
 struct AddRowBiasFn : torch::autograd::Function<AddRowBiasFn> {
-  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& bias,
-                               int64_t backend, int64_t threads) {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& bias, int64_t backend,
+                               int64_t threads) {
     const Exec exec{static_cast<Backend>(backend), static_cast<int>(threads)};
     CheckFloat(x);
     CheckFloat(bias);

@@ -35,8 +35,7 @@ torch::Tensor LayerNorm(const Exec& exec, const torch::Tensor& x, const torch::T
 torch::Tensor Softmax(const Exec& exec, const torch::Tensor& x);
 // a [batch, m, k] x b [batch, k, n] -> [batch, m, n]; with transpose_b, b is
 // stored [batch, n, k] and the product is a * b^T (attention's q k^T).
-torch::Tensor BatchedMatMul(const Exec& exec, const torch::Tensor& a, const torch::Tensor& b,
-                            bool transpose_b = false);
+torch::Tensor BatchedMatMul(const Exec& exec, const torch::Tensor& a, const torch::Tensor& b, bool transpose_b = false);
 // Mean cross-entropy of logits [rows, classes] against labels [rows] (int64).
 torch::Tensor CrossEntropy(const Exec& exec, const torch::Tensor& logits, const torch::Tensor& labels);
 

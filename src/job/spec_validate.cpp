@@ -263,11 +263,13 @@ Status ValidateReproKernels(const JobSpec& spec) {
     return DoesNotApply("profile.aten_cpu_capability", kind_key, "repro");
   }
   if (p.blas != defaults.blas) return DoesNotApply("profile.blas", kind_key, "repro");
-  if (p.openblas_coretype != defaults.openblas_coretype) return DoesNotApply("profile.openblas_coretype", kind_key, "repro");
+  if (p.openblas_coretype != defaults.openblas_coretype)
+    return DoesNotApply("profile.openblas_coretype", kind_key, "repro");
   if (p.onednn != defaults.onednn) return DoesNotApply("profile.onednn", kind_key, "repro");
   if (p.device != Device::kCpu) {
-    return Invalid(kind_key, "= \"repro\" runs on the CPU (the kernels' CUDA twin does not train jobs yet); use "
-                             "profile.device = \"cpu\", or kernels = \"aten\" for a GPU");
+    return Invalid(kind_key,
+                   "= \"repro\" runs on the CPU (the kernels' CUDA twin does not train jobs yet); use "
+                   "profile.device = \"cpu\", or kernels = \"aten\" for a GPU");
   }
   switch (spec.model.kind) {
     case ModelKind::kMlp:
@@ -275,8 +277,9 @@ Status ValidateReproKernels(const JobSpec& spec) {
     case ModelKind::kTransformer:
       break;
     case ModelKind::kTorchScript:
-      return Invalid(kind_key, "= \"repro\" trains only the built-in models (mlp, cnn, transformer); a TorchScript "
-                               "model's operators are ATen's. Use kernels = \"aten\"");
+      return Invalid(kind_key,
+                     "= \"repro\" trains only the built-in models (mlp, cnn, transformer); a TorchScript "
+                     "model's operators are ATen's. Use kernels = \"aten\"");
   }
   // Every optimizer kind has a repro kernel (kernels/optim.h); a new kind
   // must be added here once it has one.
@@ -298,7 +301,8 @@ Status ValidateProfile(const JobSpec& spec) {
   }
   CAIRN_RETURN_IF_ERROR(CheckRange("profile.threads", p.threads, 1, kThreadsMax));
   if (p.kernels != Kernels::kAten && p.kernels != Kernels::kRepro) {
-    return Invalid("profile.kernels", "is not a known kernel set (" + std::to_string(static_cast<int>(p.kernels)) + ")");
+    return Invalid("profile.kernels",
+                   "is not a known kernel set (" + std::to_string(static_cast<int>(p.kernels)) + ")");
   }
   if (p.kernels == Kernels::kRepro) CAIRN_RETURN_IF_ERROR(ValidateReproKernels(spec));
   CAIRN_RETURN_IF_ERROR(

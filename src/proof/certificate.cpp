@@ -64,8 +64,8 @@ bool operator==(const Environment& a, const Environment& b) {
   const job::ExecutionProfile& p = a.profile;
   const job::ExecutionProfile& q = b.profile;
   return p.device == q.device && p.threads == q.threads && p.aten_cpu_capability == q.aten_cpu_capability &&
-         p.blas == q.blas && p.openblas_coretype == q.openblas_coretype && p.onednn == q.onednn && p.kernels == q.kernels &&
-         a.torch_version == b.torch_version && a.blas_library == b.blas_library;
+         p.blas == q.blas && p.openblas_coretype == q.openblas_coretype && p.onednn == q.onednn &&
+         p.kernels == q.kernels && a.torch_version == b.torch_version && a.blas_library == b.blas_library;
 }
 
 Bytes EncodeCertificateBody(const Certificate& c) {

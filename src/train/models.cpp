@@ -187,8 +187,8 @@ struct EncoderLayerImpl : torch::nn::Module {
     auto [skip, branch] = ops.Fork(x);
     const std::vector<torch::Tensor> qkv_heads =
         ka::SplitHeads(ops.Linear(qkv, ops.LayerNorm(norm1, branch)), batch, tokens, heads);  // [b * heads, t, dh]
-    torch::Tensor scores =
-        ops.Scale(ops.BatchedMatMul(qkv_heads[0], qkv_heads[1], /*transpose_b=*/true), 1.0 / std::sqrt(static_cast<double>(dh)));
+    torch::Tensor scores = ops.Scale(ops.BatchedMatMul(qkv_heads[0], qkv_heads[1], /*transpose_b=*/true),
+                                     1.0 / std::sqrt(static_cast<double>(dh)));
     torch::Tensor attended = ops.BatchedMatMul(ops.Softmax(scores), qkv_heads[2], /*transpose_b=*/false);
     attended = attended.view({batch, heads, tokens, dh}).permute({0, 2, 1, 3}).reshape({batch * tokens, d});
     torch::Tensor mid = ops.Add(skip, ops.Linear(proj, attended));
@@ -465,8 +465,8 @@ Result<std::unique_ptr<Model>> BuildModel(const job::JobSpec& spec, const std::v
                                " pooling blocks needs images of at least " +
                                std::to_string(1 << m.channels.size()) + " pixels per side");
       }
-      model = std::make_unique<NativeModel<CnnImpl>>(std::make_shared<CnnImpl>(feature_shape, m.channels, classes),
-                                                     repro);
+      model =
+          std::make_unique<NativeModel<CnnImpl>>(std::make_shared<CnnImpl>(feature_shape, m.channels, classes), repro);
       break;
     case job::ModelKind::kTransformer:
       model = std::make_unique<NativeModel<TransformerImpl>>(

@@ -529,7 +529,8 @@ TEST(JobSpec, ValidationRefusesFieldsOfOtherKindsInTheStruct) {
       {[](JobSpec* s) { s->evaluation.emplace().dataset.source.features_path = "/t/images"; },
        "evaluation.labels is required for evaluation.format = \"idx\""},
       {[](JobSpec* s) { s->profile.device = static_cast<Device>(0); }, "profile.device is not a known device (0)"},
-      {[](JobSpec* s) { s->profile.kernels = static_cast<Kernels>(5); }, "profile.kernels is not a known kernel set (5)"},
+      {[](JobSpec* s) { s->profile.kernels = static_cast<Kernels>(5); },
+       "profile.kernels is not a known kernel set (5)"},
       {[](JobSpec* s) {
          s->profile.kernels = Kernels::kRepro;
          s->profile.onednn = true;

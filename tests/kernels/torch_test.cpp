@@ -125,8 +125,10 @@ std::vector<torch::Tensor> EncoderGrads(const Exec& exec, bool aten) {
     auto qkv = SplitHeads(Linear(exec, LayerNorm(exec, branch, gamma, beta, 1e-5), wqkv, torch::Tensor()), batch,
                           tokens, heads);
     auto p = Softmax(exec, Scale(exec, BatchedMatMul(exec, qkv[0], qkv[1], /*transpose_b=*/true), scale));
-    auto o = BatchedMatMul(exec, p, qkv[2]).view({batch, heads, tokens, dh}).permute({0, 2, 1, 3}).reshape(
-        {batch * tokens, d});
+    auto o = BatchedMatMul(exec, p, qkv[2])
+                 .view({batch, heads, tokens, dh})
+                 .permute({0, 2, 1, 3})
+                 .reshape({batch * tokens, d});
     auto y = Gelu(exec, Add(exec, skip, Linear(exec, o, wo, torch::Tensor())));
     loss = CrossEntropy(exec, Linear(exec, MeanRows(exec, y.view({batch, tokens, d})), wh, torch::Tensor()), labels);
   }
@@ -144,8 +146,8 @@ TEST(KernelsTorch, EncoderLayerGradientsAreBitIdenticalAndMatchAten) {
   }
   const auto aten = EncoderGrads({Backend::kScalar, 1}, /*aten=*/true);
   for (size_t i = 0; i < aten.size(); ++i) {
-    EXPECT_TRUE(torch::allclose(reference[i], aten[i], 1e-4, 1e-5)) << "grad " << i << ": largest difference "
-                                                                    << (reference[i] - aten[i]).abs().max().item<float>();
+    EXPECT_TRUE(torch::allclose(reference[i], aten[i], 1e-4, 1e-5))
+        << "grad " << i << ": largest difference " << (reference[i] - aten[i]).abs().max().item<float>();
   }
 }
 
