@@ -53,9 +53,12 @@ struct LinearFn : torch::autograd::Function<LinearFn> {
     const torch::Tensor& w = saved[1];
     const torch::Tensor dy = grads[0].contiguous();
     const int64_t batch = x.size(0), in = x.size(1), out = w.size(0);
-    torch::Tensor dx = torch::empty_like(x), dw = torch::empty_like(w);
+    // A first layer's input (the batch) needs no gradient: skip that GEMM.
+    torch::Tensor dx = ctx->needs_input_grad(0) ? torch::empty_like(x) : torch::Tensor();
+    torch::Tensor dw = torch::empty_like(w);
     torch::Tensor db = ctx->saved_data["has_bias"].toBool() ? torch::empty({out}, x.options()) : torch::Tensor();
-    LinearBackward(exec, F(x), F(w), F(dy), F(dx), F(dw), db.defined() ? F(db) : nullptr, batch, in, out);
+    LinearBackward(exec, F(x), F(w), F(dy), dx.defined() ? F(dx) : nullptr, F(dw), db.defined() ? F(db) : nullptr,
+                   batch, in, out);
     return {dx, dw, db, torch::Tensor(), torch::Tensor()};
   }
 };
@@ -97,10 +100,11 @@ struct Conv2dFn : torch::autograd::Function<Conv2dFn> {
     const torch::Tensor& w = saved[1];
     const Conv2dShape s = Shape(x, w, ctx->saved_data["pad"].toInt(), ctx->saved_data["stride"].toInt());
     const torch::Tensor dy = grads[0].contiguous();
-    torch::Tensor dx = torch::empty_like(x), dw = torch::empty_like(w);
+    torch::Tensor dx = ctx->needs_input_grad(0) ? torch::empty_like(x) : torch::Tensor();
+    torch::Tensor dw = torch::empty_like(w);
     torch::Tensor db =
         ctx->saved_data["has_bias"].toBool() ? torch::empty({s.out_channels}, x.options()) : torch::Tensor();
-    Conv2dBackward(exec, s, F(x), F(w), F(dy), F(dx), F(dw), db.defined() ? F(db) : nullptr);
+    Conv2dBackward(exec, s, F(x), F(w), F(dy), dx.defined() ? F(dx) : nullptr, F(dw), db.defined() ? F(db) : nullptr);
     return {dx, dw, db, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
@@ -227,15 +231,17 @@ void Batched(const Exec& exec, const torch::Tensor& a, bool ta, const torch::Ten
 }
 
 struct BatchedMatMulFn : torch::autograd::Function<BatchedMatMulFn> {
-  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& a, const torch::Tensor& b, int64_t backend,
-                               int64_t threads) {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& a, const torch::Tensor& b, bool transpose_b,
+                               int64_t backend, int64_t threads) {
     const Exec exec{static_cast<Backend>(backend), static_cast<int>(threads)};
     CheckFloat(a);
     CheckFloat(b);
-    CAIRN_ASSERT(a.dim() == 3 && b.dim() == 3 && a.size(0) == b.size(0) && a.size(2) == b.size(1));
-    torch::Tensor c = torch::empty({a.size(0), a.size(1), b.size(2)}, a.options());
-    Batched(exec, a, false, b, false, c);
+    const int64_t k = transpose_b ? b.size(2) : b.size(1), n = transpose_b ? b.size(1) : b.size(2);
+    CAIRN_ASSERT(a.dim() == 3 && b.dim() == 3 && a.size(0) == b.size(0) && a.size(2) == k);
+    torch::Tensor c = torch::empty({a.size(0), a.size(1), n}, a.options());
+    Batched(exec, a, false, b, transpose_b, c);
     ctx->save_for_backward({a, b});
+    ctx->saved_data["transpose_b"] = transpose_b;
     SaveExec(ctx, exec);
     return c;
   }
@@ -245,9 +251,148 @@ struct BatchedMatMulFn : torch::autograd::Function<BatchedMatMulFn> {
     const torch::Tensor &a = saved[0], &b = saved[1];
     const torch::Tensor dc = grads[0].contiguous();
     torch::Tensor da = torch::empty_like(a), db = torch::empty_like(b);
-    Batched(exec, dc, false, b, /*tb=*/true, da);  // dA = dC B^T
-    Batched(exec, a, /*ta=*/true, dc, false, db);  // dB = A^T dC
-    return {da, db, torch::Tensor(), torch::Tensor()};
+    if (ctx->saved_data["transpose_b"].toBool()) {
+      Batched(exec, dc, false, b, false, da);        // C = A B^T: dA = dC B
+      Batched(exec, dc, /*ta=*/true, a, false, db);  // dB = dC^T A
+    } else {
+      Batched(exec, dc, false, b, /*tb=*/true, da);  // dA = dC B^T
+      Batched(exec, a, /*ta=*/true, dc, false, db);  // dB = A^T dC
+    }
+    return {da, db, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+struct ForkFn : torch::autograd::Function<ForkFn> {
+  static tensor_list forward(AutogradContext* ctx, const torch::Tensor& x, int64_t backend, int64_t threads) {
+    CheckFloat(x);
+    SaveExec(ctx, {static_cast<Backend>(backend), static_cast<int>(threads)});
+    // An input returned unchanged becomes a new view with this node as its
+    // gradient function (custom_function.cpp), once per output.
+    return {x, x};
+  }
+  static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
+    torch::Tensor dx;
+    if (!grads[0].defined() || !grads[1].defined()) {
+      dx = grads[0].defined() ? grads[0] : grads[1];
+    } else {
+      const torch::Tensor a = grads[0].contiguous(), b = grads[1].contiguous();
+      dx = torch::empty_like(a);
+      kernels::Add(LoadExec(ctx), F(a), F(b), F(dx), a.numel());
+    }
+    return {dx, torch::Tensor(), torch::Tensor()};
+  }
+};
+
+struct AddFn : torch::autograd::Function<AddFn> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& a, const torch::Tensor& b, int64_t backend,
+                               int64_t threads) {
+    CheckFloat(a);
+    CheckFloat(b);
+    CAIRN_ASSERT(a.sizes() == b.sizes());
+    (void)ctx;
+    torch::Tensor y = torch::empty_like(a);
+    kernels::Add({static_cast<Backend>(backend), static_cast<int>(threads)}, F(a), F(b), F(y), a.numel());
+    return y;
+  }
+  static tensor_list backward(AutogradContext*, tensor_list grads) {
+    return {grads[0], grads[0], torch::Tensor(), torch::Tensor()};
+  }
+};
+
+struct ScaleFn : torch::autograd::Function<ScaleFn> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, double s, int64_t backend,
+                               int64_t threads) {
+    const Exec exec{static_cast<Backend>(backend), static_cast<int>(threads)};
+    CheckFloat(x);
+    torch::Tensor y = torch::empty_like(x);
+    kernels::Scale(exec, F(x), static_cast<float>(s), F(y), x.numel());
+    ctx->saved_data["s"] = s;
+    SaveExec(ctx, exec);
+    return y;
+  }
+  static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
+    const torch::Tensor dy = grads[0].contiguous();
+    torch::Tensor dx = torch::empty_like(dy);
+    kernels::Scale(LoadExec(ctx), F(dy), static_cast<float>(ctx->saved_data["s"].toDouble()), F(dx), dy.numel());
+    return {dx, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+struct AddRowBiasFn : torch::autograd::Function<AddRowBiasFn> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& bias, int64_t backend,
+                               int64_t threads) {
+    const Exec exec{static_cast<Backend>(backend), static_cast<int>(threads)};
+    CheckFloat(x);
+    CheckFloat(bias);
+    CAIRN_ASSERT(x.dim() == 2 && bias.numel() == x.size(1));
+    torch::Tensor y = x.clone();  // A copy: exact.
+    AddBiasRows(exec, F(y), F(bias), x.size(0), x.size(1));
+    ctx->saved_data["bias_shape"] = bias.sizes().vec();
+    SaveExec(ctx, exec);
+    return y;
+  }
+  static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
+    const torch::Tensor dy = grads[0].contiguous();
+    torch::Tensor dbias = torch::empty(ctx->saved_data["bias_shape"].toIntVector(), dy.options());
+    SumRows(LoadExec(ctx), F(dy), F(dbias), dy.size(0), dy.size(1));
+    return {dy, dbias, torch::Tensor(), torch::Tensor()};
+  }
+};
+
+// The float nearest 1/rows: what MeanRows multiplies by.
+float Reciprocal(int64_t rows) { return static_cast<float>(1.0 / static_cast<double>(rows)); }
+
+struct MeanRowsFn : torch::autograd::Function<MeanRowsFn> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, int64_t backend, int64_t threads) {
+    const Exec exec{static_cast<Backend>(backend), static_cast<int>(threads)};
+    CheckFloat(x);
+    CAIRN_ASSERT(x.dim() == 3);
+    const int64_t batch = x.size(0), rows = x.size(1), cols = x.size(2);
+    torch::Tensor sums = torch::empty({batch, cols}, x.options());
+    for (int64_t b = 0; b < batch; ++b) SumRows(exec, F(x) + b * rows * cols, F(sums) + b * cols, rows, cols);
+    torch::Tensor y = torch::empty_like(sums);
+    kernels::Scale(exec, F(sums), Reciprocal(rows), F(y), y.numel());
+    ctx->saved_data["rows"] = rows;
+    SaveExec(ctx, exec);
+    return y;
+  }
+  static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
+    const int64_t rows = ctx->saved_data["rows"].toInt();
+    const torch::Tensor dy = grads[0].contiguous();
+    torch::Tensor scaled = torch::empty_like(dy);
+    kernels::Scale(LoadExec(ctx), F(dy), Reciprocal(rows), F(scaled), dy.numel());
+    // Broadcast over the rows: copies of one product each.
+    torch::Tensor dx = scaled.unsqueeze(1).expand({dy.size(0), rows, dy.size(1)}).contiguous();
+    return {dx, torch::Tensor(), torch::Tensor()};
+  }
+};
+
+// [batch * tokens, 3 * heads * dh] <-> three [batch * heads, tokens, dh].
+struct SplitHeadsFn : torch::autograd::Function<SplitHeadsFn> {
+  static tensor_list forward(AutogradContext* ctx, const torch::Tensor& qkv, int64_t batch, int64_t tokens,
+                             int64_t heads) {
+    CheckFloat(qkv);
+    CAIRN_ASSERT(qkv.dim() == 2 && qkv.size(0) == batch * tokens && qkv.size(1) % (3 * heads) == 0);
+    const int64_t dh = qkv.size(1) / (3 * heads);
+    const torch::Tensor parts = qkv.view({batch, tokens, 3, heads, dh}).permute({2, 0, 3, 1, 4});
+    ctx->saved_data["shape"] = std::vector<int64_t>{batch, tokens, heads, dh};
+    tensor_list out;
+    for (int64_t i = 0; i < 3; ++i) out.push_back(parts[i].reshape({batch * heads, tokens, dh}).contiguous());
+    return out;
+  }
+  static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
+    const std::vector<int64_t> shape = ctx->saved_data["shape"].toIntVector();
+    const int64_t batch = shape[0], tokens = shape[1], heads = shape[2], dh = shape[3];
+    torch::Tensor dqkv = torch::empty({batch, tokens, 3, heads, dh}, grads[0].options());
+    torch::Tensor parts = dqkv.permute({2, 0, 3, 1, 4});
+    for (int64_t i = 0; i < 3; ++i) {
+      if (grads[i].defined()) {
+        parts[i].copy_(grads[i].reshape({batch, heads, tokens, dh}));
+      } else {
+        parts[i].zero_();
+      }
+    }
+    return {dqkv.view({batch * tokens, 3 * heads * dh}), torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -299,8 +444,25 @@ torch::Tensor LayerNorm(const Exec& exec, const torch::Tensor& x, const torch::T
   return LayerNormFn::apply(x, gamma, beta, eps, B(exec), exec.threads);
 }
 torch::Tensor Softmax(const Exec& exec, const torch::Tensor& x) { return SoftmaxFn::apply(x, B(exec), exec.threads); }
-torch::Tensor BatchedMatMul(const Exec& exec, const torch::Tensor& a, const torch::Tensor& b) {
-  return BatchedMatMulFn::apply(a, b, B(exec), exec.threads);
+torch::Tensor BatchedMatMul(const Exec& exec, const torch::Tensor& a, const torch::Tensor& b, bool transpose_b) {
+  return BatchedMatMulFn::apply(a, b, transpose_b, B(exec), exec.threads);
+}
+std::pair<torch::Tensor, torch::Tensor> Fork(const Exec& exec, const torch::Tensor& x) {
+  tensor_list out = ForkFn::apply(x, B(exec), exec.threads);
+  return {out[0], out[1]};
+}
+torch::Tensor Add(const Exec& exec, const torch::Tensor& a, const torch::Tensor& b) {
+  return AddFn::apply(a, b, B(exec), exec.threads);
+}
+torch::Tensor Scale(const Exec& exec, const torch::Tensor& x, double s) {
+  return ScaleFn::apply(x, s, B(exec), exec.threads);
+}
+torch::Tensor AddRowBias(const Exec& exec, const torch::Tensor& x, const torch::Tensor& bias) {
+  return AddRowBiasFn::apply(x, bias, B(exec), exec.threads);
+}
+torch::Tensor MeanRows(const Exec& exec, const torch::Tensor& x) { return MeanRowsFn::apply(x, B(exec), exec.threads); }
+std::vector<torch::Tensor> SplitHeads(const torch::Tensor& qkv, int64_t batch, int64_t tokens, int64_t heads) {
+  return SplitHeadsFn::apply(qkv, batch, tokens, heads);
 }
 torch::Tensor CrossEntropy(const Exec& exec, const torch::Tensor& logits, const torch::Tensor& labels) {
   return CrossEntropyFn::apply(logits, labels, B(exec), exec.threads);

@@ -113,15 +113,26 @@ struct VerificationSpec {
 
 enum class Device : uint8_t { kCpu = 1, kCuda = 2 };
 
+// Which operators compute a training step. kAten: libtorch's (their bits
+// depend on threads, ISA and BLAS, which the profile pins). kRepro: cairn's
+// reproducible kernels (kernels/, docs/kernels.md) for every arithmetic
+// operation of the step, whose bits depend on none of those; built-in models
+// on the CPU only.
+enum class Kernels : uint8_t { kAten = 1, kRepro = 2 };
+
 // What changes floating-point results, pinned. Applied by solver and
-// verifier before any computation; recorded in the certificate.
+// verifier before any computation; recorded in the certificate. With
+// kernels = repro only device, threads and kernels apply: the ATen fields
+// keep their defaults (ValidateJobSpec), and a verifier may replay with
+// other threads, another ISA and another BLAS (docs/certificates.md).
 struct ExecutionProfile {
   Device device = Device::kCpu;
-  uint32_t threads = 1;                      // torch intra-op threads.
+  uint32_t threads = 1;                      // torch intra-op threads (and the repro kernels' threads).
   std::string aten_cpu_capability = "avx2";  // ATEN_CPU_CAPABILITY: default, avx2, avx512.
   std::string blas = "openblas";             // The BLAS libtorch must be using.
   std::string openblas_coretype;  // OPENBLAS_CORETYPE in effect; "" = whatever the machine presets (recorded).
   bool onednn = false;            // oneDNN (mkldnn) kernels on or off.
+  Kernels kernels = Kernels::kAten;
 };
 
 struct JobSpec {
@@ -210,8 +221,9 @@ uint64_t CheckpointCount(const JobSpec& spec, uint64_t total_steps);
 // +, -, *, / (no libm), so solver and verifier agree bit for bit.
 double LearningRateAt(const JobSpec& spec, uint64_t step, uint64_t total_steps);
 
-// The TOML spellings: "mlp", "cnn", "transformer", "torchscript"; "sgd", "adam", "adamw".
+// The TOML spellings: "mlp", "cnn", "transformer", "torchscript"; "sgd", "adam", "adamw"; "aten", "repro".
 std::string ModelKindName(ModelKind kind);
 std::string OptimizerKindName(OptimizerKind kind);
+std::string KernelsName(Kernels kernels);
 
 }  // namespace cairn::job

@@ -8,7 +8,7 @@
 namespace cairn::job {
 namespace {
 
-constexpr uint8_t kEncodingVersion = 1;
+constexpr uint8_t kEncodingVersion = 2;    // As in spec_encoding.cpp.
 constexpr uint8_t kSectionEvaluation = 1;  // As in spec_encoding.cpp.
 
 std::vector<uint32_t> ReadWidths(util::Reader& r) {

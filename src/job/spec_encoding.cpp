@@ -8,8 +8,9 @@
 namespace cairn::job {
 namespace {
 
-constexpr uint8_t kEncodingVersion = 1;
-constexpr std::string_view kJobIdTag = "cairn/job/v1";
+// Version 2 added profile.kernels (docs/jobs.md).
+constexpr uint8_t kEncodingVersion = 2;
+constexpr std::string_view kJobIdTag = "cairn/job/v2";
 // Tags of the optional sections after the profile, written in this order.
 constexpr uint8_t kSectionEvaluation = 1;
 
@@ -99,6 +100,7 @@ void WriteExecutionProfile(util::Writer& w, const ExecutionProfile& p) {
   w.String(p.blas);
   w.String(p.openblas_coretype);
   w.Bool(p.onednn);
+  w.U8(static_cast<uint8_t>(p.kernels));
 }
 
 ExecutionProfile ReadExecutionProfile(util::Reader& r) {
@@ -113,6 +115,11 @@ ExecutionProfile ReadExecutionProfile(util::Reader& r) {
   p.blas = r.String(kProfileStringBytesMax);
   p.openblas_coretype = r.String(kProfileStringBytesMax);
   p.onednn = r.Bool();
+  const uint8_t kernels = r.U8();
+  if (r.ok() && kernels != static_cast<uint8_t>(Kernels::kAten) && kernels != static_cast<uint8_t>(Kernels::kRepro)) {
+    r.Fail("unknown kernels " + std::to_string(kernels));
+  }
+  p.kernels = static_cast<Kernels>(kernels);
   return p;
 }
 
@@ -174,6 +181,16 @@ std::string OptimizerKindName(OptimizerKind kind) {
       return "adamw";
   }
   return "unknown optimizer kind " + std::to_string(static_cast<int>(kind));
+}
+
+std::string KernelsName(Kernels kernels) {
+  switch (kernels) {
+    case Kernels::kAten:
+      return "aten";
+    case Kernels::kRepro:
+      return "repro";
+  }
+  return "unknown kernels " + std::to_string(static_cast<int>(kernels));
 }
 
 }  // namespace cairn::job

@@ -170,14 +170,27 @@ Status ReadVerification(TomlTable& t, VerificationSpec* v) {
   return t.CheckNoOtherKeys(VerificationModeKeys(), "mode", mode_name);
 }
 
+// What pins ATen's arithmetic; the repro kernels have none of it.
+const std::vector<KindKeys>& ProfileKernelsKeys() {
+  static const std::vector<KindKeys> kinds = {
+      {"aten", {"aten_cpu_capability", "blas", "openblas_coretype", "onednn"}},
+      {"repro", {}},
+  };
+  return kinds;
+}
+
 Status ReadProfile(TomlTable& t, ExecutionProfile* p) {
   CAIRN_RETURN_IF_ERROR(t.Choice("device", kOptional, {{"cpu", Device::kCpu}, {"cuda", Device::kCuda}}, &p->device));
   CAIRN_RETURN_IF_ERROR(t.Unsigned("threads", kOptional, &p->threads));
-  CAIRN_RETURN_IF_ERROR(t.String("aten_cpu_capability", kOptional, &p->aten_cpu_capability));
-  CAIRN_RETURN_IF_ERROR(t.String("blas", kOptional, &p->blas));
-  CAIRN_RETURN_IF_ERROR(t.String("openblas_coretype", kOptional, &p->openblas_coretype));
-  CAIRN_RETURN_IF_ERROR(t.Bool("onednn", kOptional, &p->onednn));
-  return t.CheckNoOtherKeys();
+  CAIRN_RETURN_IF_ERROR(
+      t.Choice("kernels", kOptional, {{"aten", Kernels::kAten}, {"repro", Kernels::kRepro}}, &p->kernels));
+  if (p->kernels == Kernels::kAten) {
+    CAIRN_RETURN_IF_ERROR(t.String("aten_cpu_capability", kOptional, &p->aten_cpu_capability));
+    CAIRN_RETURN_IF_ERROR(t.String("blas", kOptional, &p->blas));
+    CAIRN_RETURN_IF_ERROR(t.String("openblas_coretype", kOptional, &p->openblas_coretype));
+    CAIRN_RETURN_IF_ERROR(t.Bool("onednn", kOptional, &p->onednn));
+  }
+  return t.CheckNoOtherKeys(ProfileKernelsKeys(), "kernels", KernelsName(p->kernels));
 }
 
 // Reads the optional sub-table `key` with `read`, leaving defaults if absent.

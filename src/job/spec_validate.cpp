@@ -253,11 +253,58 @@ Status CheckOneOf(std::string_view key, const std::string& value, std::initializ
   return Invalid(key, "must be one of " + expected + ", got " + Quote(value));
 }
 
-Status ValidateProfile(const ExecutionProfile& p) {
+// kernels = "repro": what the reproducible kernels can train (docs/kernels.md).
+// Everything else is refused with the reason, never trained with ATen.
+Status ValidateReproKernels(const JobSpec& spec) {
+  const ExecutionProfile& p = spec.profile;
+  const ExecutionProfile defaults;
+  const std::string_view kind_key = "profile.kernels";
+  if (p.aten_cpu_capability != defaults.aten_cpu_capability) {
+    return DoesNotApply("profile.aten_cpu_capability", kind_key, "repro");
+  }
+  if (p.blas != defaults.blas) return DoesNotApply("profile.blas", kind_key, "repro");
+  if (p.openblas_coretype != defaults.openblas_coretype)
+    return DoesNotApply("profile.openblas_coretype", kind_key, "repro");
+  if (p.onednn != defaults.onednn) return DoesNotApply("profile.onednn", kind_key, "repro");
+  if (p.device != Device::kCpu) {
+    return Invalid(kind_key,
+                   "= \"repro\" runs on the CPU (the kernels' CUDA twin does not train jobs yet); use "
+                   "profile.device = \"cpu\", or kernels = \"aten\" for a GPU");
+  }
+  switch (spec.model.kind) {
+    case ModelKind::kMlp:
+    case ModelKind::kCnn:
+    case ModelKind::kTransformer:
+      break;
+    case ModelKind::kTorchScript:
+      return Invalid(kind_key,
+                     "= \"repro\" trains only the built-in models (mlp, cnn, transformer); a TorchScript "
+                     "model's operators are ATen's. Use kernels = \"aten\"");
+  }
+  // Every optimizer kind has a repro kernel (kernels/optim.h); a new kind
+  // must be added here once it has one.
+  switch (spec.optimizer.kind) {
+    case OptimizerKind::kSgd:
+    case OptimizerKind::kAdam:
+    case OptimizerKind::kAdamW:
+      break;
+    default:
+      return Invalid(kind_key, "= \"repro\" has no kernel for optimizer " + OptimizerKindName(spec.optimizer.kind));
+  }
+  return Status::Ok();
+}
+
+Status ValidateProfile(const JobSpec& spec) {
+  const ExecutionProfile& p = spec.profile;
   if (p.device != Device::kCpu && p.device != Device::kCuda) {
     return Invalid("profile.device", "is not a known device (" + std::to_string(static_cast<int>(p.device)) + ")");
   }
   CAIRN_RETURN_IF_ERROR(CheckRange("profile.threads", p.threads, 1, kThreadsMax));
+  if (p.kernels != Kernels::kAten && p.kernels != Kernels::kRepro) {
+    return Invalid("profile.kernels",
+                   "is not a known kernel set (" + std::to_string(static_cast<int>(p.kernels)) + ")");
+  }
+  if (p.kernels == Kernels::kRepro) CAIRN_RETURN_IF_ERROR(ValidateReproKernels(spec));
   CAIRN_RETURN_IF_ERROR(
       CheckOneOf("profile.aten_cpu_capability", p.aten_cpu_capability, {"default", "avx2", "avx512"}));
   CAIRN_RETURN_IF_ERROR(CheckOneOf("profile.blas", p.blas, {"openblas", "mkl", "blis", "eigen", "generic"}));
@@ -302,7 +349,7 @@ Status ValidateJobSpec(const JobSpec& spec) {
   CAIRN_RETURN_IF_ERROR(ValidateOptimizer(spec.optimizer));
   CAIRN_RETURN_IF_ERROR(ValidateSchedule(spec));
   CAIRN_RETURN_IF_ERROR(ValidateVerification(spec.verification));
-  CAIRN_RETURN_IF_ERROR(ValidateProfile(spec.profile));
+  CAIRN_RETURN_IF_ERROR(ValidateProfile(spec));
   return Status::Ok();
 }
 

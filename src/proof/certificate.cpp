@@ -13,7 +13,7 @@
 namespace cairn::proof {
 namespace {
 
-constexpr uint8_t kCertificateVersion = 2;
+constexpr uint8_t kCertificateVersion = 3;  // 3: the profile records its kernels (aten or repro).
 constexpr size_t kEnvironmentStringBytesMax = 256;
 
 void WriteBody(util::Writer& w, const Certificate& c) {
@@ -65,7 +65,7 @@ bool operator==(const Environment& a, const Environment& b) {
   const job::ExecutionProfile& q = b.profile;
   return p.device == q.device && p.threads == q.threads && p.aten_cpu_capability == q.aten_cpu_capability &&
          p.blas == q.blas && p.openblas_coretype == q.openblas_coretype && p.onednn == q.onednn &&
-         a.torch_version == b.torch_version && a.blas_library == b.blas_library;
+         p.kernels == q.kernels && a.torch_version == b.torch_version && a.blas_library == b.blas_library;
 }
 
 Bytes EncodeCertificateBody(const Certificate& c) {

@@ -37,8 +37,7 @@ Result<EvalResult> EvaluateUnguarded(const job::JobSpec& spec, const ModelFiles&
     torch::Tensor x = features.narrow(0, begin, count).to(device);
     torch::Tensor y = labels.narrow(0, begin, count).to(device);
     torch::Tensor logits = model->Forward(x);
-    torch::Tensor losses = torch::nn::functional::cross_entropy(
-        logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+    torch::Tensor losses = ExampleCrossEntropy(*model, logits, y);  // ATen's or the repro kernels'.
     torch::Tensor hits = logits.argmax(1).eq(y);
     // Widening float32 to double is exact (and float64 logits stay as they are).
     losses = losses.to(torch::kCPU, torch::kFloat64).contiguous();

@@ -209,8 +209,13 @@ Bytes PickleStateDict(const c10::Dict<std::string, torch::Tensor>& dict) {
 
 Result<ExportedModel> ExportUnguarded(const job::JobSpec& spec, const ModelFiles& files, ByteView model_file,
                                       const data::Dataset& train_shape_source) {
+  // A repro job's model exports as the same module on ATen (TorchScript
+  // has no cairn kernels): its logits are ATen's, within rounding of the
+  // repro ones (docs/kernels.md), and the check below compares with ATen's.
+  job::JobSpec aten = spec;
+  aten.profile.kernels = job::Kernels::kAten;
   CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Model> model,
-                         BuildModel(spec, train_shape_source.feature_shape, train_shape_source.num_classes, files));
+                         BuildModel(aten, train_shape_source.feature_shape, train_shape_source.num_classes, files));
   CAIRN_RETURN_IF_ERROR(RestoreUserModelFile(model_file, model->State()));
   model->SetTraining(false);
   const ModelState state = model->State();

@@ -6,8 +6,11 @@
 #include <cmath>
 #include <sstream>
 
+#include "cairn/assert.h"
 #include "crypto/hash.h"
 #include "data/batch_order.h"
+#include "kernels/norm.h"
+#include "kernels/torch/autograd.h"
 #include "train/snapshot.h"
 #include "train/torch_error.h"
 #include "util/file.h"
@@ -34,18 +37,78 @@ ModelState FromModule(const torch::nn::Module& module) {
   return out;
 }
 
-// A native module behind the Model interface.
+namespace ka = kernels::autograd;
+
+// The operators of a repro forward pass: the kernels' autograd Functions
+// with one Exec, each arithmetic operator's output shown to the test hook
+// (if any) in order. One per forward pass; not thread-safe.
+//
+// The graph it builds uses every tensor once (Fork splits one that feeds
+// two consumers), so the autograd engine never adds gradients itself: every
+// arithmetic operation of forward and backward is a kernel. ATen does only
+// memory work here (allocation, views, copies), which cannot round.
+class ReproOps {
+ public:
+  ReproOps(const kernels::Exec& exec, const OutputHook& hook) : exec_(exec), hook_(hook) {}
+
+  torch::Tensor Linear(const torch::nn::Linear& layer, const torch::Tensor& x) {
+    return Tap(ka::Linear(exec_, x, layer->weight, layer->bias));
+  }
+  // 3x3, padding 1, stride 1 (the cnn's blocks).
+  torch::Tensor Conv2d(const torch::nn::Conv2d& conv, const torch::Tensor& x) {
+    return Tap(ka::Conv2d(exec_, x, conv->weight, conv->bias, /*pad=*/1, /*stride=*/1));
+  }
+  torch::Tensor LayerNorm(const torch::nn::LayerNorm& norm, const torch::Tensor& x) {
+    return Tap(ka::LayerNorm(exec_, x, norm->weight, norm->bias, norm->options.eps()));
+  }
+  torch::Tensor Relu(const torch::Tensor& x) { return Tap(ka::Relu(exec_, x)); }
+  torch::Tensor Gelu(const torch::Tensor& x) { return Tap(ka::Gelu(exec_, x)); }
+  torch::Tensor MaxPool2x2(const torch::Tensor& x) { return Tap(ka::MaxPool2x2(exec_, x)); }
+  torch::Tensor Softmax(const torch::Tensor& x) { return Tap(ka::Softmax(exec_, x)); }
+  torch::Tensor BatchedMatMul(const torch::Tensor& a, const torch::Tensor& b, bool transpose_b) {
+    return Tap(ka::BatchedMatMul(exec_, a, b, transpose_b));
+  }
+  torch::Tensor Scale(const torch::Tensor& x, double s) { return Tap(ka::Scale(exec_, x, s)); }
+  torch::Tensor Add(const torch::Tensor& a, const torch::Tensor& b) { return Tap(ka::Add(exec_, a, b)); }
+  torch::Tensor AddRowBias(const torch::Tensor& x, const torch::Tensor& bias) {
+    return Tap(ka::AddRowBias(exec_, x, bias));
+  }
+  torch::Tensor MeanRows(const torch::Tensor& x) { return Tap(ka::MeanRows(exec_, x)); }
+  std::pair<torch::Tensor, torch::Tensor> Fork(const torch::Tensor& x) { return ka::Fork(exec_, x); }
+
+ private:
+  torch::Tensor Tap(torch::Tensor y) {
+    if (hook_) hook_(op_, y.data_ptr<float>(), y.numel());
+    op_++;
+    return y;
+  }
+
+  kernels::Exec exec_;
+  const OutputHook& hook_;
+  uint32_t op_ = 0;
+};
+
+// A native module behind the Model interface; with a kernels Exec, its
+// forward is the module's forward_repro on those kernels.
 template <typename Net>
 class NativeModel final : public Model {
  public:
-  explicit NativeModel(std::shared_ptr<Net> net) : net_(std::move(net)) {}
-  torch::Tensor Forward(const torch::Tensor& x) override { return net_->forward(x); }
+  NativeModel(std::shared_ptr<Net> net, std::optional<kernels::Exec> repro) : net_(std::move(net)), repro_(repro) {}
+  torch::Tensor Forward(const torch::Tensor& x) override {
+    if (!repro_) return net_->forward(x);
+    ReproOps ops(*repro_, hook_);
+    return net_->forward_repro(x, ops);
+  }
+  std::optional<kernels::Exec> repro() const override { return repro_; }
+  void SetOutputHook(OutputHook hook) override { hook_ = std::move(hook); }
   ModelState State() override { return FromModule(*net_); }
   void MoveTo(const torch::Device& device) override { net_->to(device); }
   void SetTraining(bool training) override { net_->train(training); }
 
  private:
   std::shared_ptr<Net> net_;
+  std::optional<kernels::Exec> repro_;
+  OutputHook hook_;
 };
 
 struct MlpImpl : torch::nn::Module {
@@ -61,6 +124,11 @@ struct MlpImpl : torch::nn::Module {
     x = x.flatten(1);
     for (auto& layer : layers) x = torch::relu(layer->forward(x));
     return head->forward(x);
+  }
+  torch::Tensor forward_repro(const torch::Tensor& input, ReproOps& ops) {
+    torch::Tensor x = input.flatten(1);
+    for (auto& layer : layers) x = ops.Relu(ops.Linear(layer, x));
+    return ops.Linear(head, x);
   }
   std::vector<torch::nn::Linear> layers;
   torch::nn::Linear head{nullptr};
@@ -82,6 +150,10 @@ struct CnnImpl : torch::nn::Module {
   torch::Tensor forward(torch::Tensor x) {
     for (auto& conv : convs) x = torch::max_pool2d(torch::relu(conv->forward(x)), 2);
     return head->forward(x.flatten(1));
+  }
+  torch::Tensor forward_repro(torch::Tensor x, ReproOps& ops) {
+    for (auto& conv : convs) x = ops.MaxPool2x2(ops.Relu(ops.Conv2d(conv, x)));
+    return ops.Linear(head, x.flatten(1));
   }
   std::vector<torch::nn::Conv2d> convs;
   torch::nn::Linear head{nullptr};
@@ -107,6 +179,22 @@ struct EncoderLayerImpl : torch::nn::Module {
     x = x + proj->forward(attended);
     return x + ff2->forward(torch::gelu(ff1->forward(norm2->forward(x))));
   }
+  // The same layer on the kernels, over x [batch * tokens, d]; attention
+  // scales q k^T by float(1 / sqrt(dh)) (a multiplication, where the ATen
+  // forward divides).
+  torch::Tensor forward_repro(const torch::Tensor& x, int64_t batch, int64_t tokens, ReproOps& ops) {
+    const int64_t d = x.size(1), dh = d / heads;
+    auto [skip, branch] = ops.Fork(x);
+    const std::vector<torch::Tensor> qkv_heads =
+        ka::SplitHeads(ops.Linear(qkv, ops.LayerNorm(norm1, branch)), batch, tokens, heads);  // [b * heads, t, dh]
+    torch::Tensor scores = ops.Scale(ops.BatchedMatMul(qkv_heads[0], qkv_heads[1], /*transpose_b=*/true),
+                                     1.0 / std::sqrt(static_cast<double>(dh)));
+    torch::Tensor attended = ops.BatchedMatMul(ops.Softmax(scores), qkv_heads[2], /*transpose_b=*/false);
+    attended = attended.view({batch, heads, tokens, dh}).permute({0, 2, 1, 3}).reshape({batch * tokens, d});
+    torch::Tensor mid = ops.Add(skip, ops.Linear(proj, attended));
+    auto [skip2, branch2] = ops.Fork(mid);
+    return ops.Add(skip2, ops.Linear(ff2, ops.Gelu(ops.Linear(ff1, ops.LayerNorm(norm2, branch2)))));
+  }
   int64_t heads;
   torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr};
   torch::nn::Linear qkv{nullptr}, proj{nullptr}, ff1{nullptr}, ff2{nullptr};
@@ -131,6 +219,15 @@ struct TransformerImpl : torch::nn::Module {
     x = embed->forward(x.reshape({x.size(0), tokens, width})) + position;
     for (auto& layer : layers) x = layer->forward(x);
     return head->forward(norm->forward(x).mean(1));
+  }
+  // Tokens as rows of [batch * tokens, d]; the mean over tokens is MeanRows
+  // (a fixed-order sum times float(1 / tokens)).
+  torch::Tensor forward_repro(const torch::Tensor& input, ReproOps& ops) {
+    const int64_t batch = input.size(0), d = position.size(1);
+    torch::Tensor x = ops.Linear(embed, input.reshape({batch * tokens, width}));
+    x = ops.AddRowBias(x.view({batch, tokens * d}), position).view({batch * tokens, d});
+    for (auto& layer : layers) x = layer->forward_repro(x, batch, tokens, ops);
+    return ops.Linear(head, ops.MeanRows(ops.LayerNorm(norm, x).view({batch, tokens, d})));
   }
   int64_t tokens, width;
   torch::nn::Linear embed{nullptr}, head{nullptr};
@@ -280,6 +377,35 @@ torch::jit::Module* ScriptedModule(Model* model) {
   return scripted == nullptr ? nullptr : &scripted->module();
 }
 
+torch::Tensor CrossEntropyLoss(const Model& model, const torch::Tensor& logits, const torch::Tensor& labels) {
+  const std::optional<kernels::Exec> repro = model.repro();
+  if (!repro) return torch::nn::functional::cross_entropy(logits, labels);
+  return ka::CrossEntropy(*repro, logits, labels);
+}
+
+torch::Tensor ExampleCrossEntropy(const Model& model, const torch::Tensor& logits, const torch::Tensor& labels) {
+  const std::optional<kernels::Exec> repro = model.repro();
+  if (!repro) {
+    return torch::nn::functional::cross_entropy(
+        logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+  }
+  torch::NoGradGuard no_grad;
+  const torch::Tensor x = logits.contiguous();
+  const torch::Tensor y = labels.contiguous();
+  const int64_t rows = x.size(0), classes = x.size(1);
+  torch::Tensor log_probs = torch::empty_like(x);
+  kernels::LogSoftmaxForward(*repro, x.data_ptr<float>(), log_probs.data_ptr<float>(), rows, classes);
+  torch::Tensor out = torch::empty({rows}, x.options());
+  const float* lp = log_probs.data_ptr<float>();
+  const int64_t* label = y.data_ptr<int64_t>();
+  float* loss = out.data_ptr<float>();
+  for (int64_t r = 0; r < rows; ++r) {
+    CAIRN_ASSERT(label[r] >= 0 && label[r] < classes);
+    loss[r] = -lp[r * classes + label[r]];  // Negation is exact.
+  }
+  return out;
+}
+
 NamedTensors Model::Parameters() {
   NamedTensors out;
   for (auto& t : State()) {
@@ -315,9 +441,19 @@ Result<std::unique_ptr<Model>> BuildModel(const job::JobSpec& spec, const std::v
   const int64_t classes = num_classes;
   std::unique_ptr<Model> model;
   std::string what = job::ModelKindName(m.kind) + " model";
+  std::optional<kernels::Exec> repro;
+  if (spec.profile.kernels == job::Kernels::kRepro) {
+    if (m.kind == job::ModelKind::kTorchScript || spec.profile.device != job::Device::kCpu) {
+      return InvalidArgument("profile.kernels = \"repro\" trains only the built-in models on the CPU");
+    }
+    Result<kernels::Exec> exec = kernels::DefaultExec(static_cast<int>(spec.profile.threads));
+    if (!exec.ok()) return FailedPrecondition("the repro kernels cannot run: " + exec.status().message());
+    repro = *exec;
+  }
   switch (m.kind) {
     case job::ModelKind::kMlp:
-      model = std::make_unique<NativeModel<MlpImpl>>(std::make_shared<MlpImpl>(Product(feature_shape), m.hidden_sizes, classes));
+      model = std::make_unique<NativeModel<MlpImpl>>(
+          std::make_shared<MlpImpl>(Product(feature_shape), m.hidden_sizes, classes), repro);
       break;
     case job::ModelKind::kCnn:
       if (feature_shape.size() != 3) {
@@ -329,10 +465,12 @@ Result<std::unique_ptr<Model>> BuildModel(const job::JobSpec& spec, const std::v
                                " pooling blocks needs images of at least " +
                                std::to_string(1 << m.channels.size()) + " pixels per side");
       }
-      model = std::make_unique<NativeModel<CnnImpl>>(std::make_shared<CnnImpl>(feature_shape, m.channels, classes));
+      model =
+          std::make_unique<NativeModel<CnnImpl>>(std::make_shared<CnnImpl>(feature_shape, m.channels, classes), repro);
       break;
     case job::ModelKind::kTransformer:
-      model = std::make_unique<NativeModel<TransformerImpl>>(std::make_shared<TransformerImpl>(feature_shape, m, classes));
+      model = std::make_unique<NativeModel<TransformerImpl>>(
+          std::make_shared<TransformerImpl>(feature_shape, m, classes), repro);
       break;
     case job::ModelKind::kTorchScript: {
       CAIRN_ASSIGN_OR_RETURN(model, LoadTorchScript(m, files.torchscript));

@@ -2,6 +2,9 @@
 
 #include <cmath>
 
+#include "kernels/optim.h"
+#include "kernels/torch/autograd.h"
+
 namespace cairn::train {
 
 size_t Optimizer::StateTensorsPerParameter() const {
@@ -13,8 +16,8 @@ size_t Optimizer::StateTensorsPerParameter() const {
   return 0;
 }
 
-Optimizer::Optimizer(const job::OptimizerSpec& spec, NamedTensors parameters)
-    : spec_(spec), parameters_(std::move(parameters)) {
+Optimizer::Optimizer(const job::OptimizerSpec& spec, NamedTensors parameters, std::optional<kernels::Exec> repro)
+    : spec_(spec), parameters_(std::move(parameters)), repro_(repro) {
   for (const auto& [name, p] : parameters_) {
     std::vector<torch::Tensor> s;
     for (size_t i = 0; i < StateTensorsPerParameter(); ++i) s.push_back(torch::zeros_like(p));
@@ -24,13 +27,48 @@ Optimizer::Optimizer(const job::OptimizerSpec& spec, NamedTensors parameters)
 
 void Optimizer::ZeroGrad() {
   for (auto& [name, p] : parameters_) {
-    if (p.grad().defined()) p.mutable_grad().zero_();
+    if (!p.grad().defined()) continue;
+    if (repro_) {
+      p.mutable_grad() = torch::Tensor();
+    } else {
+      p.mutable_grad().zero_();
+    }
+  }
+}
+
+void Optimizer::ReproStep(double lr) {
+  const bool sgd = spec_.kind == job::OptimizerKind::kSgd;
+  // The float scalars of this step, derived once in documented double arithmetic.
+  const kernels::SgdScalars sgd_scalars = kernels::MakeSgdScalars(
+      {.lr = lr, .momentum = spec_.momentum, .weight_decay = spec_.weight_decay, .nesterov = spec_.nesterov});
+  const kernels::AdamScalars adam_scalars =
+      sgd ? kernels::AdamScalars{}
+          : kernels::MakeAdamScalars({.lr = lr,
+                                      .beta1 = spec_.beta1,
+                                      .beta2 = spec_.beta2,
+                                      .eps = spec_.epsilon,
+                                      .weight_decay = spec_.weight_decay,
+                                      .decoupled = spec_.kind == job::OptimizerKind::kAdamW},
+                                     static_cast<int64_t>(steps_));
+  torch::Tensor no_momentum;
+  for (size_t i = 0; i < parameters_.size(); ++i) {
+    torch::Tensor& p = parameters_[i].second;
+    if (!p.grad().defined()) continue;
+    if (sgd) {
+      kernels::autograd::SgdStep(*repro_, sgd_scalars, p, spec_.momentum > 0 ? state_[i][0] : no_momentum);
+    } else {
+      kernels::autograd::AdamStep(*repro_, adam_scalars, p, state_[i][0], state_[i][1]);
+    }
   }
 }
 
 void Optimizer::Step(double lr) {
   torch::NoGradGuard no_grad;
   steps_++;
+  if (repro_) {
+    ReproStep(lr);
+    return;
+  }
   const double wd = spec_.weight_decay;
   for (size_t i = 0; i < parameters_.size(); ++i) {
     torch::Tensor& p = parameters_[i].second;

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <mutex>
 
+#include "kernels/backend.h"
 #include "train/torch_error.h"
 #include "train/train.h"
 
@@ -92,6 +93,15 @@ Result<proof::Environment> ApplyProfileUnguarded(const job::ExecutionProfile& pr
   at::globalContext().setBenchmarkCuDNN(false);
 
   env.blas_library = LoadedBlasLibrary();
+  if (profile.kernels == job::Kernels::kRepro) {
+    // Every arithmetic operation of the step is cairn's (docs/kernels.md):
+    // the BLAS and its core type do not matter, so they are neither required
+    // nor recorded. The backend must be one this CPU runs (the best, or the
+    // one CAIRN_KERNELS_BACKEND forces).
+    Result<kernels::Backend> backend = kernels::SelectBackend();
+    if (!backend.ok()) return FailedPrecondition("the repro kernels cannot run: " + backend.status().message());
+    return env;
+  }
   std::string core = OpenBlasCoreName();
   if (Lower(profile.blas) == "openblas") {
     if (env.blas_library.find("openblas") == std::string::npos) {

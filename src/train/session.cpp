@@ -4,6 +4,7 @@
 
 #include "crypto/hash.h"
 #include "data/batch_order.h"
+#include "kernels/reduce.h"
 #include "train/snapshot.h"
 #include "util/file.h"
 
@@ -27,7 +28,7 @@ Result<std::unique_ptr<TrainingSession>> TrainingSession::Create(const job::JobS
   std::unique_ptr<TrainingSession> s(new TrainingSession(spec, dataset, total_steps, std::move(model), device));
   s->model_->MoveTo(device);
   s->parameters_ = s->model_->Parameters();
-  s->optimizer_ = std::make_unique<Optimizer>(spec.optimizer, s->parameters_);
+  s->optimizer_ = std::make_unique<Optimizer>(spec.optimizer, s->parameters_, s->model_->repro());
   std::vector<int64_t> shape = {static_cast<int64_t>(dataset.size())};
   shape.insert(shape.end(), dataset.feature_shape.begin(), dataset.feature_shape.end());
   // from_blob does not copy; the session never writes to the features.
@@ -55,6 +56,25 @@ std::pair<torch::Tensor, torch::Tensor> TrainingSession::Batch(uint64_t step, co
   return {features_.index_select(0, index), labels_.index_select(0, index)};
 }
 
+double TrainingSession::GradientSquaredNorm() const {
+  torch::NoGradGuard no_grad;
+  if (const std::optional<kernels::Exec> repro = model_->repro()) {
+    // Each gradient's fixed-tree SumSquares, added in double in parameter order.
+    double sum = 0;
+    for (const auto& [name, p] : parameters_) {
+      if (!p.grad().defined()) continue;
+      const torch::Tensor g = p.grad().contiguous();
+      sum += static_cast<double>(kernels::SumSquares(*repro, g.data_ptr<float>(), g.numel()));
+    }
+    return sum;
+  }
+  std::vector<torch::Tensor> squares;
+  for (const auto& [name, p] : parameters_) {
+    if (p.grad().defined()) squares.push_back(p.grad().pow(2).sum());
+  }
+  return torch::stack(squares).sum().item<double>();
+}
+
 Status TrainingSession::RunSteps(uint64_t begin, uint64_t end, SegmentAccumulator* acc, const CheatHooks& cheat,
                                  const std::function<void(uint64_t, double)>& after_step, StepObserver* observer) {
   for (uint64_t step = begin; step < end; ++step) {
@@ -72,7 +92,12 @@ Status TrainingSession::RunSteps(uint64_t begin, uint64_t end, SegmentAccumulato
       end_observed.observer = observer;
     }
     optimizer_->ZeroGrad();
-    torch::Tensor loss = torch::nn::functional::cross_entropy(model_->Forward(x), y);
+    if (cheat.repro_output) {
+      model_->SetOutputHook(
+          [&cheat, step](uint32_t op, float* values, int64_t count) { cheat.repro_output(step, op, values, count); });
+    }
+    torch::Tensor loss = CrossEntropyLoss(*model_, model_->Forward(x), y);
+    if (cheat.repro_output) model_->SetOutputHook(nullptr);
     const double loss_value = loss.item<double>();
     if (!std::isfinite(loss_value)) {
       return FailedPrecondition("training diverged: the loss is " + std::to_string(loss_value) + " at step " +
@@ -84,16 +109,11 @@ Status TrainingSession::RunSteps(uint64_t begin, uint64_t end, SegmentAccumulato
     // Certificate metadata, at the segment's last step only: a norm every
     // step adds ~20% dispatch overhead to small models. Plain training skips it.
     if (acc != nullptr && step + 1 == end) {
-      torch::NoGradGuard no_grad;
       // Metadata, not part of the step's state: an observer does not see it,
       // so a traced step is the same whatever segment it ends.
       std::optional<at::DisableRecordFunctionGuard> unobserved;
       if (observer != nullptr) unobserved.emplace();
-      std::vector<torch::Tensor> squares;
-      for (const auto& [name, p] : parameters_) {
-        if (p.grad().defined()) squares.push_back(p.grad().pow(2).sum());
-      }
-      grad_sq = torch::stack(squares).sum().item<double>();
+      grad_sq = GradientSquaredNorm();
     }
     double lr = job::LearningRateAt(spec_, step, total_steps_);
     if (cheat.learning_rate) lr = cheat.learning_rate(step, lr);
@@ -146,7 +166,7 @@ Status TrainingSession::CheckRandomnessIsControlled(uint64_t step) {
     auto [x, y] = Batch(step, CheatHooks{});
     SeedRandomness(step);
     optimizer_->ZeroGrad();
-    torch::Tensor loss = torch::nn::functional::cross_entropy(model_->Forward(x), y);
+    torch::Tensor loss = CrossEntropyLoss(*model_, model_->Forward(x), y);
     loss.backward();
     ModelState grads;
     grads.push_back({"loss", proof::TensorRole::kBuffer, loss.detach()});

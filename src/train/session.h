@@ -96,6 +96,11 @@ class TrainingSession {
   NamedTensors StepInputs(const torch::Tensor& x, const torch::Tensor& y);
   // The batch of `step` (or the cheat's).
   std::pair<torch::Tensor, torch::Tensor> Batch(uint64_t step, const CheatHooks& cheat) const;
+  // The sum of the squared gradients of the trainable parameters (the
+  // certificate's grad_norm_last is its square root): ATen's float sums, or
+  // for a repro model each gradient's kernels::SumSquares added in double in
+  // parameter order.
+  double GradientSquaredNorm() const;
 
   std::unique_ptr<Model> model_;
   NamedTensors parameters_;  // Trainable, in state order; what the optimizer updates.

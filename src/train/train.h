@@ -49,6 +49,10 @@ struct CheatHooks {
   // that step's trace (docs/pinpoint.md) whose first tensor output gets its
   // lowest bit flipped as the operator returns, or nullopt.
   std::function<std::optional<uint64_t>(uint64_t)> corrupt_op_output;
+  // profile.kernels = "repro" only: sees (step, op, values, count) for the
+  // output of every operator of each step's forward pass (op = 0, 1, ... in
+  // the order they run) and may change it in place (one ulp, say).
+  std::function<void(uint64_t, uint32_t, float*, int64_t)> repro_output;
 };
 
 // Where training and replay run: in a sandboxed worker process (`cairn
@@ -136,6 +140,10 @@ struct VerifyOptions {
   // The job's evaluation set, when it has one: the claimed test loss and
   // accuracy are recomputed. REQUIRES: outlives the call.
   const data::Dataset* evaluation = nullptr;
+  // profile.kernels = "repro" only: replay with this many threads instead of
+  // the job's (0 = the job's); the bits do not depend on it. Which kernels
+  // backend runs is CAIRN_KERNELS_BACKEND's (or the best this CPU has).
+  uint32_t threads = 0;
 };
 
 struct VerifyReport {

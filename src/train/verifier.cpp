@@ -271,19 +271,40 @@ Result<VerifyReport> VerifyJobUnguarded(const job::JobSpec& spec, const data::Da
   }
   const job::ExecutionProfile& wanted = spec.profile;
   const job::ExecutionProfile& used = cert.environment.profile;
-  if (used.device != wanted.device || used.threads != wanted.threads ||
-      used.aten_cpu_capability != wanted.aten_cpu_capability || used.blas != wanted.blas ||
-      used.onednn != wanted.onednn ||
-      (!wanted.openblas_coretype.empty() && used.openblas_coretype != wanted.openblas_coretype)) {
+  // A repro job's bits do not depend on threads, ISA or BLAS
+  // (docs/kernels.md), so neither the solver's nor this verifier's need to
+  // match anything: those fields are not compared, and the replay runs with
+  // this verifier's threads and kernels backend. Everything else is checked
+  // as for any job (docs/certificates.md).
+  const bool repro = wanted.kernels == job::Kernels::kRepro;
+  const bool pinned_fields_match =
+      used.threads == wanted.threads && used.aten_cpu_capability == wanted.aten_cpu_capability &&
+      used.blas == wanted.blas &&
+      (wanted.openblas_coretype.empty() || used.openblas_coretype == wanted.openblas_coretype);
+  if (used.device != wanted.device || used.kernels != wanted.kernels || used.onednn != wanted.onednn ||
+      (!repro && !pinned_fields_match)) {
     return Reject(report, "the certificate's execution profile is not the one the job requires");
+  }
+  if (!repro && options.threads != 0 && options.threads != wanted.threads) {
+    return InvalidArgument("only a job with profile.kernels = \"repro\" can be replayed with another thread count");
+  }
+  if (options.threads > job::kThreadsMax) {
+    return InvalidArgument("cannot replay with " + std::to_string(options.threads) + " threads (at most " +
+                           std::to_string(job::kThreadsMax) + ")");
   }
 
   // Run under the certificate's environment, or say why we cannot.
   job::JobSpec replay_spec = spec;
-  // OpenBLAS names cores in mixed case ("SkylakeX"); job specs spell them
-  // in capitals, and ApplyProfile compares without case.
-  replay_spec.profile.openblas_coretype = used.openblas_coretype;
-  for (char& c : replay_spec.profile.openblas_coretype) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (repro) {
+    if (options.threads != 0) replay_spec.profile.threads = options.threads;
+  } else {
+    // OpenBLAS names cores in mixed case ("SkylakeX"); job specs spell them
+    // in capitals, and ApplyProfile compares without case.
+    replay_spec.profile.openblas_coretype = used.openblas_coretype;
+    for (char& c : replay_spec.profile.openblas_coretype) {
+      c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+  }
   CAIRN_ASSIGN_OR_RETURN(auto store, proof::CheckpointStore::Open(options.checkpoint_dir));
   EngineOptions engine_options;
   engine_options.worker = options.worker;

@@ -239,6 +239,11 @@ const std::vector<Mutation>& HashedFieldMutations() {
       {"profile.openblas_coretype", [](JobSpec* s) { s->profile.openblas_coretype = "ZEN"; }},
       {"profile.openblas_coretype empty", [](JobSpec* s) { s->profile.openblas_coretype = ""; }},
       {"profile.onednn", [](JobSpec* s) { s->profile.onednn = true; }},
+      {"profile.kernels",
+       [](JobSpec* s) {
+         s->profile.kernels = Kernels::kRepro;
+         s->profile.openblas_coretype = "";
+       }},
       {"evaluation",
        [](JobSpec* s) {
          s->evaluation.emplace().dataset.source = {data::DatasetFormat::kIdx, "/t/images", "/t/labels", ""};
@@ -330,11 +335,11 @@ TEST(JobId, IgnoresNothingButPathsWhenParsedFromToml) {
 
 // The layout docs/jobs.md documents, written out field by field. If this
 // test has to change, every job id changes: bump the encoding version and
-// the "cairn/job/v1" tag together.
+// the "cairn/job/v2" tag together (version 2 added profile.kernels).
 TEST(JobSpecEncoding, FollowsTheDocumentedFieldOrder) {
   const JobSpec s = BaseSpec();
   util::Writer w;
-  w.U8(1);  // version
+  w.U8(2);  // version
   w.String("base");
   w.U8(1);  // model.kind = mlp
   w.U32(2);
@@ -370,8 +375,9 @@ TEST(JobSpecEncoding, FollowsTheDocumentedFieldOrder) {
   w.String("openblas");
   w.String("HASWELL");
   w.Bool(false);
+  w.U8(1);  // profile.kernels = aten
   EXPECT_EQ(EncodeJobSpec(s), w.bytes());
-  EXPECT_EQ(JobId(s), crypto::TaggedHash("cairn/job/v1", w.bytes()));
+  EXPECT_EQ(JobId(s), crypto::TaggedHash("cairn/job/v2", w.bytes()));
 }
 
 // An [evaluation] section is appended after the profile with its tag; a job
@@ -407,7 +413,7 @@ TEST(JobSpecEncoding, WritesKindSpecificFieldsForEachKind) {
   MakeExact(&s);
   ASSERT_TRUE(ValidateJobSpec(s).ok()) << ValidateJobSpec(s).ToString();
   util::Writer w;
-  w.U8(1);
+  w.U8(2);
   w.String("base");
   w.U8(4);  // torchscript
   w.Hash(HashOf(5));
@@ -439,7 +445,26 @@ TEST(JobSpecEncoding, WritesKindSpecificFieldsForEachKind) {
   w.String("openblas");
   w.String("HASWELL");
   w.Bool(false);
+  w.U8(1);  // aten
   EXPECT_EQ(EncodeJobSpec(s), w.bytes());
+}
+
+// kernels = "repro": the same profile fields, the ATen ones at their
+// defaults, and the kernels byte 2.
+TEST(JobSpecEncoding, WritesTheReproKernelsInTheProfile) {
+  JobSpec s = BaseSpec();
+  s.profile.openblas_coretype = "";
+  s.profile.threads = 2;
+  s.profile.kernels = Kernels::kRepro;
+  ASSERT_TRUE(ValidateJobSpec(s).ok()) << ValidateJobSpec(s).ToString();
+  JobSpec aten = s;
+  aten.profile.kernels = Kernels::kAten;
+  const Bytes prefix = EncodeJobSpec(aten);
+  util::Writer w;
+  w.Raw(ByteView(prefix.data(), prefix.size() - 1));
+  w.U8(2);  // repro
+  EXPECT_EQ(EncodeJobSpec(s), w.bytes());
+  EXPECT_NE(JobId(s), JobId(aten));
 }
 
 TEST(JobSpecEncoding, InputsResolvedNeedsEveryHashInUse) {
@@ -464,6 +489,8 @@ TEST(JobSpecEncoding, NamesKindsAsTomlSpellsThem) {
   EXPECT_EQ(OptimizerKindName(OptimizerKind::kSgd), "sgd");
   EXPECT_EQ(OptimizerKindName(OptimizerKind::kAdam), "adam");
   EXPECT_EQ(OptimizerKindName(OptimizerKind::kAdamW), "adamw");
+  EXPECT_EQ(KernelsName(Kernels::kAten), "aten");
+  EXPECT_EQ(KernelsName(Kernels::kRepro), "repro");
 }
 
 }  // namespace
@@ -486,6 +513,10 @@ TEST(JobSpecDecoding, RoundTripsEveryKindToTheSameId) {
   MakeCosine(&ts);
   MakeExact(&ts);
   specs.push_back(ts);
+  JobSpec repro = BaseSpec();
+  repro.profile.openblas_coretype = "";
+  repro.profile.kernels = Kernels::kRepro;
+  specs.push_back(repro);
   for (const JobSpec& s : specs) {
     ASSERT_TRUE(ValidateJobSpec(s).ok());
     Bytes encoded = EncodeJobSpec(s);
@@ -506,6 +537,9 @@ TEST(JobSpecDecoding, RefusesTruncatedTrailingAndInvalidBytes) {
   Bytes trailing = encoded;
   trailing.push_back(0);
   EXPECT_FALSE(DecodeJobSpec(trailing).ok());
+  Bytes unknown_kernels = encoded;
+  unknown_kernels.back() = 3;  // The profile's last byte: kernels.
+  EXPECT_FALSE(DecodeJobSpec(unknown_kernels).ok());
   JobSpec bad = BaseSpec();
   bad.batch_size = 0;  // Encodes, but is not a valid job.
   auto r = DecodeJobSpec(EncodeJobSpec(bad));

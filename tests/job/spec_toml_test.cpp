@@ -34,6 +34,31 @@ TEST(JobSpec, ParsesEveryShippedExample) {
   }
 }
 
+TEST(JobSpec, ParsesTheReproExamples) {
+  for (const char* name : {"mlp", "transformer"}) {
+    SCOPED_TRACE(name);
+    auto spec = LoadJobFile(std::string(CAIRN_SOURCE_DIR) + "/configs/jobs/" + name + "-repro.toml");
+    ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+    EXPECT_EQ(ModelKindName(spec->model.kind), name);
+    EXPECT_EQ(spec->profile.kernels, Kernels::kRepro);
+    EXPECT_EQ(spec->profile.aten_cpu_capability, ExecutionProfile{}.aten_cpu_capability);  // The untouched default.
+  }
+}
+
+TEST(JobSpec, ReadsTheKernelsOfTheProfile) {
+  auto aten = Parse(JobToml());
+  ASSERT_TRUE(aten.ok()) << aten.status().ToString();
+  EXPECT_EQ(aten->profile.kernels, Kernels::kAten);  // The default.
+  auto repro = Parse(JobToml().Set("profile", "kernels", "\"repro\"").Set("profile", "threads", "2"));
+  ASSERT_TRUE(repro.ok()) << repro.status().ToString();
+  EXPECT_EQ(repro->profile.kernels, Kernels::kRepro);
+  EXPECT_EQ(repro->profile.threads, 2u);
+  for (const char* optimizer : {"\"adam\"", "\"adamw\""}) {
+    auto other = Parse(JobToml().Set("profile", "kernels", "\"repro\"").Set("optimizer", "kind", optimizer));
+    EXPECT_TRUE(other.ok()) << other.status().ToString();
+  }
+}
+
 TEST(JobSpec, ReadsEveryKeyOfTheMlpExample) {
   auto spec = LoadJobFile(std::string(CAIRN_SOURCE_DIR) + "/configs/jobs/mlp.toml");
   ASSERT_TRUE(spec.ok()) << spec.status().ToString();
@@ -450,6 +475,13 @@ const MistakeCase kMistakes[] = {
      "profile.openblas_coretype does not apply to profile.blas = \"mkl\""},
     {{{"profile", "onednn", "\"no\""}}, "profile.onednn must be true or false, got \"no\""},
     {{{"profile", "gpu", "0"}}, "unknown key profile.gpu"},
+    {{{"profile", "kernels", "\"fast\""}}, "profile.kernels must be one of \"aten\", \"repro\", got \"fast\""},
+    {{{"profile", "kernels", "\"repro\""}, {"profile", "blas", "\"openblas\""}},
+     "profile.blas does not apply to profile.kernels = \"repro\" (only to aten)"},
+    {{{"profile", "kernels", "\"repro\""}, {"profile", "aten_cpu_capability", "\"avx2\""}},
+     "profile.aten_cpu_capability does not apply to profile.kernels = \"repro\" (only to aten)"},
+    {{{"profile", "kernels", "\"repro\""}, {"profile", "device", "\"cuda\""}},
+     "profile.kernels = \"repro\" runs on the CPU"},
 };
 
 TEST(JobSpec, RefusesEachMistakeNamingFileAndKey) {
@@ -497,6 +529,20 @@ TEST(JobSpec, ValidationRefusesFieldsOfOtherKindsInTheStruct) {
       {[](JobSpec* s) { s->evaluation.emplace().dataset.source.features_path = "/t/images"; },
        "evaluation.labels is required for evaluation.format = \"idx\""},
       {[](JobSpec* s) { s->profile.device = static_cast<Device>(0); }, "profile.device is not a known device (0)"},
+      {[](JobSpec* s) { s->profile.kernels = static_cast<Kernels>(5); },
+       "profile.kernels is not a known kernel set (5)"},
+      {[](JobSpec* s) {
+         s->profile.kernels = Kernels::kRepro;
+         s->profile.onednn = true;
+       },
+       "profile.onednn does not apply to profile.kernels = \"repro\""},
+      {[](JobSpec* s) {
+         s->profile.kernels = Kernels::kRepro;
+         s->model.kind = ModelKind::kTorchScript;
+         s->model.hidden_sizes = {};
+         s->model.torchscript_path = "/m.pt";
+       },
+       "profile.kernels = \"repro\" trains only the built-in models"},
   };
   for (const StructCase& c : cases) {
     JobSpec spec = base;

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -89,6 +90,103 @@ TEST(KernelsTorch, ConvAndAttentionGradientsAreBitIdentical) {
       EXPECT_TRUE(SameBits(reference[i], got[i])) << BackendName(e.backend) << " x" << e.threads << " grad " << i;
     }
   }
+}
+
+// A pre-norm encoder layer and its head, as src/train/models.cpp builds it
+// for a repro job: every tensor used once (Fork where it branches), every
+// gradient a kernel's. Returns the gradients of all its inputs and weights.
+// `aten` computes the same with ATen operators, for the numerical check.
+std::vector<torch::Tensor> EncoderGrads(const Exec& exec, bool aten) {
+  torch::manual_seed(11);
+  const int64_t batch = 3, tokens = 5, d = 8, heads = 2, dh = d / heads;
+  auto x = torch::randn({batch * tokens, 4}).requires_grad_();
+  auto we = (torch::randn({d, 4}) * 0.3).requires_grad_();
+  auto position = (torch::randn({tokens, d}) * 0.1).requires_grad_();
+  auto gamma = (torch::ones({d}) + 0.1 * torch::randn({d})).requires_grad_();
+  auto beta = (0.1 * torch::randn({d})).requires_grad_();
+  auto wqkv = (torch::randn({3 * d, d}) * 0.3).requires_grad_();
+  auto wo = (torch::randn({d, d}) * 0.3).requires_grad_();
+  auto wh = (torch::randn({3, d}) * 0.3).requires_grad_();
+  const auto labels = torch::tensor({0, 2, 1}, torch::kInt64);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(dh));
+  torch::Tensor loss;
+  if (aten) {
+    auto h = torch::linear(x, we).view({batch, tokens, d}) + position;
+    auto n = torch::layer_norm(h, {d}, gamma, beta, 1e-5);
+    auto parts = torch::linear(n, wqkv).view({batch, tokens, 3, heads, dh}).permute({2, 0, 3, 1, 4});
+    auto p = torch::softmax(torch::matmul(parts[0], parts[1].transpose(-2, -1)) * scale, -1);
+    auto o = torch::matmul(p, parts[2]).permute({0, 2, 1, 3}).reshape({batch, tokens, d});
+    auto y = torch::gelu(h + torch::linear(o, wo));
+    loss = torch::nn::functional::cross_entropy(torch::linear(y.mean(1), wh), labels);
+  } else {
+    auto h = AddRowBias(exec, Linear(exec, x, we, torch::Tensor()).view({batch, tokens * d}), position)
+                 .view({batch * tokens, d});
+    auto [skip, branch] = Fork(exec, h);
+    auto qkv = SplitHeads(Linear(exec, LayerNorm(exec, branch, gamma, beta, 1e-5), wqkv, torch::Tensor()), batch,
+                          tokens, heads);
+    auto p = Softmax(exec, Scale(exec, BatchedMatMul(exec, qkv[0], qkv[1], /*transpose_b=*/true), scale));
+    auto o = BatchedMatMul(exec, p, qkv[2])
+                 .view({batch, heads, tokens, dh})
+                 .permute({0, 2, 1, 3})
+                 .reshape({batch * tokens, d});
+    auto y = Gelu(exec, Add(exec, skip, Linear(exec, o, wo, torch::Tensor())));
+    loss = CrossEntropy(exec, Linear(exec, MeanRows(exec, y.view({batch, tokens, d})), wh, torch::Tensor()), labels);
+  }
+  loss.backward();
+  return {x.grad(), we.grad(), position.grad(), gamma.grad(), beta.grad(), wqkv.grad(), wo.grad(), wh.grad()};
+}
+
+TEST(KernelsTorch, EncoderLayerGradientsAreBitIdenticalAndMatchAten) {
+  const auto reference = EncoderGrads({Backend::kScalar, 1}, /*aten=*/false);
+  for (const Exec& e : Execs()) {
+    const auto got = EncoderGrads(e, /*aten=*/false);
+    for (size_t i = 0; i < got.size(); ++i) {
+      EXPECT_TRUE(SameBits(reference[i], got[i])) << BackendName(e.backend) << " x" << e.threads << " grad " << i;
+    }
+  }
+  const auto aten = EncoderGrads({Backend::kScalar, 1}, /*aten=*/true);
+  for (size_t i = 0; i < aten.size(); ++i) {
+    EXPECT_TRUE(torch::allclose(reference[i], aten[i], 1e-4, 1e-5))
+        << "grad " << i << ": largest difference " << (reference[i] - aten[i]).abs().max().item<float>();
+  }
+}
+
+TEST(KernelsTorch, GlueOperatorsComputeTheDocumentedValues) {
+  const Exec exec{BestCpuBackend(), 2};
+  torch::manual_seed(4);
+  // Fork: the gradient of x is the sum of its two consumers' gradients.
+  auto x = torch::randn({6, 5}).requires_grad_();
+  auto [a, b] = Fork(exec, x);
+  auto ga = torch::randn({6, 5}), gb = torch::randn({6, 5});
+  torch::autograd::backward({a, b}, {ga, gb});
+  EXPECT_TRUE(torch::equal(x.grad(), ga + gb));
+  // SplitHeads: exactly the permuted slices, and back.
+  auto qkv = torch::randn({2 * 3, 3 * 2 * 4}).requires_grad_();
+  auto parts = SplitHeads(qkv, /*batch=*/2, /*tokens=*/3, /*heads=*/2);
+  auto expected = qkv.detach().view({2, 3, 3, 2, 4}).permute({2, 0, 3, 1, 4});
+  for (int64_t i = 0; i < 3; ++i) EXPECT_TRUE(torch::equal(parts[i], expected[i].reshape({4, 3, 4})));
+  (parts[0] * 1 + parts[1] * 2 + parts[2] * 3).sum().backward();
+  auto grad = qkv.grad().view({2, 3, 3, 2, 4});
+  for (int64_t i = 0; i < 3; ++i) EXPECT_TRUE(torch::equal(grad.select(2, i), torch::full({2, 3, 2, 4}, i + 1.0f)));
+  // MeanRows: SumRows times float(1 / rows).
+  auto t = torch::randn({2, 7, 3});
+  auto mean = MeanRows(exec, t);
+  const float inverse = static_cast<float>(1.0 / 7.0);
+  for (int64_t i = 0; i < 2; ++i) {
+    for (int64_t j = 0; j < 3; ++j) {
+      float sum = 0.0f;
+      for (int64_t r = 0; r < 7; ++r) sum += t[i][r][j].item<float>();
+      EXPECT_EQ(mean[i][j].item<float>(), sum * inverse);
+    }
+  }
+  // AddRowBias: the bias gradient is the sum over rows, shaped like the bias.
+  auto rows = torch::randn({4, 6}).requires_grad_();
+  auto bias = torch::randn({2, 3}).requires_grad_();
+  auto dy = torch::randn({4, 6});
+  AddRowBias(exec, rows, bias).backward(dy);
+  EXPECT_TRUE(torch::equal(rows.grad(), dy));
+  EXPECT_TRUE(torch::allclose(bias.grad(), dy.sum(0).view({2, 3}), 1e-6, 1e-6));
+  EXPECT_EQ(bias.grad().sizes(), bias.sizes());
 }
 
 TEST(KernelsTorch, AgreesWithAtenNumerically) {
