@@ -49,8 +49,11 @@ class WriteBatch {
 // Visitor for scans: return false to stop early.
 using ScanVisitor = std::function<bool(std::string_view key, std::string_view value)>;
 
-// Thread-safety: implementations are safe for concurrent readers and one
-// writer; a Write is atomic with respect to readers.
+// Thread-safety: implementations are safe for concurrent readers and
+// concurrent writers (the sequencer's group commit writes its durable
+// mempool from several submitting threads at once; RocksDB and MemoryStore
+// serialise writes internally); a Write is atomic with respect to readers
+// and to other writes.
 class KvStore {
  public:
   virtual ~KvStore() = default;
