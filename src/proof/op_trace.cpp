@@ -392,11 +392,15 @@ std::optional<uint64_t> TensorSpan(const std::vector<int64_t>& sizes, const std:
 }
 
 std::vector<int64_t> ContiguousStrides(const std::vector<int64_t>& sizes) {
+  // Saturates at INT64_MAX: the sizes may come from a hostile blob before
+  // they are checked, and a saturated stride then fails TensorSpan.
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
   std::vector<int64_t> strides(sizes.size());
   int64_t stride = 1;
   for (size_t d = sizes.size(); d-- > 0;) {
     strides[d] = stride;
-    stride *= std::max<int64_t>(sizes[d], 1);
+    const int64_t s = std::max<int64_t>(sizes[d], 1);
+    stride = stride > kMax / s ? kMax : stride * s;
   }
   return strides;
 }

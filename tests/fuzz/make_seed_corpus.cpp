@@ -12,6 +12,7 @@
 
 #include "ledger/block.h"
 #include "proof/certificate.h"
+#include "proof/op_trace.h"
 #include "proof/model_state.h"
 
 namespace cairn::ledger {
@@ -100,6 +101,50 @@ bool WriteProofSeeds(const std::filesystem::path& dir) {
   return WriteFile(dir / "certificate" / "two-segments.bin", proof::EncodeCertificate(cert));
 }
 
+// An operator record, a step trace and an input blob under <dir>/op_trace,
+// each behind the selector byte op_trace_decode_fuzz reads first.
+bool WriteOpTraceSeeds(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir / "op_trace", ec);
+  if (ec) return false;
+  auto with = [](uint8_t selector, const Bytes& body) {
+    Bytes out{selector};
+    out.insert(out.end(), body.begin(), body.end());
+    return out;
+  };
+  std::vector<float> a = {1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f};
+  proof::TensorData t;
+  t.sizes = {2, 3};
+  t.strides = {3, 1};
+  t.values = ByteView(reinterpret_cast<const uint8_t*>(a.data()), a.size() * sizeof(float));
+  proof::OpInputs in;
+  in.op = "aten::add";
+  in.overload = "Tensor";
+  proof::OpValue tensor;
+  tensor.kind = proof::ValueKind::kTensor;
+  tensor.tensors = {t};
+  proof::OpValue alpha;
+  alpha.kind = proof::ValueKind::kDouble;
+  alpha.real = 0.5;
+  in.values = {tensor, tensor, alpha};
+  auto blob = proof::EncodeOpInputs(in);
+  if (!blob.ok()) return false;
+  proof::OpRecord record;
+  record.op = in.op;
+  record.overload = in.overload;
+  for (const proof::OpValue& v : in.values) record.inputs.push_back(proof::DescribeValue(v));
+  record.outputs = {record.inputs[0]};
+  proof::StepTrace trace;
+  trace.step = 3;
+  trace.state_before = Filled(1);
+  trace.state_after = Filled(2);
+  trace.step_inputs = {{"batch.features", record.inputs[0].tensors[0]}};
+  trace.records = {record, record};
+  return WriteFile(dir / "op_trace" / "record.bin", with(0, proof::EncodeOpRecord(record))) &&
+         WriteFile(dir / "op_trace" / "trace.bin", with(1, proof::EncodeStepTrace(trace))) &&
+         WriteFile(dir / "op_trace" / "inputs.bin", with(2, *blob));
+}
+
 int Run(const std::filesystem::path& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir / "tx", ec);
@@ -141,6 +186,7 @@ int Run(const std::filesystem::path& dir) {
     if (!WriteFile(dir / "block" / ("txs-" + std::to_string(n) + ".bin"), EncodeBlock(block))) return 1;
   }
   if (!WriteProofSeeds(dir)) return 1;
+  if (!WriteOpTraceSeeds(dir)) return 1;
   std::printf("make_seed_corpus: wrote %zu transactions, %zu blocks and proof artifacts under %s\n", txs.size(),
               sizes.size(), dir.c_str());
   return 0;
