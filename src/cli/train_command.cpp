@@ -106,6 +106,7 @@ struct VerifyArgs {
   std::string solver;
   bool all = false;
   bool profile_tolerance = false;
+  uint32_t threads = 0;
 };
 
 int Verify(const VerifyArgs& args) {
@@ -137,6 +138,7 @@ int Verify(const VerifyArgs& args) {
   options.checkpoint_dir = args.checkpoints;
   options.verifier_key = &*key;
   options.all_segments = args.all;
+  options.threads = args.threads;
   if (!args.solver.empty()) {
     auto solver = crypto::PublicKey::FromHex(args.solver);
     if (!solver.ok()) return ReportError(InvalidArgument("--solver: " + solver.status().message()));
@@ -203,6 +205,9 @@ void RegisterTrainCommands(CLI::App* app, Command* command) {
   verify->add_option("--key", verify_args->key, "Verifier key file (its signature seeds the sample)")->required();
   verify->add_option("--solver", verify_args->solver, "Public key the certificate must be signed by");
   verify->add_flag("--all", verify_args->all, "Replay every segment instead of a sample");
+  verify->add_option("--threads", verify_args->threads,
+                     "Replay threads for a kernels = \"repro\" job (its bits do not depend on them); default: the job's")
+      ->check(CLI::Range(1, 1024));
   verify->add_flag("--profile-tolerance", verify_args->profile_tolerance,
                    "Measure tolerance-mode thresholds by replaying segments under other thread counts");
   verify->callback([command, verify_args] { command->action = [verify_args] { return Verify(*verify_args); }; });
