@@ -44,6 +44,7 @@ int Run(int argc, char** argv) {
   RegisterNodeCommands(&app, &command);
   RegisterNetworkCommands(&app, &command);
   RegisterDevnetCommands(&app, &command);
+  RegisterDisputeCommands(&app, &command);
 
   try {
     app.parse(argc, argv);

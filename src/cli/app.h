@@ -40,5 +40,6 @@ void RegisterExportCommands(CLI::App* app, Command* command);
 void RegisterNodeCommands(CLI::App* app, Command* command);
 void RegisterNetworkCommands(CLI::App* app, Command* command);  // After RegisterTrainCommands (adds to `job`).
 void RegisterDevnetCommands(CLI::App* app, Command* command);
+void RegisterDisputeCommands(CLI::App* app, Command* command);
 
 }  // namespace cairn::cli

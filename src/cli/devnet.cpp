@@ -312,6 +312,24 @@ void Devnet::Report(const Hash256& job_id, ledger::JobStatus final_status) {
       std::printf("   the certificate was rejected: the pinpoint game and the referee's recomputation confirmed the faked segment\n");
     }
   }
+  // Every dispute of the job, as the ledger recorded it (cairn dispute show).
+  for (uint32_t i = 0; job.ok() && i < job->disputes; ++i) {
+    auto d = q_->GetDispute(job_id, i);
+    if (!d.ok()) continue;
+    size_t step_rounds = 0, op_rounds = 0;
+    for (const ledger::DisputeMove& m : d->moves) {
+      if (m.party != ledger::DisputeParty::kChallenger) continue;
+      (m.phase == ledger::DisputePhase::kSteps ? step_rounds : op_rounds)++;
+    }
+    std::printf("   dispute %u on segment %llu: %zu rounds over steps pinned step %llu, %zu over its operator trace",
+                i, static_cast<unsigned long long>(d->segment), step_rounds,
+                static_cast<unsigned long long>(d->lo_step), op_rounds);
+    if (d->task == ledger::RefereeTask::kOperator) {
+      std::printf(" pinned record %llu", static_cast<unsigned long long>(d->op_lo));
+    }
+    std::printf("\n     %s\n", d->phase == ledger::DisputePhase::kResolved ? d->resolution.c_str()
+                                                                          : ledger::DisputePhaseName(d->phase));
+  }
   std::printf("\n== balances (change since funding)\n");
   auto print = [&](const std::string& name, const crypto::PublicKey& id, const ledger::Account& before) {
     auto a = q_->GetAccount(id);

@@ -252,6 +252,15 @@ Status RunScenario(const DemoOptions& options, ledger::Ledger* ledger, ledger::S
   CAIRN_RETURN_IF_ERROR(demo.Seal());
   demo.PrintJob(job2);
   demo.ExpectRejected("ruling before the game ends:", demo.Make(referee, ledger::RulingOp{job2, true, 0, {}, {}, {}}));
+  // The challenger answers the first round (its state hash after step 900);
+  // the solver, who faked the segment, does not.
+  ledger::PinpointMoveOp move;
+  move.job_id = job2;
+  move.phase = static_cast<uint8_t>(ledger::DisputePhase::kSteps);
+  move.position = 900;
+  move.hash = crypto::TaggedHash("cairn/demo-checkpoint", ByteView(std::string_view("honest step 900")));
+  demo.Submit(verifier, move);
+  CAIRN_RETURN_IF_ERROR(demo.Seal());
   std::printf("  the solver, who faked the segment, does not answer the bisection...\n");
   CAIRN_RETURN_IF_ERROR(demo.WaitBlocks(referee, ledger->genesis().params.dispute_round_blocks + 1));
   demo.Submit(submitter, ledger::SettleOp{job2});
@@ -299,6 +308,7 @@ int RunLedgerDemo(const DemoOptions& options) {
   genesis.referee = parties[4].key.public_key();
   genesis.params.unbonding_delay_blocks = 3;
   genesis.params.challenge_window_blocks = 3;
+  genesis.params.dispute_round_blocks = 4;
   genesis.params.faucet_amount_max = 10000;
   genesis.params.verifier_stake_min = 100;
   genesis.allocations.push_back({parties[0].key.public_key(), 10000, 0});

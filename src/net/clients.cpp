@@ -353,6 +353,17 @@ Result<ledger::Block> NodeQueries::GetBlock(uint64_t height) {
   return ledger::DecodeBlock(ByteView(std::string_view(resp.block())));
 }
 
+Result<ledger::Dispute> NodeQueries::GetDispute(const Hash256& job_id, uint32_t index) {
+  pb::Ledger::Stub* stub = stubs_->ledger.get();
+  auto ctx = ContextWithDeadline(kUnaryDeadline);
+  pb::GetDisputeRequest req;
+  req.set_job_id(ToField(job_id));
+  req.set_index(index);
+  pb::DisputeBytes resp;
+  CAIRN_RETURN_IF_ERROR(FromGrpc(stub->GetDispute(ctx.get(), req, &resp), "node at " + endpoint_));
+  return ledger::DecodeDispute(resp.dispute());
+}
+
 Result<uint64_t> NodeQueries::NextNonce(const ledger::AccountId& id) {
   pb::Ledger::Stub* stub = stubs_->ledger.get();
   auto ctx = ContextWithDeadline(kUnaryDeadline);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "crypto/keys.h"
+#include "ledger/dispute.h"
 #include "node/ports.h"
 
 namespace grpc {
@@ -77,6 +78,7 @@ class NodeQueries {
   Result<ledger::Job> GetJob(const Hash256& job_id);
   Result<std::vector<ledger::Job>> ListJobs(uint64_t after_height = 0, uint32_t limit = 1000);
   Result<ledger::Block> GetBlock(uint64_t height);
+  Result<ledger::Dispute> GetDispute(const Hash256& job_id, uint32_t index);
   // The account's next nonce, counting the node's mempool.
   Result<uint64_t> NextNonce(const ledger::AccountId& id);
   Status SubmitTx(const ledger::SignedTx& tx);

@@ -79,6 +79,19 @@ class LedgerService final : public pb::Ledger::Service {
     return grpc::Status::OK;
   }
 
+  grpc::Status GetDispute(grpc::ServerContext*, const pb::GetDisputeRequest* req, pb::DisputeBytes* resp) override {
+    auto id = HashField(req->job_id(), "job_id");
+    if (!id.ok()) return ToGrpc(id.status());
+    auto d = ledger_->GetDispute(*id, req->index());
+    if (!d.ok()) return ToGrpc(d.status());
+    if (!*d) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                          "job " + id->ToHex() + " has no dispute " + std::to_string(req->index()));
+    }
+    resp->set_dispute(ledger::EncodeDispute(**d));
+    return grpc::Status::OK;
+  }
+
   grpc::Status ListJobs(grpc::ServerContext*, const pb::ListJobsRequest* req, pb::ListJobsResponse* resp) override {
     uint32_t limit = req->limit() == 0 ? kListJobsDefault : req->limit();
     if (limit > kListJobsMax) {

@@ -20,6 +20,10 @@ void ToProto(const ledger::Job& job, ::cairn::v1::Job* out) {
   out->set_claimed_height(job.claimed_height);
   out->set_posted_height(job.posted_height);
   out->set_manifest_hash(ToField(job.manifest_hash));
+  out->set_checkpoint_count(job.checkpoint_count);
+  out->set_committed_height(job.committed_height);
+  out->set_selection_seed(ToField(job.selection_seed));
+  out->set_disputes(job.disputes);
   for (const ledger::Vote& v : job.votes) {
     auto* pv = out->add_votes();
     pv->set_verifier(ToField(v.verifier));
@@ -54,6 +58,10 @@ Result<ledger::Job> FromProto(const ::cairn::v1::Job& in) {
   j.commit_deadline_height = in.commit_deadline_height();
   j.claimed_height = in.claimed_height();
   j.posted_height = in.posted_height();
+  CAIRN_ASSIGN_OR_RETURN(j.selection_seed, HashField(in.selection_seed(), "selection_seed"));
+  j.checkpoint_count = in.checkpoint_count();
+  j.committed_height = in.committed_height();
+  j.disputes = in.disputes();
   bool known = false;
   for (uint8_t s = 1; s <= 8; ++s) {
     if (in.status() == ledger::JobStatusName(static_cast<ledger::JobStatus>(s))) {
