@@ -68,6 +68,18 @@ TEST_F(NetworkE2e, ACheatingSolverIsRejectedSlashedAndTheSubmitterRefunded) {
   EXPECT_EQ(solver.balance, solver_before.balance);
   // Half the slashed bond rewards the challenger (challenger_reward_bps = 5000).
   EXPECT_EQ(AccountOf("verifier").balance, verifier_before.balance + 1000);
+  // It was decided by the pinpoint game, which anyone can read back: the
+  // bisection narrowed to one step of the faked segment (1) and the referee
+  // recomputed what was left of it.
+  ASSERT_EQ(job.disputes, 1u);
+  ProcessResult shown = RunProcess({kCairn, "dispute", "show", id.ToHex(), "--node", host_endpoint_});
+  ASSERT_EQ(shown.exit_code, 0) << shown.out << shown.err;
+  EXPECT_NE(shown.out.find("on segment 1"), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find("the solver lost"), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find("ruling: the referee recomputed"), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find("bisecting steps"), std::string::npos) << shown.out;  // The transcript.
+  ProcessResult listed = RunProcess({kCairn, "dispute", "list", "--node", host_endpoint_});
+  EXPECT_NE(listed.out.find("solver at fault"), std::string::npos) << listed.out;
 }
 
 TEST_F(NetworkE2e, ASolverKilledMidTrainingResumesToTheSameCertificate) {
