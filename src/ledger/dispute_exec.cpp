@@ -84,7 +84,11 @@ Status Advance(const ExecContext& ctx, Dispute* d) {
       d->op_lo = 0;
       d->op_lo_prefix = TracePrefixStart(d->lo_hash);
       d->op_hi = std::min(s.trace_count, c.trace_count);
-      d->op_hi_known = false;
+      // Equal counts with different roots: the last prefixes differ (equal
+      // last prefixes mean equal chains, hence equal roots), so bisect at
+      // once. Different counts: first see whether one trace extends the other.
+      d->op_hi_known = s.trace_count == c.trace_count;
+      if (d->op_hi_known) return NextOpRound(ctx, d);
       return StartRound(ctx, d, DisputePhase::kOps, d->op_hi);
     case DisputePhase::kOps: {
       bool agree = s.hash == c.hash;
@@ -267,15 +271,20 @@ Status MoveInDispute(Overlay* s, const ExecContext& ctx, const AccountId& sender
       }
       claim.hash = op.hash;
       break;
-    case DisputePhase::kRecords:
+    case DisputePhase::kRecords: {
       if (op.record.empty()) return InvalidArgument("the record is empty");
-      if (TracePrefixNext(d.op_lo_prefix, TraceRecordHash(ByteView(op.record))) != claim.prefix_hi) {
-        return InvalidArgument("the record does not chain from the agreed prefix " + std::to_string(d.op_lo) +
-                               " to the prefix this party revealed at " + std::to_string(d.op_hi));
+      // The record extends the agreed prefix to a prefix under this party's
+      // root: `proof` is that prefix's Merkle path (leaf op_lo).
+      Hash256 next = TracePrefixNext(d.op_lo_prefix, TraceRecordHash(ByteView(op.record)));
+      if (!ProofShows(next, d.op_lo, claim.trace_count, op.proof, claim.trace_root)) {
+        return InvalidArgument("the record does not extend the agreed prefix " + std::to_string(d.op_lo) +
+                               " to a prefix under the trace root this party committed");
       }
       claim.hash = op.hash;  // Where the party's inputs of the operator are (a blob hash; the referee's business).
       claim.record = op.record;
+      claim.prefix_hi = next;
       break;
+    }
     case DisputePhase::kReferee:
     case DisputePhase::kResolved:
       return Internal("move in phase " + std::string(DisputePhaseName(d.phase)));

@@ -107,7 +107,9 @@ struct DisputeOpenOp {
 // must name the current round (so a late or repeated move cannot count for
 // another one). By phase: kSteps: hash = state after step `position`;
 // kTraceRoots: hash = trace root, count = records; kOps: hash = prefix
-// `position`, proof = its Merkle path; kRecords: record = the record bytes.
+// `position`, proof = its Merkle path; kRecords: record = the record bytes,
+// proof = the Merkle path of the prefix it makes (leaf `position`), hash =
+// the blob of its inputs delivered to the referee.
 struct PinpointMoveOp {
   Hash256 job_id;
   uint8_t phase = 0;

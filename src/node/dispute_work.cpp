@@ -196,6 +196,9 @@ MoveComputed JobWork::ComputeMove(const ledger::Job& job, const ledger::Dispute&
             return FailedPrecondition("record " + std::to_string(d.position) + " is past this trace's end");
           }
           m.record = records[d.position];
+          std::vector<Hash256> leaves;
+          for (const Hash256& p : prefixes) leaves.push_back(crypto::MerkleLeafHash(ByteView(p.bytes)));
+          m.proof = crypto::MerkleTree(leaves).Proof(d.position);  // The prefix the record makes.
           // The operator's inputs, for the referee: uploaded to the ledger
           // host before the move names them (by blob hash).
           CAIRN_ASSIGN_OR_RETURN(Bytes blob, OpInputsBlob(in, cert, who, d.segment, d.lo_step, d.position));

@@ -57,8 +57,12 @@ class RandomDisputant {
       }
       case DisputePhase::kRecords: {
         auto& r = raw_[key];
+        auto& p = prefixes_[key];
         if (d.position >= r.size()) return std::nullopt;
+        std::vector<Hash256> leaves;
+        for (const Hash256& h : p) leaves.push_back(crypto::MerkleLeafHash(ByteView(h.bytes)));
         m.record = r[d.position];
+        m.proof = crypto::MerkleTree(leaves).Proof(d.position);
         return m;
       }
       default: return std::nullopt;

@@ -140,10 +140,14 @@ ledger::PinpointMoveOp SimMove(const ledger::Dispute& d, View view) {
       m.proof = crypto::MerkleTree(leaves).Proof(d.position - 1);
       break;
     }
-    case ledger::DisputePhase::kRecords:
+    case ledger::DisputePhase::kRecords: {
+      std::vector<Hash256> leaves;
+      for (const Hash256& p : prefixes) leaves.push_back(crypto::MerkleLeafHash(ByteView(p.bytes)));
       m.record = SimRecord(d.job_id, d.lo_step, d.position, view);
+      m.proof = crypto::MerkleTree(leaves).Proof(d.position);
       m.hash = SimHash("cairn/sim/op-inputs/v1", d.job_id, d.lo_step, d.position, View::kTruth);
       break;
+    }
     default: break;
   }
   return m;
