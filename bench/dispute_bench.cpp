@@ -98,15 +98,11 @@ class Game {
       m.hash = TraceRoot(prefixes);
       m.count = prefixes.size();
     } else if (d.phase == DisputePhase::kOps) {
-      std::vector<Hash256> leaves;
-      for (const Hash256& p : prefixes) leaves.push_back(crypto::MerkleLeafHash(ByteView(p.bytes)));
       m.hash = prefixes[d.position - 1];
-      m.proof = crypto::MerkleTree(leaves).Proof(d.position - 1);
+      m.proof = ledger::TracePrefixProof(prefixes, d.position - 1);
     } else {
-      std::vector<Hash256> leaves;
-      for (const Hash256& p : prefixes) leaves.push_back(crypto::MerkleLeafHash(ByteView(p.bytes)));
       m.record = Record(d.position, cheater);
-      m.proof = crypto::MerkleTree(leaves).Proof(d.position);
+      m.proof = ledger::TracePrefixProof(prefixes, d.position);
       m.hash = H("inputs-blob", d.position);
     }
     return m;

@@ -170,11 +170,19 @@ std::vector<Hash256> TracePrefixes(const Hash256& state_hash, const std::vector<
   return out;
 }
 
-Hash256 TraceRoot(const std::vector<Hash256>& prefixes) {
+namespace {
+std::vector<Hash256> PrefixLeaves(const std::vector<Hash256>& prefixes) {
   std::vector<Hash256> leaves;
   leaves.reserve(prefixes.size());
   for (const Hash256& p : prefixes) leaves.push_back(crypto::MerkleLeafHash(ByteView(p.bytes)));
-  return crypto::MerkleRoot(leaves);
+  return leaves;
+}
+}  // namespace
+
+Hash256 TraceRoot(const std::vector<Hash256>& prefixes) { return crypto::MerkleRoot(PrefixLeaves(prefixes)); }
+
+std::vector<Hash256> TracePrefixProof(const std::vector<Hash256>& prefixes, size_t index) {
+  return crypto::MerkleTree(PrefixLeaves(prefixes)).Proof(index);
 }
 
 bool SelectedVerifier(const Hash256& selection_seed, const Hash256& job_id, const AccountId& verifier,

@@ -138,6 +138,9 @@ Hash256 TraceRecordHash(ByteView record);
 // Leaves P_1..P_n for records with these hashes.
 std::vector<Hash256> TracePrefixes(const Hash256& state_hash, const std::vector<Hash256>& record_hashes);
 Hash256 TraceRoot(const std::vector<Hash256>& prefixes);
+// The Merkle path of prefix P_{index + 1} (leaf `index`) under TraceRoot.
+// REQUIRES: index < prefixes.size().
+std::vector<Hash256> TracePrefixProof(const std::vector<Hash256>& prefixes, size_t index);
 
 // Whether `verifier` is drawn to judge a job with this selection seed:
 // TaggedHash(seed, job, verifier) read as a number below sample_bps/10000

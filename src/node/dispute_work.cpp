@@ -53,29 +53,12 @@ train::EngineOptions JobWork::EngineOptionsFor(const job::JobSpec& spec, Holder 
   return options;
 }
 
-Result<Hash256> JobWork::StateAfter(const JobInputs& in, const proof::Certificate& cert, Holder who, uint64_t segment,
-                                    uint64_t step) {
+Result<std::unique_ptr<train::Engine>> JobWork::EngineAt(const JobInputs& in, const proof::Certificate& cert, Holder who,
+                                                         uint64_t segment, uint64_t step) {
   if (segment >= cert.segments.size()) return InvalidArgument("segment " + std::to_string(segment) + " does not exist");
   const proof::SegmentMetadata& seg = cert.segments[segment];
   if (step < seg.start_step || step > seg.end_step) {
     return InvalidArgument("step " + std::to_string(step) + " is outside segment " + std::to_string(segment));
-  }
-  if (step == seg.start_step) return cert.checkpoint_hashes[segment];
-  CAIRN_ASSIGN_OR_RETURN(auto store, proof::CheckpointStore::Open(DisputeDir(cert.job_id, who)));
-  CAIRN_ASSIGN_OR_RETURN(Bytes start, store.Get(cert.checkpoint_hashes[segment]));
-  CAIRN_ASSIGN_OR_RETURN(auto engine, train::StartEngine(in.spec, in.dataset, in.evaluation ? &*in.evaluation : nullptr,
-                                                         EngineOptionsFor(in.spec, who)));
-  CAIRN_RETURN_IF_ERROR(engine->Restore(start).status());
-  CAIRN_ASSIGN_OR_RETURN(train::SegmentResult r, engine->RunSegment(seg.start_step, step, nullptr));
-  return proof::CheckpointHash(r.checkpoint);
-}
-
-Result<proof::StepTrace> JobWork::TraceOf(const JobInputs& in, const proof::Certificate& cert, Holder who,
-                                          uint64_t segment, uint64_t step, std::unique_ptr<train::Engine>* engine_out) {
-  if (segment >= cert.segments.size()) return InvalidArgument("segment " + std::to_string(segment) + " does not exist");
-  const proof::SegmentMetadata& seg = cert.segments[segment];
-  if (step < seg.start_step || step >= seg.end_step) {
-    return InvalidArgument("step " + std::to_string(step) + " is not a step of segment " + std::to_string(segment));
   }
   CAIRN_ASSIGN_OR_RETURN(auto store, proof::CheckpointStore::Open(DisputeDir(cert.job_id, who)));
   CAIRN_ASSIGN_OR_RETURN(Bytes start, store.Get(cert.checkpoint_hashes[segment]));
@@ -83,14 +66,35 @@ Result<proof::StepTrace> JobWork::TraceOf(const JobInputs& in, const proof::Cert
                                                          EngineOptionsFor(in.spec, who)));
   CAIRN_RETURN_IF_ERROR(engine->Restore(start).status());
   if (step > seg.start_step) CAIRN_RETURN_IF_ERROR(engine->RunSegment(seg.start_step, step, nullptr).status());
-  CAIRN_ASSIGN_OR_RETURN(proof::StepTrace trace, engine->TraceStep(step));
-  if (engine_out) *engine_out = std::move(engine);
-  return trace;
+  return engine;
+}
+
+Result<Hash256> JobWork::StateAfter(const JobInputs& in, const proof::Certificate& cert, Holder who, uint64_t segment,
+                                    uint64_t step) {
+  if (segment >= cert.segments.size()) return InvalidArgument("segment " + std::to_string(segment) + " does not exist");
+  const proof::SegmentMetadata& seg = cert.segments[segment];
+  if (step < seg.start_step || step > seg.end_step) {
+    return InvalidArgument("step " + std::to_string(step) + " is outside segment " + std::to_string(segment));
+  }
+  if (step == seg.start_step) return cert.checkpoint_hashes[segment];  // The committed checkpoint itself.
+  // From the restored checkpoint to `step` in one run, then its snapshot.
+  CAIRN_ASSIGN_OR_RETURN(auto engine, EngineAt(in, cert, who, segment, seg.start_step));
+  CAIRN_ASSIGN_OR_RETURN(train::SegmentResult r, engine->RunSegment(seg.start_step, step, nullptr));
+  return proof::CheckpointHash(r.checkpoint);
+}
+
+Result<proof::StepTrace> JobWork::TraceOf(const JobInputs& in, const proof::Certificate& cert, Holder who,
+                                          uint64_t segment, uint64_t step) {
+  if (segment < cert.segments.size() && step >= cert.segments[segment].end_step) {
+    return InvalidArgument("step " + std::to_string(step) + " is not a step of segment " + std::to_string(segment));
+  }
+  CAIRN_ASSIGN_OR_RETURN(auto engine, EngineAt(in, cert, who, segment, step));
+  return engine->TraceStep(step);
 }
 
 Result<std::vector<Bytes>> JobWork::TraceRecords(const JobInputs& in, const proof::Certificate& cert, Holder who,
                                                  uint64_t segment, uint64_t step) {
-  CAIRN_ASSIGN_OR_RETURN(proof::StepTrace trace, TraceOf(in, cert, who, segment, step, nullptr));
+  CAIRN_ASSIGN_OR_RETURN(proof::StepTrace trace, TraceOf(in, cert, who, segment, step));
   std::vector<Bytes> records;
   records.reserve(trace.records.size());
   for (const proof::OpRecord& r : trace.records) records.push_back(proof::EncodeOpRecord(r));
@@ -128,14 +132,7 @@ Result<std::optional<ledger::DisputeOpenOp>> JobWork::PrepareDispute(const ledge
 
 Result<Bytes> JobWork::OpInputsBlob(const JobInputs& in, const proof::Certificate& cert, Holder who, uint64_t segment,
                                     uint64_t step, uint64_t op_index) {
-  if (segment >= cert.segments.size()) return InvalidArgument("segment " + std::to_string(segment) + " does not exist");
-  const proof::SegmentMetadata& seg = cert.segments[segment];
-  CAIRN_ASSIGN_OR_RETURN(auto store, proof::CheckpointStore::Open(DisputeDir(cert.job_id, who)));
-  CAIRN_ASSIGN_OR_RETURN(Bytes start, store.Get(cert.checkpoint_hashes[segment]));
-  CAIRN_ASSIGN_OR_RETURN(auto engine, train::StartEngine(in.spec, in.dataset, in.evaluation ? &*in.evaluation : nullptr,
-                                                         EngineOptionsFor(in.spec, who)));
-  CAIRN_RETURN_IF_ERROR(engine->Restore(start).status());
-  if (step > seg.start_step) CAIRN_RETURN_IF_ERROR(engine->RunSegment(seg.start_step, step, nullptr).status());
+  CAIRN_ASSIGN_OR_RETURN(auto engine, EngineAt(in, cert, who, segment, step));
   return engine->OpInputs(step, op_index);
 }
 
@@ -187,18 +184,14 @@ MoveComputed JobWork::ComputeMove(const ledger::Job& job, const ledger::Dispute&
           if (d.position == 0 || d.position > prefixes.size()) {
             return FailedPrecondition("prefix " + std::to_string(d.position) + " is past this trace's end");
           }
-          std::vector<Hash256> leaves;
-          for (const Hash256& p : prefixes) leaves.push_back(crypto::MerkleLeafHash(ByteView(p.bytes)));
           m.hash = prefixes[d.position - 1];
-          m.proof = crypto::MerkleTree(leaves).Proof(d.position - 1);
+          m.proof = ledger::TracePrefixProof(prefixes, d.position - 1);
         } else {
           if (d.position >= records.size()) {
             return FailedPrecondition("record " + std::to_string(d.position) + " is past this trace's end");
           }
           m.record = records[d.position];
-          std::vector<Hash256> leaves;
-          for (const Hash256& p : prefixes) leaves.push_back(crypto::MerkleLeafHash(ByteView(p.bytes)));
-          m.proof = crypto::MerkleTree(leaves).Proof(d.position);  // The prefix the record makes.
+          m.proof = ledger::TracePrefixProof(prefixes, d.position);  // The prefix the record makes.
           // The operator's inputs, for the referee: uploaded to the ledger
           // host before the move names them (by blob hash).
           CAIRN_ASSIGN_OR_RETURN(Bytes blob, OpInputsBlob(in, cert, who, d.segment, d.lo_step, d.position));
@@ -251,7 +244,7 @@ Result<Hash256> JobWork::RuleOnOperator(const ledger::Job& job, const ledger::Di
   }
   // The records disagree on what the operator read (one party lies about an
   // input) or no inputs arrived: trace the step from the agreed state.
-  CAIRN_ASSIGN_OR_RETURN(proof::StepTrace truth, TraceOf(in, cert, Holder::kReferee, d.segment, d.lo_step, nullptr));
+  CAIRN_ASSIGN_OR_RETURN(proof::StepTrace truth, TraceOf(in, cert, Holder::kReferee, d.segment, d.lo_step));
   if (truth.state_before != d.lo_hash) {
     return FailedPrecondition("the referee does not reproduce the agreed state at step " + std::to_string(d.lo_step));
   }

@@ -86,9 +86,13 @@ class JobWork final : public ProofSource {
   // checkpoint that starts `segment`.
   Result<Hash256> StateAfter(const JobInputs& in, const proof::Certificate& cert, Holder who, uint64_t segment,
                              uint64_t step);
+  // An engine at the state after `step` steps, replayed from the committed
+  // checkpoint that starts `segment` (this holder's copy).
+  Result<std::unique_ptr<train::Engine>> EngineAt(const JobInputs& in, const proof::Certificate& cert, Holder who,
+                                                  uint64_t segment, uint64_t step);
   // Step `step` (in `segment`) traced from the committed checkpoint.
   Result<proof::StepTrace> TraceOf(const JobInputs& in, const proof::Certificate& cert, Holder who, uint64_t segment,
-                                   uint64_t step, std::unique_ptr<train::Engine>* engine_out);
+                                   uint64_t step);
   // The input blob of record `op_index` of that step.
   Result<Bytes> OpInputsBlob(const JobInputs& in, const proof::Certificate& cert, Holder who, uint64_t segment,
                              uint64_t step, uint64_t op_index);

@@ -134,17 +134,13 @@ ledger::PinpointMoveOp SimMove(const ledger::Dispute& d, View view) {
       m.count = prefixes.size();
       break;
     case ledger::DisputePhase::kOps: {
-      std::vector<Hash256> leaves;
-      for (const Hash256& p : prefixes) leaves.push_back(crypto::MerkleLeafHash(ByteView(p.bytes)));
       m.hash = prefixes[d.position - 1];
-      m.proof = crypto::MerkleTree(leaves).Proof(d.position - 1);
+      m.proof = ledger::TracePrefixProof(prefixes, d.position - 1);
       break;
     }
     case ledger::DisputePhase::kRecords: {
-      std::vector<Hash256> leaves;
-      for (const Hash256& p : prefixes) leaves.push_back(crypto::MerkleLeafHash(ByteView(p.bytes)));
       m.record = SimRecord(d.job_id, d.lo_step, d.position, view);
-      m.proof = crypto::MerkleTree(leaves).Proof(d.position);
+      m.proof = ledger::TracePrefixProof(prefixes, d.position);
       m.hash = SimHash("cairn/sim/op-inputs/v1", d.job_id, d.lo_step, d.position, View::kTruth);
       break;
     }
