@@ -38,6 +38,7 @@ Result<ledger::Genesis> ParseGenesisToml(const std::string& text, const std::str
   CAIRN_ASSIGN_OR_RETURN(g.genesis_time_ms, top.Unsigned("genesis_time_ms", &zero));
   CAIRN_ASSIGN_OR_RETURN(g.sequencer, Key(top, "sequencer"));
   CAIRN_ASSIGN_OR_RETURN(g.referee, Key(top, "referee"));
+  CAIRN_ASSIGN_OR_RETURN(g.jackpot, top.Unsigned("jackpot", &zero));
 
   top.MarkUsed("params");
   if (const toml::table* params = root["params"].as_table()) {
@@ -63,6 +64,16 @@ Result<ledger::Genesis> ParseGenesisToml(const std::string& text, const std::str
     def = d.verifier_sample_bps;
     CAIRN_ASSIGN_OR_RETURN(v, p.Unsigned("verifier_sample_bps", &def, 10000));
     out.verifier_sample_bps = static_cast<uint32_t>(v);
+    def = d.forced_error_bps;
+    CAIRN_ASSIGN_OR_RETURN(v, p.Unsigned("forced_error_bps", &def, 10000));
+    out.forced_error_bps = static_cast<uint32_t>(v);
+    def = d.jackpot_payout_bps;
+    CAIRN_ASSIGN_OR_RETURN(v, p.Unsigned("jackpot_payout_bps", &def, 10000));
+    out.jackpot_payout_bps = static_cast<uint32_t>(v);
+    def = d.audited_segments;
+    CAIRN_ASSIGN_OR_RETURN(v, p.Unsigned("audited_segments", &def, ledger::kAuditedSegmentsMax));
+    out.audited_segments = static_cast<uint32_t>(v);
+    CAIRN_ASSIGN_OR_RETURN(out.reveal_window_blocks, p.Unsigned("reveal_window_blocks", &d.reveal_window_blocks));
     CAIRN_RETURN_IF_ERROR(p.CheckNoUnknownKeys());
   } else if (root.contains("params")) {
     return InvalidArgument(source_name + ": 'params' must be a table ([params])");
@@ -101,7 +112,8 @@ std::string GenesisToToml(const ledger::Genesis& g) {
   out << "chain_id = \"" << g.chain_id << "\"\n";
   out << "genesis_time_ms = " << g.genesis_time_ms << "\n";
   out << "sequencer = \"" << g.sequencer.ToHex() << "\"\n";
-  out << "referee = \"" << g.referee.ToHex() << "\"\n\n[params]\n";
+  out << "referee = \"" << g.referee.ToHex() << "\"\n";
+  out << "jackpot = " << g.jackpot << "\n\n[params]\n";
   const ledger::Params& p = g.params;
   out << "unbonding_delay_blocks = " << p.unbonding_delay_blocks << "\n";
   out << "challenge_window_blocks = " << p.challenge_window_blocks << "\n";
@@ -113,6 +125,10 @@ std::string GenesisToToml(const ledger::Genesis& g) {
   out << "challenger_reward_bps = " << p.challenger_reward_bps << "\n";
   out << "dispute_round_blocks = " << p.dispute_round_blocks << "\n";
   out << "verifier_sample_bps = " << p.verifier_sample_bps << "\n";
+  out << "forced_error_bps = " << p.forced_error_bps << "\n";
+  out << "jackpot_payout_bps = " << p.jackpot_payout_bps << "\n";
+  out << "audited_segments = " << p.audited_segments << "\n";
+  out << "reveal_window_blocks = " << p.reveal_window_blocks << "\n";
   for (const auto& a : g.allocations) {
     out << "\n[[allocations]]\naccount = \"" << a.account.ToHex() << "\"\nbalance = " << a.balance
         << "\nstake = " << a.stake << "\n";

@@ -118,7 +118,7 @@ Result<Dispute> DecodeDispute(std::string_view bytes) {
   d.op_hi = r.U64();
   d.op_hi_known = r.Bool();
   d.op_lo_prefix = r.Hash();
-  d.task = CheckedEnum<RefereeTask>(r, 0, 3, "referee task");
+  d.task = CheckedEnum<RefereeTask>(r, 0, 4, "referee task");
   d.solver_at_fault = r.Bool();
   d.resolved_height = r.U64();
   d.resolution = r.String(512);

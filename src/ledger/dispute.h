@@ -57,6 +57,14 @@ enum class RefereeTask : uint8_t {
   // norms, the evaluation): the referee replays the segment and checks them.
   // Its ruling is its word, re-checked by `cairn ledger audit --recompute`.
   kSegment = 3,
+  // The solver revealed that the disputed segment's checkpoint is its forced
+  // error: the referee replays the segment from its committed start and
+  // rules whether the committed end really is wrong (value = its end hash).
+  // Confirmed, the challenger wins the jackpot share and the bonds of the
+  // verifiers that accepted the job with that checkpoint audited; refuted,
+  // the solver faked a forced error and is slashed. challenger is zero when
+  // the ledger opened the check itself (a forced error nobody caught).
+  kForcedCheck = 4,
 };
 
 enum class DisputeParty : uint8_t { kSolver = 1, kChallenger = 2 };

@@ -151,12 +151,6 @@ Status Resolve(Overlay* s, const ExecContext& ctx, Job job, Dispute d, bool solv
   return Status::Ok();
 }
 
-bool ProofShows(const Hash256& leaf_value, uint64_t index, uint64_t size, const std::vector<Hash256>& proof,
-                const Hash256& root) {
-  return index < size &&
-         crypto::VerifyMerkleProof(crypto::MerkleLeafHash(ByteView(leaf_value.bytes)), index, size, proof, root);
-}
-
 }  // namespace
 
 Status OpenDispute(Overlay* s, const ExecContext& ctx, const AccountId& sender, Account& account,
@@ -185,6 +179,11 @@ Status OpenDispute(Overlay* s, const ExecContext& ctx, const AccountId& sender, 
   if (op.segment >= job.checkpoint_count - 1) {
     return InvalidArgument("segment " + std::to_string(op.segment) + " does not exist: the certificate has " +
                            std::to_string(job.checkpoint_count - 1) + " segments");
+  }
+  if (job.forced_leaf != 0 && (op.segment + 1 == job.forced_leaf || op.segment == job.forced_leaf)) {
+    return FailedPrecondition("checkpoint " + std::to_string(job.forced_leaf) + " of " + JobName(job.job_id) +
+                              " is its revealed forced error: segment " + std::to_string(op.segment) +
+                              " is known to disagree");
   }
   if (op.end_step <= op.begin_step || op.end_step - op.begin_step > kDisputeSegmentStepsMax) {
     return InvalidArgument("a disputed segment runs 1.." + std::to_string(kDisputeSegmentStepsMax) + " steps");
@@ -307,6 +306,7 @@ Status RuleOnDispute(Overlay* s, const ExecContext& ctx, const RulingOp& op) {
     return InvalidArgument("the ruling is for task " + std::to_string(op.task) + ", the dispute asks for task " +
                            std::to_string(static_cast<int>(d.task)));
   }
+  if (d.task == RefereeTask::kForcedCheck) return RuleOnForcedCheck(s, ctx, std::move(g.job), d, op);
   Hash256 solver_value = d.task == RefereeTask::kOperator ? TraceRecordHash(ByteView(d.solver.record)) : d.solver_hi_hash;
   // kSegment: claims other than hashes; the referee's replay decides.
   bool solver_wrong = d.task == RefereeTask::kSegment ? op.solver_at_fault : op.value != solver_value;

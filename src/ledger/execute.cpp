@@ -100,6 +100,9 @@ struct Executor {
                                 std::to_string(job.claim_deadline_height));
     }
     if (job.submitter == sender) return FailedPrecondition("a submitter cannot claim its own job");
+    if (op.forced_error_commitment.IsZero()) {
+      return InvalidArgument("a claim commits to a forced-error secret (ForcedErrorCommitment); it is zero");
+    }
     CAIRN_RETURN_IF_ERROR(TakeFrom(&account.stake_free, job.solver_stake, "free stake to bond"));
     CAIRN_RETURN_IF_ERROR(AddTo(&account.stake_bonded, job.solver_stake, "bonded stake"));
     job.status = JobStatus::kClaimed;
@@ -108,6 +111,8 @@ struct Executor {
     CAIRN_ASSIGN_OR_RETURN(job.commit_deadline_height,
                            HeightAfter(ctx.height, job.commit_window_blocks, "commit deadline"));
     job.forced_error_commitment = op.forced_error_commitment;
+    // The next block's BeginBlock gives the job its claim seed.
+    CAIRN_RETURN_IF_ERROR(QueueForSeed(job.job_id));
     PutJob(s, job);
     return Status::Ok();
   }
@@ -119,6 +124,10 @@ struct Executor {
     if (ctx.height > job.commit_deadline_height) {
       return FailedPrecondition(JobName(job.job_id) + ": commit deadline passed at height " +
                                 std::to_string(job.commit_deadline_height));
+    }
+    if (job.claim_seed.IsZero()) {
+      return FailedPrecondition(JobName(job.job_id) + ": commit from height " + std::to_string(job.claimed_height + 1) +
+                                " on (the block after the claim draws the forced error)");
     }
     if (op.checkpoint_count < 2 || op.checkpoint_count > kCheckpointsMax) {
       return InvalidArgument("a certificate names 2.." + std::to_string(kCheckpointsMax) +
@@ -133,9 +142,7 @@ struct Executor {
     CAIRN_ASSIGN_OR_RETURN(job.challenge_end_height,
                            HeightAfter(ctx.height, params().challenge_window_blocks, "challenge end"));
     // The next block's BeginBlock gives the job its selection seed.
-    CAIRN_ASSIGN_OR_RETURN(auto queue, GetSeedQueue(*s, ctx.height));
-    queue.push_back(job.job_id);
-    PutSeedQueue(s, ctx.height, queue);
+    CAIRN_RETURN_IF_ERROR(QueueForSeed(job.job_id));
     PutJob(s, job);
     return Status::Ok();
   }
@@ -177,6 +184,20 @@ struct Executor {
 
   Status operator()(const DisputeOpenOp& op) { return OpenDispute(s, ctx, sender, account, op); }
 
+  Status operator()(const RevealOp& op) {
+    PutAccount(s, sender, account);  // The rules below may pay or slash the sender.
+    CAIRN_RETURN_IF_ERROR(Reveal(s, ctx, sender, op));
+    CAIRN_ASSIGN_OR_RETURN(account, GetAccount(*s, sender));
+    return Status::Ok();
+  }
+
+  Status QueueForSeed(const Hash256& job_id) {
+    CAIRN_ASSIGN_OR_RETURN(auto queue, GetSeedQueue(*s, ctx.height));
+    queue.push_back(job_id);
+    PutSeedQueue(s, ctx.height, queue);
+    return Status::Ok();
+  }
+
   Status operator()(const PinpointMoveOp& op) {
     PutAccount(s, sender, account);  // The rules below may pay or slash the sender.
     CAIRN_RETURN_IF_ERROR(MoveInDispute(s, ctx, sender, op));
@@ -215,14 +236,28 @@ struct Executor {
         CAIRN_RETURN_IF_ERROR(Credit(s, job.submitter, job.fee));
         job.status = JobStatus::kExpired;
         break;
-      case JobStatus::kCommitted:
+      case JobStatus::kCommitted: {
         if (ctx.height <= job.challenge_end_height) {
           return FailedPrecondition(JobName(job.job_id) + ": challenge window open until height " +
                                     std::to_string(job.challenge_end_height));
         }
-        CAIRN_RETURN_IF_ERROR(PayOut(job));
-        job.status = JobStatus::kSettled;
+        CAIRN_ASSIGN_OR_RETURN(uint64_t reveal_end,
+                               HeightAfter(job.challenge_end_height, params().reveal_window_blocks, "reveal end"));
+        if (job.forced == ForcedError::kUnrevealed) {
+          if (ctx.height <= reveal_end) {
+            return FailedPrecondition(JobName(job.job_id) + ": waiting for the solver to reveal its forced-error secret "
+                                      "(until height " + std::to_string(reveal_end) + ")");
+          }
+          // Without the reveal nobody can tell whether a forced error went
+          // uncaught: the solver forfeits its bond, the verifiers are paid.
+          CAIRN_RETURN_IF_ERROR(PayOut(job, /*solver_revealed=*/false));
+          job.status = JobStatus::kFailed;
+        } else {
+          CAIRN_RETURN_IF_ERROR(PayOut(job, /*solver_revealed=*/true));
+          job.status = JobStatus::kSettled;
+        }
         break;
+      }
       case JobStatus::kDisputed: {
         // Only a missed move deadline closes a dispute this way.
         CAIRN_RETURN_IF_ERROR(TimeOutDispute(s, ctx, job.job_id));
@@ -260,7 +295,10 @@ struct Executor {
     return Status::Ok();
   }
 
-  Status PayOut(const Job& job) {
+  // Fees and bonds of a job whose window has closed. A solver that never
+  // revealed gets nothing: its bond goes to the jackpot and the fee, less
+  // the verifiers' share, back to the submitter.
+  Status PayOut(const Job& job, bool solver_revealed) {
     Amount tax = Share(job.fee, params().jackpot_tax_bps);
     std::vector<const Vote*> acceptors;
     for (const Vote& v : job.votes) {
@@ -271,10 +309,16 @@ struct Executor {
     Amount to_verifiers = each * acceptors.size();
     // Genesis validation keeps tax + verifier share <= 100%.
     CAIRN_ASSERT(tax + to_verifiers <= job.fee);
-    CAIRN_RETURN_IF_ERROR(AddToJackpot(s, tax));
     for (const Vote* v : acceptors) CAIRN_RETURN_IF_ERROR(Credit(s, v->verifier, each));
-    CAIRN_RETURN_IF_ERROR(Credit(s, job.solver, job.fee - tax - to_verifiers));
-    CAIRN_RETURN_IF_ERROR(ReleaseBond(s, job.solver, job.solver_stake));
+    if (solver_revealed) {
+      CAIRN_RETURN_IF_ERROR(AddToJackpot(s, tax));
+      CAIRN_RETURN_IF_ERROR(Credit(s, job.solver, job.fee - tax - to_verifiers));
+      CAIRN_RETURN_IF_ERROR(ReleaseBond(s, job.solver, job.solver_stake));
+    } else {
+      CAIRN_RETURN_IF_ERROR(Credit(s, job.submitter, job.fee - to_verifiers));
+      CAIRN_RETURN_IF_ERROR(BurnBond(s, job.solver, job.solver_stake));
+      CAIRN_RETURN_IF_ERROR(AddToJackpot(s, job.solver_stake));
+    }
     for (const Vote& v : job.votes) CAIRN_RETURN_IF_ERROR(ReleaseBond(s, v.verifier, v.bond));
     return Status::Ok();
   }
@@ -292,13 +336,19 @@ Status BeginBlock(Overlay* state, const ExecContext& ctx) {
   }
   if (!entries.empty()) PutUnbondings(state, ctx.height, {});
   if (ctx.height == 0) return Status::Ok();
-  CAIRN_ASSIGN_OR_RETURN(auto committed, GetSeedQueue(*state, ctx.height - 1));
-  for (const Hash256& id : committed) {
+  // Jobs claimed or committed in the previous block get that block's hash:
+  // a claim its forced-error draw, a commitment its verifier selection.
+  CAIRN_ASSIGN_OR_RETURN(auto queued, GetSeedQueue(*state, ctx.height - 1));
+  for (const Hash256& id : queued) {
     CAIRN_ASSIGN_OR_RETURN(Job job, LoadJob(*state, id));
-    job.selection_seed = ctx.prev_block_hash;
+    if (job.claim_seed.IsZero()) {
+      job.claim_seed = ctx.prev_block_hash;
+    } else if (job.selection_seed.IsZero() && job.committed_height != 0) {
+      job.selection_seed = ctx.prev_block_hash;
+    }
     PutJob(state, job);
   }
-  if (!committed.empty()) PutSeedQueue(state, ctx.height - 1, {});
+  if (!queued.empty()) PutSeedQueue(state, ctx.height - 1, {});
   return Status::Ok();
 }
 

@@ -30,6 +30,10 @@ Status BurnBond(Overlay* s, const AccountId& id, Amount bond);
 Status Slash(Overlay* s, const ExecContext& ctx, const AccountId& offender, Amount bond,
              const AccountId& beneficiary);
 
+// Whether `proof` shows `leaf_value` as leaf `index` of a tree of `size` leaves with this root.
+bool ProofShows(const Hash256& leaf_value, uint64_t index, uint64_t size, const std::vector<Hash256>& proof,
+                const Hash256& root);
+
 Result<Job> LoadJob(const Overlay& s, const Hash256& job_id);
 Status WrongStatus(const Job& job, const char* wanted);
 
@@ -48,6 +52,11 @@ Status OpenDispute(Overlay* s, const ExecContext& ctx, const AccountId& sender, 
                    const DisputeOpenOp& op);
 Status MoveInDispute(Overlay* s, const ExecContext& ctx, const AccountId& sender, const PinpointMoveOp& op);
 Status RuleOnDispute(Overlay* s, const ExecContext& ctx, const RulingOp& op);
+// Forced errors (forced_error_exec.cpp): the solver's reveal, and the
+// referee's ruling on a kForcedCheck dispute (REQUIRES: d is the job's open dispute).
+Status Reveal(Overlay* s, const ExecContext& ctx, const AccountId& sender, const RevealOp& op);
+Status RuleOnForcedCheck(Overlay* s, const ExecContext& ctx, Job job, Dispute d, const RulingOp& op);
+
 // SettleOp on a disputed job: resolves the dispute against the party that
 // missed its move deadline.
 Status TimeOutDispute(Overlay* s, const ExecContext& ctx, const Hash256& job_id);

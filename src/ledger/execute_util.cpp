@@ -1,5 +1,6 @@
 #include <limits>
 
+#include "crypto/merkle.h"
 #include "ledger/execute_internal.h"
 #include "store/kv_store.h"
 #include "util/codec.h"
@@ -73,6 +74,12 @@ Status Slash(Overlay* s, const ExecContext& ctx, const AccountId& offender, Amou
   Amount reward = Share(bond, ctx.genesis->params.challenger_reward_bps);
   CAIRN_RETURN_IF_ERROR(Credit(s, beneficiary, reward));
   return AddToJackpot(s, bond - reward);
+}
+
+bool ProofShows(const Hash256& leaf_value, uint64_t index, uint64_t size, const std::vector<Hash256>& proof,
+                const Hash256& root) {
+  return index < size &&
+         crypto::VerifyMerkleProof(crypto::MerkleLeafHash(ByteView(leaf_value.bytes)), index, size, proof, root);
 }
 
 Result<Job> LoadJob(const Overlay& s, const Hash256& job_id) {

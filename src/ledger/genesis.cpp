@@ -8,7 +8,9 @@
 
 namespace cairn::ledger {
 namespace {
-constexpr uint8_t kGenesisVersion = 2;  // 2: dispute_round_blocks, verifier_sample_bps.
+// 2: dispute_round_blocks, verifier_sample_bps. 3: forced errors (forced_error_bps,
+// jackpot_payout_bps, audited_segments, reveal_window_blocks, jackpot).
+constexpr uint8_t kGenesisVersion = 3;
 }
 
 Bytes EncodeGenesis(const Genesis& g) {
@@ -29,12 +31,17 @@ Bytes EncodeGenesis(const Genesis& g) {
   w.U32(p.challenger_reward_bps);
   w.U64(p.dispute_round_blocks);
   w.U32(p.verifier_sample_bps);
+  w.U32(p.forced_error_bps);
+  w.U32(p.jackpot_payout_bps);
+  w.U32(p.audited_segments);
+  w.U64(p.reveal_window_blocks);
   w.U32(static_cast<uint32_t>(g.allocations.size()));
   for (const auto& a : g.allocations) {
     w.Raw(ByteView(a.account.bytes));
     w.U64(a.balance);
     w.U64(a.stake);
   }
+  w.U64(g.jackpot);
   return w.Take();
 }
 
@@ -58,6 +65,10 @@ Result<Genesis> DecodeGenesis(ByteView bytes) {
   p.challenger_reward_bps = r.U32();
   p.dispute_round_blocks = r.U64();
   p.verifier_sample_bps = r.U32();
+  p.forced_error_bps = r.U32();
+  p.jackpot_payout_bps = r.U32();
+  p.audited_segments = r.U32();
+  p.reveal_window_blocks = r.U64();
   uint32_t n = r.ListLength(kGenesisAllocationsMax);
   for (uint32_t i = 0; i < n && r.ok(); ++i) {
     Allocation a;
@@ -66,6 +77,7 @@ Result<Genesis> DecodeGenesis(ByteView bytes) {
     a.stake = r.U64();
     g.allocations.push_back(a);
   }
+  g.jackpot = r.U64();
   CAIRN_RETURN_IF_ERROR(r.Finish().WithContext("genesis"));
   return g;
 }
@@ -85,7 +97,8 @@ Status ValidateGenesis(const Genesis& g) {
   if (p.challenger_reward_bps > 10000) return InvalidArgument("genesis: challenger_reward_bps must not exceed 10000");
   const std::pair<const char*, uint64_t> windows[] = {{"unbonding_delay_blocks", p.unbonding_delay_blocks},
                                                        {"challenge_window_blocks", p.challenge_window_blocks},
-                                                       {"dispute_round_blocks", p.dispute_round_blocks}};
+                                                       {"dispute_round_blocks", p.dispute_round_blocks},
+                                                       {"reveal_window_blocks", p.reveal_window_blocks}};
   for (const auto& [name, blocks] : windows) {
     if (blocks == 0 || blocks > kWindowBlocksMax) {
       return InvalidArgument(std::string("genesis: ") + name + " must be 1.." + std::to_string(kWindowBlocksMax));
@@ -96,6 +109,13 @@ Status ValidateGenesis(const Genesis& g) {
   }
   if (p.verifier_sample_bps == 0 || p.verifier_sample_bps > 10000) {
     return InvalidArgument("genesis: verifier_sample_bps must be 1..10000");
+  }
+  if (p.forced_error_bps > 10000 || p.jackpot_payout_bps > 10000) {
+    return InvalidArgument("genesis: forced_error_bps and jackpot_payout_bps must not exceed 10000");
+  }
+  if (p.audited_segments == 0 || p.audited_segments > kAuditedSegmentsMax) {
+    return InvalidArgument("genesis: audited_segments must be 1.." + std::to_string(kAuditedSegmentsMax) +
+                           " (an accept must answer for something)");
   }
   if (g.allocations.size() > kGenesisAllocationsMax) return InvalidArgument("genesis: too many allocations");
   std::set<AccountId> seen;
@@ -112,6 +132,7 @@ Status ValidateGenesis(const Genesis& g) {
     add(a.balance);
     add(a.stake);
   }
+  add(g.jackpot);
   if (overflow) return InvalidArgument("genesis: total allocation overflows");
   return Status::Ok();
 }
@@ -126,7 +147,9 @@ Status ApplyGenesis(Overlay* state, const Genesis& g) {
     PutAccount(state, a.account, account);
     supply += a.balance + a.stake;
   }
+  supply += g.jackpot;
   PutAmount(state, kSupplyKey, supply);
+  if (g.jackpot > 0) PutAmount(state, kJackpotKey, g.jackpot);
   return Status::Ok();
 }
 

@@ -105,6 +105,10 @@ std::string EncodeJob(const Job& j) {
   w.U64(j.committed_height);
   w.Hash(j.selection_seed);
   w.U32(j.disputes);
+  w.Hash(j.claim_seed);
+  w.U8(static_cast<uint8_t>(j.forced));
+  w.Hash(j.forced_error_secret);
+  w.U64(j.forced_leaf);
   return std::string(w.bytes().begin(), w.bytes().end());
 }
 
@@ -143,6 +147,12 @@ Result<Job> DecodeJob(std::string_view bytes) {
   j.committed_height = r.U64();
   j.selection_seed = r.Hash();
   j.disputes = r.U32();
+  j.claim_seed = r.Hash();
+  uint8_t forced = r.U8();
+  if (r.ok() && forced > static_cast<uint8_t>(ForcedError::kRefuted)) r.Fail("unknown forced-error state " + std::to_string(forced));
+  j.forced = static_cast<ForcedError>(forced);
+  j.forced_error_secret = r.Hash();
+  j.forced_leaf = r.U64();
   CAIRN_RETURN_IF_ERROR(r.Finish().WithContext("job record"));
   return j;
 }

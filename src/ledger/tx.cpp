@@ -84,6 +84,14 @@ struct OpEncoder {
   void operator()(const SettleOp& op) { w.Hash(op.job_id); }
   void operator()(const AnnounceOp& op) { w.String(op.endpoint); }
   void operator()(const CancelJobOp& op) { w.Hash(op.job_id); }
+  void operator()(const RevealOp& op) {
+    w.Hash(op.job_id);
+    w.Hash(op.secret);
+    w.Hash(op.start_hash);
+    PutHashes(w, op.start_proof);
+    w.Hash(op.end_hash);
+    PutHashes(w, op.end_proof);
+  }
 };
 
 Operation DecodeOp(uint8_t tag, util::Reader& r) {
@@ -151,6 +159,16 @@ Operation DecodeOp(uint8_t tag, util::Reader& r) {
       op.record = r.LengthPrefixed(kTraceRecordBytesMax);
       return op;
     }
+    case 15: {
+      RevealOp op;
+      op.job_id = r.Hash();
+      op.secret = r.Hash();
+      op.start_hash = r.Hash();
+      op.start_proof = GetHashes(r);
+      op.end_hash = r.Hash();
+      op.end_proof = GetHashes(r);
+      return op;
+    }
     default:
       r.Fail("unknown operation tag " + std::to_string(tag));
       return FaucetOp{};
@@ -171,7 +189,7 @@ void WriteBody(util::Writer& w, const TxBody& body) {
 const char* OperationName(const Operation& op) {
   static const char* const kNames[] = {"transfer", "faucet", "stake", "unstake", "post_job",
                                        "claim_job", "commit_certificate", "verdict", "ruling", "settle", "announce",
-                                       "cancel_job", "dispute_open", "pinpoint_move"};
+                                       "cancel_job", "dispute_open", "pinpoint_move", "reveal"};
   static_assert(std::variant_size_v<Operation> == sizeof(kNames) / sizeof(kNames[0]));
   return kNames[op.index()];
 }

@@ -140,10 +140,28 @@ struct CancelJobOp {
   friend bool operator==(const CancelJobOp&, const CancelJobOp&) = default;
 };
 
+// Solver only: opens the forced-error commitment made at claim
+// (ForcedErrorCommitment(secret, job) == job.forced_error_commitment).
+// Either as the answer to a dispute on a segment next to its forced
+// checkpoint (the referee then confirms that checkpoint is wrong), or in
+// the reveal window after the challenge window (every solver must reveal;
+// the job settles after). A forced job revealed after the window carries
+// the Merkle proofs of checkpoints forced_leaf - 1 and forced_leaf, so the
+// referee can check the forced one against accepting verifiers' audits.
+struct RevealOp {
+  Hash256 job_id;
+  Hash256 secret;
+  Hash256 start_hash;  // Checkpoint forced_leaf - 1 (forced job after the window only).
+  std::vector<Hash256> start_proof;
+  Hash256 end_hash;    // Checkpoint forced_leaf.
+  std::vector<Hash256> end_proof;
+  friend bool operator==(const RevealOp&, const RevealOp&) = default;
+};
+
 // The index of each alternative is its wire tag minus one; append only.
 using Operation = std::variant<TransferOp, FaucetOp, StakeOp, UnstakeOp, PostJobOp, ClaimJobOp,
                                CommitCertificateOp, VerdictOp, RulingOp, SettleOp, AnnounceOp,
-                               CancelJobOp, DisputeOpenOp, PinpointMoveOp>;
+                               CancelJobOp, DisputeOpenOp, PinpointMoveOp, RevealOp>;
 const char* OperationName(const Operation& op);
 // The job an operation is about, if any.
 std::optional<Hash256> JobOfOperation(const Operation& op);

@@ -33,6 +33,8 @@ inline constexpr uint64_t kWindowBlocksMax = 10'000'000;
 // Checkpoints a commitment may name: the initial state plus one per segment
 // (proof::kCheckpointsPerJobMax segments).
 inline constexpr uint64_t kCheckpointsMax = 1'000'001;
+// Params::audited_segments at most.
+inline constexpr uint32_t kAuditedSegmentsMax = 64;
 
 struct Account {
   uint64_t nonce = 0;         // Nonce of the last transaction this account sent.
@@ -66,6 +68,16 @@ enum class JobStatus : uint8_t {
 const char* JobStatusName(JobStatus status);
 // Settled, failed, expired or cancelled: nothing more can happen to the job.
 inline bool IsFinal(JobStatus s) { return s >= JobStatus::kSettled; }
+
+// Truebit-style forced errors (docs/protocol.md, "Forced errors"): where
+// the solver's reveal of its committed secret stands.
+enum class ForcedError : uint8_t {
+  kUnrevealed = 0,
+  kNone = 1,       // Revealed: the draw put no forced error in this job.
+  kConfirmed = 2,  // Revealed and forced; the referee confirmed the checkpoint is wrong (or nobody answered for it).
+  kChecking = 3,   // Revealed and forced; the referee checks the checkpoint (kForcedCheck).
+  kRefuted = 4,    // Revealed and forced, but the checkpoint was right: the solver was slashed.
+};
 
 struct Vote {
   AccountId verifier;
@@ -102,6 +114,13 @@ struct Job {
   // Zero until that block.
   Hash256 selection_seed;
   uint32_t disputes = 0;  // Disputes ever opened; the open one (kDisputed) is the last.
+  // Hash of the first block after the claim: with the solver's secret it
+  // draws whether the job carries a forced error (ForcedErrorLeaf). Zero
+  // until that block.
+  Hash256 claim_seed;
+  ForcedError forced = ForcedError::kUnrevealed;
+  Hash256 forced_error_secret;  // Revealed by the solver (RevealOp).
+  uint64_t forced_leaf = 0;     // The checkpoint made wrong on purpose; 0 for none.
   friend bool operator==(const Job&, const Job&) = default;
 };
 
@@ -121,6 +140,16 @@ struct Params {
   // Chance that a given staked verifier is drawn to judge a given job
   // (accepts from others are refused; anyone staked may dispute).
   uint32_t verifier_sample_bps = 10000;
+  // Forced errors: the chance that a job must carry one deliberately wrong
+  // checkpoint, and the share of the jackpot paid to whoever catches it.
+  uint32_t forced_error_bps = 1000;
+  uint32_t jackpot_payout_bps = 1000;
+  // Segments each accepting verifier answers for (AuditedSegments): an
+  // accept of a job whose forced or real error lies in them costs its bond.
+  uint32_t audited_segments = 2;
+  // Blocks after the challenge window in which the solver must reveal its
+  // forced-error secret; the job settles after the reveal.
+  uint64_t reveal_window_blocks = 20;
   friend bool operator==(const Params&, const Params&) = default;
 };
 
@@ -138,6 +167,7 @@ struct Genesis {
   AccountId referee;    // Rules on disputes (stands in for a contract).
   Params params;
   std::vector<Allocation> allocations;
+  Amount jackpot = 0;  // The jackpot at genesis (part of the supply).
   friend bool operator==(const Genesis&, const Genesis&) = default;
 };
 

@@ -91,17 +91,34 @@ TEST_F(LedgerConservation, RandomTrafficNeverCreatesOrDestroysUnits) {
     uint64_t v = rng() % 3;
     return crypto::TaggedHash("random", ByteView(std::to_string(v)));
   };
+  // Forced errors drawn often, so that reveals and forced checks happen.
+  genesis_.params.forced_error_bps = 5000;
+  kv_.reset();
+  Reopen();
   for (int block = 0; block < 80; ++block) {
     for (int i = 0; i < 14; ++i) {
       Operation op;
       uint8_t sender = pick();
-      switch (rng() % 13) {
+      switch (rng() % 15) {
         case 0: op = TransferOp{Id(pick()), amount()}; break;
         case 1: op = FaucetOp{amount() % 1200}; break;
         case 2: op = StakeOp{amount()}; break;
         case 3: op = UnstakeOp{amount()}; break;
         case 4: op = PostJobOp{job(), amount(), 1 + amount(), 1 + rng() % 6, 1 + rng() % 6, Hash256{}}; break;
-        case 5: op = ClaimJobOp{job(), Hash256{}}; break;
+        case 5: op = ClaimOf(job()); break;
+        case 13: {  // The solver's reveal, in or after a dispute or window, with proofs.
+          Hash256 id = job();
+          auto j = ledger_->GetJob(id).value();
+          if (!j) continue;
+          crypto::MerkleTree tree = CheckpointTree();
+          uint64_t leaf = 1 + rng() % (kCheckpoints - 2);
+          op = RevealOp{id, rng() % 5 ? SecretOf(id) : hash(), CheckpointHash(leaf - 1), tree.Proof(leaf - 1),
+                        CheckpointHash(leaf), tree.Proof(leaf)};
+          for (uint8_t p : parties) {
+            if (Id(p) == j->solver) sender = p;
+          }
+          break;
+        }
         case 6: {  // Mostly from the job's own solver, so that disputes happen.
           Hash256 id = job();
           op = CommitCertificateOp{id, Hash256{}, CheckpointTree().root(), Hash256{}, kCheckpoints};
@@ -144,7 +161,7 @@ TEST_F(LedgerConservation, RandomTrafficNeverCreatesOrDestroysUnits) {
             r.task = static_cast<uint8_t>(d->task);
             Hash256 solver_value = d->task == RefereeTask::kOperator ? TraceRecordHash(ByteView(d->solver.record))
                                                                      : d->solver_hi_hash;
-            r.value = rng() % 2 ? solver_value : hash();
+            r.value = rng() % 2 ? solver_value : rng() % 2 ? d->challenger_hi_hash : hash();
           }
           op = r;
           sender = rng() % 4 ? uint8_t{kReferee} : pick();

@@ -232,7 +232,7 @@ TEST_F(LedgerDispute, FalseAccusationSlashesTheChallengerAndReopensTheWindow) {
   // the job settles and pays the solver.
   EXPECT_EQ(Submit(kVerifier, OpenOn(id, 1, Tagged("again", 16))).code(), StatusCode::kAlreadyExists);
   ASSERT_TRUE(Submit(kVerifier2, VerdictOp{id, true, Hash256{}}).ok());
-  SealUntil(job.challenge_end_height + 1);
+  RevealAfterWindow(id);
   ASSERT_TRUE(Submit(kOutsider, SettleOp{id}).ok());
   Seal();
   EXPECT_EQ(JobOf(id).status, JobStatus::kSettled);
@@ -400,7 +400,7 @@ TEST_F(LedgerDispute, AcceptsWaitForTheSelectionSeed) {
   Hash256 id = JobId(1);
   ASSERT_TRUE(Submit(kSubmitter, PostJobOp{id, 1000, 2000, 10, 10, Hash256{}}).ok());
   Seal();
-  ASSERT_TRUE(Submit(kSolver, ClaimJobOp{id, Hash256{}}).ok());
+  ASSERT_TRUE(Submit(kSolver, ClaimOf(id)).ok());
   Seal();
   ASSERT_TRUE(Submit(kSolver, CommitCertificateOp{id, Hash256{}, CheckpointTree().root(), Hash256{}, kCheckpoints}).ok());
   uint64_t committed = Seal();

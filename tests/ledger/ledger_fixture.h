@@ -10,6 +10,7 @@
 #include "crypto/hash.h"
 #include "crypto/merkle.h"
 #include "ledger/dispute.h"
+#include "ledger/forced_error.h"
 #include "ledger/sequencer.h"
 #include "store/memory_store.h"
 
@@ -38,6 +39,9 @@ class LedgerFixture : public ::testing::Test {
     genesis_.params.jackpot_tax_bps = 100;
     genesis_.params.verifier_share_bps = 1000;
     genesis_.params.challenger_reward_bps = 5000;
+    // Forced errors only where a test asks for them (ForcedErrorTest).
+    genesis_.params.forced_error_bps = 0;
+    genesis_.params.reveal_window_blocks = 4;
     genesis_.allocations = {{Id(kSubmitter), 100000, 0},
                             {Id(kSolver), 10000, 5000},
                             {Id(kVerifier), 10000, 1000},
@@ -107,12 +111,24 @@ class LedgerFixture : public ::testing::Test {
     return crypto::MerkleTree(leaves);
   }
 
+  // The solver's forced-error secret for a job, and its claim.
+  static Hash256 SecretOf(const Hash256& id) { return crypto::TaggedHash("test/forced-error-secret", ByteView(id.bytes)); }
+  static ClaimJobOp ClaimOf(const Hash256& id) { return ClaimJobOp{id, ForcedErrorCommitment(SecretOf(id), id)}; }
+
+  // The solver's reveal after the challenge window (seals until it is open).
+  void RevealAfterWindow(const Hash256& id) {
+    SealUntil(JobOf(id).challenge_end_height + 1);
+    Status s = Submit(kSolver, RevealOp{id, SecretOf(id), {}, {}, {}, {}});
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    Seal();
+  }
+
   // Posts, claims and commits a job; returns its id.
   Hash256 CommittedJob(uint8_t n, Amount fee = 1000, Amount solver_stake = 2000) {
     Hash256 id = JobId(n);
     EXPECT_TRUE(Submit(kSubmitter, PostJobOp{id, fee, solver_stake, 10, 10, Hash256{}}).ok());
     Seal();
-    EXPECT_TRUE(Submit(kSolver, ClaimJobOp{id, Hash256{}}).ok());
+    EXPECT_TRUE(Submit(kSolver, ClaimOf(id)).ok());
     Seal();
     Hash256 cert;
     cert.bytes.fill(0xce);

@@ -27,7 +27,7 @@ TEST_F(LedgerJobs, PostingNeedsFundsStakeAndSaneWindows) {
 TEST_F(LedgerJobs, ClaimBondsTheSolversStake) {
   ASSERT_TRUE(Submit(kSubmitter, PostJobOp{JobId(1), 1000, 2000, 10, 10, Hash256{}}).ok());
   Seal();
-  ASSERT_TRUE(Submit(kSolver, ClaimJobOp{JobId(1), Hash256{}}).ok());
+  ASSERT_TRUE(Submit(kSolver, ClaimOf(JobId(1))).ok());
   Seal();
   Account solver = AccountOf(kSolver);
   EXPECT_EQ(solver.stake_free, 3000u);
@@ -35,14 +35,14 @@ TEST_F(LedgerJobs, ClaimBondsTheSolversStake) {
   EXPECT_EQ(JobOf(JobId(1)).status, JobStatus::kClaimed);
   EXPECT_EQ(JobOf(JobId(1)).solver, Id(kSolver));
   // Only one solver, and bonded stake cannot be unstaked.
-  EXPECT_EQ(Submit(kVerifier, ClaimJobOp{JobId(1), Hash256{}}).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Submit(kVerifier, ClaimOf(JobId(1))).code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(Submit(kSolver, UnstakeOp{3001}).code(), StatusCode::kFailedPrecondition);
 }
 
 TEST_F(LedgerJobs, ClaimNeedsEnoughFreeStake) {
   ASSERT_TRUE(Submit(kSubmitter, PostJobOp{JobId(1), 1000, 6000, 10, 10, Hash256{}}).ok());
   Seal();
-  Status s = Submit(kSolver, ClaimJobOp{JobId(1), Hash256{}});
+  Status s = Submit(kSolver, ClaimOf(JobId(1)));
   EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(s.message().find("free stake"), std::string::npos);
 }
@@ -50,7 +50,7 @@ TEST_F(LedgerJobs, ClaimNeedsEnoughFreeStake) {
 TEST_F(LedgerJobs, OnlyTheClaimingSolverCommits) {
   ASSERT_TRUE(Submit(kSubmitter, PostJobOp{JobId(1), 1000, 2000, 10, 10, Hash256{}}).ok());
   Seal();
-  ASSERT_TRUE(Submit(kSolver, ClaimJobOp{JobId(1), Hash256{}}).ok());
+  ASSERT_TRUE(Submit(kSolver, ClaimOf(JobId(1))).ok());
   Seal();
   EXPECT_EQ(Submit(kVerifier, CommitCertificateOp{JobId(1), {}, {}, {}}).code(), StatusCode::kPermissionDenied);
 }
@@ -63,7 +63,10 @@ TEST_F(LedgerJobs, HonestJobPaysSolverVerifiersAndJackpot) {
   EXPECT_EQ(AccountOf(kVerifier).stake_bonded, 100u);
   EXPECT_EQ(Submit(kSubmitter, SettleOp{id}).code(), StatusCode::kFailedPrecondition);  // Window open.
   SealUntil(JobOf(id).challenge_end_height);
-  ASSERT_TRUE(Submit(kOutsider, SettleOp{id}).ok());
+  EXPECT_EQ(Submit(kSubmitter, SettleOp{id}).code(), StatusCode::kFailedPrecondition);  // Not revealed.
+  RevealAfterWindow(id);
+  Status settled = Submit(kOutsider, SettleOp{id});
+  ASSERT_TRUE(settled.ok()) << settled.ToString();
   Seal();
   // Fee 1000: 1% tax = 10 to the jackpot, 10% = 100 split between 2 verifiers, 890 to the solver.
   EXPECT_EQ(JobOf(id).status, JobStatus::kSettled);
@@ -107,7 +110,7 @@ TEST_F(LedgerJobs, UnclaimedJobExpiresAndRefunds) {
 TEST_F(LedgerJobs, SolverThatNeverCommitsForfeitsItsBond) {
   ASSERT_TRUE(Submit(kSubmitter, PostJobOp{JobId(1), 1000, 2000, 10, 2, Hash256{}}).ok());
   Seal();
-  ASSERT_TRUE(Submit(kSolver, ClaimJobOp{JobId(1), Hash256{}}).ok());
+  ASSERT_TRUE(Submit(kSolver, ClaimOf(JobId(1))).ok());
   uint64_t claimed = Seal();
   SealUntil(claimed + 2);
   EXPECT_EQ(Submit(kSolver, CommitCertificateOp{JobId(1), {}, {}, {}}).code(), StatusCode::kFailedPrecondition);
@@ -121,7 +124,7 @@ TEST_F(LedgerJobs, SolverThatNeverCommitsForfeitsItsBond) {
 }
 
 TEST_F(LedgerJobs, UnknownJobIsNamedInTheError) {
-  Status s = Submit(kSolver, ClaimJobOp{JobId(9), Hash256{}});
+  Status s = Submit(kSolver, ClaimOf(JobId(9)));
   EXPECT_EQ(s.code(), StatusCode::kNotFound);
   EXPECT_NE(s.message().find("never posted"), std::string::npos);
 }

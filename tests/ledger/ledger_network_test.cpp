@@ -72,7 +72,7 @@ TEST_F(LedgerNetwork, JobsAreListedInPostingOrderWithTheirManifest) {
   Seal();
   ASSERT_TRUE(Submit(kSubmitter, PostJobOp{JobId(1), 1000, 2000, 10, 10, Hash256{}}).ok());
   Seal();
-  ASSERT_TRUE(Submit(kSolver, ClaimJobOp{JobId(2), Hash256{}}).ok());  // A change is not a second entry.
+  ASSERT_TRUE(Submit(kSolver, ClaimOf(JobId(2))).ok());  // A change is not a second entry.
   Seal();
   std::vector<std::pair<Hash256, uint64_t>> listed;
   ASSERT_TRUE(ledger_->ListJobs([&](const Hash256& id, uint64_t height) {
@@ -104,7 +104,7 @@ TEST_F(LedgerNetwork, OnlyTheSubmitterCancelsAnOpenJobAndGetsTheFeeBack) {
   Seal();
   EXPECT_EQ(Submit(kSolver, CancelJobOp{JobId(1)}).code(), StatusCode::kPermissionDenied);
   ASSERT_TRUE(Submit(kSubmitter, CancelJobOp{JobId(1)}).ok());
-  ASSERT_TRUE(Submit(kSolver, ClaimJobOp{JobId(2), Hash256{}}).ok());
+  ASSERT_TRUE(Submit(kSolver, ClaimOf(JobId(2))).ok());
   Seal();
   EXPECT_EQ(JobOf(JobId(1)).status, JobStatus::kCancelled);
   EXPECT_EQ(AccountOf(kSubmitter).balance, before - 1000);  // Job 2's fee stays in escrow.

@@ -1,0 +1,266 @@
+// Forced errors on the ledger: the claim's commitment, the reveal, the
+// referee's check of a forced checkpoint, and who is paid or slashed in
+// each outcome (docs/protocol.md, "Forced errors").
+#include <set>
+
+#include "ledger/forced_error.h"
+#include "ledger/genesis.h"
+#include "ledger_fixture.h"
+
+namespace cairn::ledger::testing {
+namespace {
+
+Hash256 Tagged(std::string_view what, int n = 0) {
+  return crypto::TaggedHash("test/forced", ByteView(std::string(what) + std::to_string(n)));
+}
+
+class ForcedErrorTest : public LedgerFixture {
+ protected:
+  void SetUp() override {
+    LedgerFixture::SetUp();
+    // Every job of three checkpoints is forced, at checkpoint 1; both
+    // segments are audited by every accepting verifier.
+    genesis_.params.forced_error_bps = 10000;
+    genesis_.params.audited_segments = 2;
+    genesis_.params.jackpot_payout_bps = 1000;
+    genesis_.jackpot = 10000;
+    kv_.reset();
+    Reopen();
+  }
+
+  RevealOp RevealWithProofs(const Hash256& id, const Hash256& secret) {
+    crypto::MerkleTree tree = CheckpointTree();
+    return RevealOp{id, secret, CheckpointHash(0), tree.Proof(0), CheckpointHash(1), tree.Proof(1)};
+  }
+
+  RulingOp Check(const Hash256& id, const Hash256& value, bool solver_at_fault) {
+    RulingOp r;
+    r.job_id = id;
+    r.task = static_cast<uint8_t>(RefereeTask::kForcedCheck);
+    r.value = value;
+    r.solver_at_fault = solver_at_fault;
+    return r;
+  }
+
+  // The honest end of segment 0: what a verifier's replay and the referee find.
+  const Hash256 honest_end_ = Tagged("honest checkpoint 1");
+};
+
+TEST_F(ForcedErrorTest, TheDrawAndTheAuditAreFunctionsOfLedgerData) {
+  Hash256 job = Tagged("job"), seed = Tagged("seed");
+  int forced = 0;
+  for (int i = 0; i < 4000; ++i) {
+    uint64_t leaf = ForcedErrorLeaf(Tagged("secret", i), seed, job, 12, 2500);
+    if (leaf != 0) {
+      forced++;
+      EXPECT_GE(leaf, 1u);
+      EXPECT_LE(leaf, 10u);  // Never the initial state or the final model.
+    }
+  }
+  EXPECT_NEAR(forced / 4000.0, 0.25, 0.04);  // 5.8 sigma.
+  EXPECT_EQ(ForcedErrorLeaf(Tagged("secret"), seed, job, 2, 10000), 0u) << "one segment has no intermediate checkpoint";
+  EXPECT_EQ(ForcedErrorLeaf(Tagged("secret"), seed, job, 12, 0), 0u);
+
+  AccountId v = Id(kVerifier);
+  auto audited = AuditedSegments(seed, job, v, 100, 5);
+  ASSERT_EQ(audited.size(), 5u);
+  EXPECT_EQ(std::set<uint64_t>(audited.begin(), audited.end()).size(), 5u);
+  EXPECT_TRUE(std::is_sorted(audited.begin(), audited.end()));
+  EXPECT_LT(audited.back(), 100u);
+  EXPECT_EQ(audited, AuditedSegments(seed, job, v, 100, 5));
+  EXPECT_NE(audited, AuditedSegments(Tagged("another seed"), job, v, 100, 5));
+  EXPECT_NE(audited, AuditedSegments(seed, job, Id(kVerifier2), 100, 5));
+  EXPECT_EQ(AuditedSegments(seed, job, v, 3, 5), (std::vector<uint64_t>{0, 1, 2}));
+}
+
+TEST_F(ForcedErrorTest, AClaimCommitsAndTheCommitmentWaitsForTheNextBlock) {
+  Hash256 id = JobId(1);
+  ASSERT_TRUE(Submit(kSubmitter, PostJobOp{id, 1000, 2000, 10, 10, Hash256{}}).ok());
+  Seal();
+  EXPECT_EQ(Submit(kSolver, ClaimJobOp{id, Hash256{}}).code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE(Submit(kSolver, ClaimOf(id)).ok());
+  // In the claim's own block the draw is not known yet: no commitment.
+  Hash256 cert = Tagged("cert");
+  Status s = Submit(kSolver, CommitCertificateOp{id, cert, CheckpointTree().root(), cert, kCheckpoints});
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.ToString();
+  Seal();
+  EXPECT_TRUE(Submit(kSolver, CommitCertificateOp{id, cert, CheckpointTree().root(), cert, kCheckpoints}).ok());
+}
+
+TEST_F(ForcedErrorTest, OnlyTheSolverRevealsOnlyItsSecretOnlyAfterTheWindow) {
+  Hash256 id = CommittedJob(1);
+  Seal();
+  EXPECT_EQ(Submit(kSolver, RevealWithProofs(id, SecretOf(id))).code(), StatusCode::kFailedPrecondition);  // Window open.
+  SealUntil(JobOf(id).challenge_end_height + 1);
+  EXPECT_EQ(Submit(kVerifier, RevealWithProofs(id, SecretOf(id))).code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(Submit(kSolver, RevealWithProofs(id, Tagged("not the secret"))).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Submit(kOutsider, SettleOp{id}).code(), StatusCode::kFailedPrecondition);  // Waits for the reveal.
+  ASSERT_TRUE(Submit(kSolver, RevealWithProofs(id, SecretOf(id))).ok());
+  Seal();
+  Job job = JobOf(id);
+  EXPECT_EQ(job.forced, ForcedError::kConfirmed);  // Nobody accepted it: nothing to check.
+  EXPECT_EQ(job.forced_leaf, 1u);
+  EXPECT_EQ(job.forced_error_secret, SecretOf(id));
+  EXPECT_EQ(Submit(kSolver, RevealWithProofs(id, SecretOf(id))).code(), StatusCode::kAlreadyExists);
+  ASSERT_TRUE(Submit(kOutsider, SettleOp{id}).ok());
+  Seal();
+  EXPECT_EQ(JobOf(id).status, JobStatus::kSettled);
+  EXPECT_EQ(AccountOf(kSolver).balance, 10000u + 1000 - 10);  // Paid like any job: a forced error costs it nothing.
+}
+
+TEST_F(ForcedErrorTest, ASolverThatNeverRevealsForfeitsItsBondAndTheVerifiersArePaid) {
+  Hash256 id = CommittedJob(1);
+  ASSERT_TRUE(Submit(kVerifier, VerdictOp{id, true, Hash256{}}).ok());
+  Seal();
+  Amount jackpot = ledger_->GetJackpot().value();
+  SealUntil(JobOf(id).challenge_end_height + genesis_.params.reveal_window_blocks - 1);
+  EXPECT_EQ(Submit(kOutsider, SettleOp{id}).code(), StatusCode::kFailedPrecondition);  // Reveal window open.
+  Seal();
+  ASSERT_TRUE(Submit(kOutsider, SettleOp{id}).ok());
+  Seal();
+  EXPECT_EQ(JobOf(id).status, JobStatus::kFailed);
+  EXPECT_EQ(ledger_->GetJackpot().value(), jackpot + 2000);  // The solver's bond.
+  EXPECT_EQ(AccountOf(kSolver).stake_bonded, 0u);
+  EXPECT_EQ(AccountOf(kSolver).stake_free, 3000u);
+  EXPECT_EQ(AccountOf(kVerifier).balance, 10000u + 100);   // Its share of the fee,
+  EXPECT_EQ(AccountOf(kVerifier).stake_free, 1000u);       // and its bond back.
+  EXPECT_EQ(AccountOf(kSubmitter).balance, 100000u - 100);  // The rest of the fee back.
+  ExpectConserved();
+}
+
+TEST_F(ForcedErrorTest, ACaughtForcedErrorPaysTheCatcherTheJackpotShareAndTheLazyAcceptorsBonds) {
+  Hash256 id = CommittedJob(1);
+  ASSERT_TRUE(Submit(kVerifier2, VerdictOp{id, true, Hash256{}}).ok());  // Lazy: it audits both segments.
+  ASSERT_TRUE(Submit(kVerifier, OpenOn(id, 0, honest_end_)).ok());
+  uint64_t opened = Seal();
+  uint64_t end_before = JobOf(id).challenge_end_height;
+  // Revealing is the solver's answer, and only for the forced checkpoint's segments.
+  ASSERT_TRUE(Submit(kSolver, RevealOp{id, SecretOf(id), {}, {}, {}, {}}).ok());
+  Seal();
+  Dispute d = *OpenDisputeOf(id);
+  ASSERT_EQ(d.phase, DisputePhase::kReferee);
+  ASSERT_EQ(d.task, RefereeTask::kForcedCheck);
+  EXPECT_EQ(JobOf(id).forced, ForcedError::kChecking);
+  // The ruling must agree with its own value.
+  EXPECT_EQ(Submit(kReferee, Check(id, honest_end_, true)).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Submit(kReferee, Check(id, CheckpointHash(1), false)).code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE(Submit(kReferee, Check(id, honest_end_, false)).ok());
+  uint64_t ruled = Seal();
+
+  Job job = JobOf(id);
+  EXPECT_EQ(job.status, JobStatus::kCommitted);
+  EXPECT_EQ(job.forced, ForcedError::kConfirmed);
+  EXPECT_TRUE(job.votes.empty());  // The lazy accept is gone with its bond.
+  EXPECT_EQ(job.challenge_end_height, end_before + (ruled - opened));
+  EXPECT_EQ(AccountOf(kVerifier).balance, 10000u + 1000 + 100);  // Jackpot share (10% of 10000) and the lazy bond.
+  EXPECT_EQ(AccountOf(kVerifier).stake_free, 1000u);              // Its dispute bond back.
+  EXPECT_EQ(AccountOf(kVerifier2).stake_free + AccountOf(kVerifier2).stake_bonded, 900u);
+  EXPECT_EQ(ledger_->GetJackpot().value(), 9000u);
+  // The forced segments are known now: no more disputes on them, no prize twice.
+  EXPECT_EQ(Submit(kVerifier2, OpenOn(id, 0, honest_end_)).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Submit(kVerifier2, OpenOn(id, 1, honest_end_)).code(), StatusCode::kFailedPrecondition);
+  // The job settles after its window without another reveal; the solver is paid in full.
+  SealUntil(job.challenge_end_height + 1);
+  ASSERT_TRUE(Submit(kOutsider, SettleOp{id}).ok());
+  Seal();
+  EXPECT_EQ(JobOf(id).status, JobStatus::kSettled);
+  EXPECT_EQ(AccountOf(kSolver).balance, 10000u + 1000 - 10);
+  EXPECT_EQ(AccountOf(kSolver).stake_free, 5000u);
+  ExpectConserved();
+}
+
+TEST_F(ForcedErrorTest, AGuessedSegmentGetsItsBondBackButNoPrize) {
+  Hash256 id = CommittedJob(1);
+  ASSERT_TRUE(Submit(kVerifier2, VerdictOp{id, true, Hash256{}}).ok());
+  ASSERT_TRUE(Submit(kVerifier, OpenOn(id, 1, Tagged("made up"))).ok());  // Did not replay.
+  Seal();
+  ASSERT_TRUE(Submit(kSolver, RevealOp{id, SecretOf(id), {}, {}, {}, {}}).ok());
+  Seal();
+  ASSERT_TRUE(Submit(kReferee, Check(id, Tagged("the referee's end of segment 1"), false)).ok());
+  Seal();
+  EXPECT_EQ(AccountOf(kVerifier).balance, 10000u);
+  EXPECT_EQ(AccountOf(kVerifier).stake_free, 1000u);
+  EXPECT_EQ(ledger_->GetJackpot().value(), 10000u + 100);  // The lazy bond goes to the jackpot.
+  ExpectConserved();
+}
+
+TEST_F(ForcedErrorTest, ASolverThatRevealsAnErrorItNeverMadeIsSlashed) {
+  // A solver and a friend: the friend disputes a right segment, the solver
+  // concedes it as forced to take the jackpot share and the honest
+  // acceptor's bond. The referee replays it to the committed checkpoint.
+  Hash256 id = CommittedJob(1);
+  ASSERT_TRUE(Submit(kVerifier2, VerdictOp{id, true, Hash256{}}).ok());
+  ASSERT_TRUE(Submit(kVerifier, OpenOn(id, 0, honest_end_)).ok());
+  Seal();
+  ASSERT_TRUE(Submit(kSolver, RevealOp{id, SecretOf(id), {}, {}, {}, {}}).ok());
+  Seal();
+  ASSERT_TRUE(Submit(kReferee, Check(id, CheckpointHash(1), true)).ok());
+  Seal();
+  Job job = JobOf(id);
+  EXPECT_EQ(job.status, JobStatus::kFailed);
+  EXPECT_EQ(job.forced, ForcedError::kRefuted);
+  EXPECT_EQ(AccountOf(kSolver).stake_free + AccountOf(kSolver).stake_bonded, 3000u);
+  EXPECT_EQ(AccountOf(kVerifier).stake_free + AccountOf(kVerifier).stake_bonded, 900u);
+  EXPECT_EQ(AccountOf(kVerifier2).stake_free, 1000u);  // The honest acceptor keeps its bond.
+  EXPECT_EQ(AccountOf(kSubmitter).balance, 100000u);   // Refunded.
+  EXPECT_EQ(ledger_->GetJackpot().value(), 10000u + 2000 + 100);
+  ExpectConserved();
+}
+
+TEST_F(ForcedErrorTest, AnUncaughtForcedErrorIsCheckedAfterTheWindowAndCostsTheAcceptorsTheirBonds) {
+  Hash256 id = CommittedJob(1);
+  ASSERT_TRUE(Submit(kVerifier2, VerdictOp{id, true, Hash256{}}).ok());
+  SealUntil(JobOf(id).challenge_end_height + 1);
+  // With an accept to answer for it, the reveal must prove the checkpoints.
+  EXPECT_EQ(Submit(kSolver, RevealOp{id, SecretOf(id), {}, {}, {}, {}}).code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE(Submit(kSolver, RevealWithProofs(id, SecretOf(id))).ok());
+  Seal();
+  Job job = JobOf(id);
+  ASSERT_EQ(job.status, JobStatus::kDisputed);
+  Dispute d = *OpenDisputeOf(id);
+  EXPECT_EQ(d.task, RefereeTask::kForcedCheck);
+  EXPECT_EQ(d.segment, 0u);
+  EXPECT_EQ(Submit(kOutsider, SettleOp{id}).code(), StatusCode::kFailedPrecondition);  // Waits for the referee.
+  ASSERT_TRUE(Submit(kReferee, Check(id, honest_end_, false)).ok());
+  Seal();
+  EXPECT_EQ(JobOf(id).status, JobStatus::kCommitted);
+  EXPECT_EQ(ledger_->GetJackpot().value(), 10000u + 100);
+  ASSERT_TRUE(Submit(kOutsider, SettleOp{id}).ok());
+  Seal();
+  EXPECT_EQ(JobOf(id).status, JobStatus::kSettled);
+  EXPECT_EQ(AccountOf(kVerifier2).balance, 10000u);  // No share of the fee for an accept of an error.
+  EXPECT_EQ(AccountOf(kSolver).balance, 10000u + 1000 - 10);
+  ExpectConserved();
+}
+
+TEST_F(ForcedErrorTest, ARevealIsNoAnswerToADisputeElsewhere) {
+  genesis_.params.forced_error_bps = 0;  // No job is forced.
+  kv_.reset();
+  Reopen();
+  Hash256 id = CommittedJob(1);
+  ASSERT_TRUE(Submit(kVerifier, OpenOn(id, 0, honest_end_)).ok());
+  Seal();
+  Status s = Submit(kSolver, RevealOp{id, SecretOf(id), {}, {}, {}, {}});
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("no forced error"), std::string::npos) << s.ToString();
+}
+
+TEST_F(ForcedErrorTest, GenesisBoundsTheForcedErrorParameters) {
+  Genesis g = genesis_;
+  g.params.audited_segments = 0;
+  EXPECT_FALSE(ValidateGenesis(g).ok());
+  g.params.audited_segments = kAuditedSegmentsMax + 1;
+  EXPECT_FALSE(ValidateGenesis(g).ok());
+  g = genesis_;
+  g.params.forced_error_bps = 10001;
+  EXPECT_FALSE(ValidateGenesis(g).ok());
+  g = genesis_;
+  g.params.reveal_window_blocks = 0;
+  EXPECT_FALSE(ValidateGenesis(g).ok());
+  g = genesis_;
+  EXPECT_EQ(DecodeGenesis(EncodeGenesis(g)).value(), g);
+  ExpectConserved();  // The genesis jackpot is part of the supply.
+}
+
+}  // namespace
+}  // namespace cairn::ledger::testing
