@@ -47,6 +47,7 @@ struct DevnetArgs {
   uint64_t block_interval_ms = 250;
   double timeout_seconds = 1800;
   double challenge_window_seconds = 60;
+  uint32_t forced_error_bps = ledger::Params{}.forced_error_bps;
 };
 
 struct Member {
@@ -140,6 +141,9 @@ Status Devnet::Prepare() {
   g.params.unbonding_delay_blocks = 20;
   g.params.faucet_amount_max = 1'000'000;
   g.params.verifier_stake_min = 100;
+  g.params.forced_error_bps = args_.forced_error_bps;
+  // Catches of forced errors are paid from the jackpot: start it funded.
+  g.jackpot = 100'000;
   g.allocations.push_back({submitter_->public_key(), 1'000'000, 0});
   // The challenge window must outlast the verifiers' fetch and replay (about
   // 10 s for the devnet job on 2 idle cores); settlement waits for it.
@@ -226,6 +230,7 @@ std::string Name(const std::vector<Member>& nodes, const crypto::PublicKey& id) 
 Result<ledger::JobStatus> Devnet::Follow(const Hash256& job_id) {
   net::GrpcPeerClient peers;
   ledger::JobStatus last = ledger::JobStatus::kOpen;
+  ledger::ForcedError last_forced = ledger::ForcedError::kUnrevealed;
   size_t votes_seen = 0;
   bool tty = isatty(1);
   uint64_t last_step_logged = 0;
@@ -261,6 +266,23 @@ Result<ledger::JobStatus> Devnet::Follow(const Hash256& job_id) {
         }
       }
       honest_started = true;
+    }
+    if (job->forced != last_forced) {
+      switch (job->forced) {
+        case ledger::ForcedError::kNone:
+          Log("the solver revealed its forced-error secret: this job carried no forced error");
+          break;
+        case ledger::ForcedError::kChecking:
+          Log("the solver revealed that checkpoint " + std::to_string(job->forced_leaf) +
+              " is its FORCED ERROR (Truebit); the referee replays the segment to confirm it");
+          break;
+        case ledger::ForcedError::kConfirmed:
+          Log("forced error at checkpoint " + std::to_string(job->forced_leaf) + " confirmed");
+          break;
+        default:
+          Log(std::string("forced error ") + ledger::ForcedErrorName(job->forced));
+      }
+      last_forced = job->forced;
     }
     for (; votes_seen < job->votes.size(); ++votes_seen) {
       const ledger::Vote& v = job->votes[votes_seen];
@@ -320,6 +342,12 @@ void Devnet::Report(const Hash256& job_id, ledger::JobStatus final_status) {
     for (const ledger::DisputeMove& m : d->moves) {
       if (m.party != ledger::DisputeParty::kChallenger) continue;
       (m.phase == ledger::DisputePhase::kSteps ? step_rounds : op_rounds)++;
+    }
+    if (d->task == ledger::RefereeTask::kForcedCheck) {
+      std::printf("   dispute %u on segment %llu: the solver's forced error, checked by the referee\n     %s\n", i,
+                  static_cast<unsigned long long>(d->segment),
+                  d->phase == ledger::DisputePhase::kResolved ? d->resolution.c_str() : ledger::DisputePhaseName(d->phase));
+      continue;
     }
     std::printf("   dispute %u on segment %llu: %zu rounds over steps pinned step %llu, %zu over its operator trace",
                 i, static_cast<unsigned long long>(d->segment), step_rounds,
@@ -459,6 +487,10 @@ void RegisterDevnetCommands(CLI::App* app, Command* command) {
   d->add_option("--challenge-window", args->challenge_window_seconds,
                  "Seconds verifiers have to give verdicts after the certificate (settlement waits for it)")
       ->capture_default_str()->check(CLI::Range(5.0, 86400.0));
+  d->add_option("--forced-errors", args->forced_error_bps,
+                "Chance in basis points that a job carries a Truebit forced error (10000: always)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 10000));
   d->add_option("--timeout", args->timeout_seconds, "Give up after this many seconds")->capture_default_str();
   d->callback([command, args] {
     command->action = [args] {

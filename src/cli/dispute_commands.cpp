@@ -25,6 +25,7 @@ const char* TaskName(ledger::RefereeTask t) {
     case ledger::RefereeTask::kOperator: return "recompute one operator";
     case ledger::RefereeTask::kStep: return "recompute one step";
     case ledger::RefereeTask::kSegment: return "replay one segment and its claims";
+    case ledger::RefereeTask::kForcedCheck: return "replay the segment of a revealed forced error";
     case ledger::RefereeTask::kNone: break;
   }
   return "-";
@@ -49,7 +50,9 @@ void PrintDispute(const ledger::Dispute& d, bool transcript) {
                 static_cast<unsigned long long>(d.op_lo));
   }
   if (d.task != ledger::RefereeTask::kNone) std::printf("referee    %s\n", TaskName(d.task));
-  if (d.phase == ledger::DisputePhase::kResolved) {
+  if (d.phase == ledger::DisputePhase::kResolved && d.task == ledger::RefereeTask::kForcedCheck) {
+    std::printf("outcome    at height %llu: %s\n", static_cast<unsigned long long>(d.resolved_height), d.resolution.c_str());
+  } else if (d.phase == ledger::DisputePhase::kResolved) {
     std::printf("outcome    the %s lost at height %llu: %s\n", d.solver_at_fault ? "solver" : "challenger",
                 static_cast<unsigned long long>(d.resolved_height), d.resolution.c_str());
   }

@@ -13,6 +13,7 @@
 #include "crypto/hash.h"
 #include "crypto/merkle.h"
 #include "ledger/audit.h"
+#include "ledger/forced_error.h"
 #include "ledger/sequencer.h"
 #include "store/rocksdb_store.h"
 #include "util/file.h"
@@ -196,7 +197,10 @@ Status RunScenario(const DemoOptions& options, ledger::Ledger* ledger, ledger::S
   }
   demo.Submit(submitter, ledger::PostJobOp{job1, 1000, 2000, 50, 100, Hash256{}});
   CAIRN_RETURN_IF_ERROR(demo.Seal());
-  demo.Submit(solver, ledger::ClaimJobOp{job1, crypto::TaggedHash("cairn/demo-secret", ByteView(std::string_view("bits")))});
+  // The solver commits to a secret that, with the next block's hash, draws
+  // whether it must plant a forced error (this demo's genesis never does).
+  const Hash256 secret1 = crypto::TaggedHash("cairn/demo-secret", ByteView(std::string_view("bits")));
+  demo.Submit(solver, ledger::ClaimJobOp{job1, ledger::ForcedErrorCommitment(secret1, job1)});
   CAIRN_RETURN_IF_ERROR(demo.Seal());
   OffLedgerWork work;
   if (real_job) {
@@ -216,6 +220,9 @@ Status RunScenario(const DemoOptions& options, ledger::Ledger* ledger, ledger::S
   demo.PrintJob(job1);
   demo.ExpectRejected("settle inside the window:", demo.Make(submitter, ledger::SettleOp{job1}));
   CAIRN_RETURN_IF_ERROR(demo.WaitBlocks(referee, ledger->genesis().params.challenge_window_blocks));
+  demo.ExpectRejected("settle before the solver's reveal:", demo.Make(submitter, ledger::SettleOp{job1}));
+  demo.Submit(solver, ledger::RevealOp{job1, secret1, {}, {}, {}, {}});
+  CAIRN_RETURN_IF_ERROR(demo.Seal());
   demo.Submit(submitter, ledger::SettleOp{job1});
   CAIRN_RETURN_IF_ERROR(demo.Seal());
   demo.PrintJob(job1);
@@ -224,7 +231,8 @@ Status RunScenario(const DemoOptions& options, ledger::Ledger* ledger, ledger::S
   Hash256 job2 = crypto::TaggedHash("cairn/demo-job", ByteView(std::string_view("cnn, 1200 steps")));
   demo.Submit(submitter, ledger::PostJobOp{job2, 800, 1500, 50, 100, Hash256{}});
   CAIRN_RETURN_IF_ERROR(demo.Seal());
-  demo.Submit(solver, ledger::ClaimJobOp{job2, Hash256{}});
+  const Hash256 secret2 = crypto::TaggedHash("cairn/demo-secret", ByteView(std::string_view("more bits")));
+  demo.Submit(solver, ledger::ClaimJobOp{job2, ledger::ForcedErrorCommitment(secret2, job2)});
   CAIRN_RETURN_IF_ERROR(demo.Seal());
   // Stand-in checkpoints 0..2 (two segments of 600 steps).
   std::vector<Hash256> checkpoints, leaves;
@@ -311,6 +319,8 @@ int RunLedgerDemo(const DemoOptions& options) {
   genesis.params.dispute_round_blocks = 4;
   genesis.params.faucet_amount_max = 10000;
   genesis.params.verifier_stake_min = 100;
+  genesis.params.forced_error_bps = 0;  // Forced errors are shown by `cairn devnet` (real training).
+  genesis.params.reveal_window_blocks = 3;
   genesis.allocations.push_back({parties[0].key.public_key(), 10000, 0});
   std::string genesis_toml = config::GenesisToToml(genesis);
   if (Status s = util::WriteFileAtomic(options.data_dir + "/genesis.toml", ByteView(genesis_toml)); !s.ok()) {

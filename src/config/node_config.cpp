@@ -46,7 +46,8 @@ Result<NodeConfig> ParseNodeToml(const std::string& text, const std::string& sou
   top.MarkUsed("roles");
   const toml::array* roles = root["roles"].as_array();
   if (!roles || roles->empty()) {
-    return InvalidArgument(source_name + ": roles must be a non-empty array of \"ledger-host\", \"solver\", \"verifier\"");
+    return InvalidArgument(source_name +
+                           ": roles must be a non-empty array of \"ledger-host\", \"solver\", \"verifier\", \"whistleblower\"");
   }
   for (const auto& r : *roles) {
     auto name = r.value<std::string>();
@@ -56,10 +57,15 @@ Result<NodeConfig> ParseNodeToml(const std::string& text, const std::string& sou
       c.solver = true;
     } else if (name == "verifier") {
       c.verifier = true;
+    } else if (name == "whistleblower") {
+      c.whistleblower = true;
     } else {
       return InvalidArgument(source_name + ": roles: unknown role '" + name.value_or("?") +
-                             "' (ledger-host, solver or verifier; submitters use the CLI)");
+                             "' (ledger-host, solver, verifier or whistleblower; submitters use the CLI)");
     }
+  }
+  if (c.verifier && c.whistleblower) {
+    return InvalidArgument(source_name + ": roles: a node is a verifier or a whistleblower, not both (run two nodes)");
   }
   const std::string empty;
   CAIRN_ASSIGN_OR_RETURN(c.key_file, top.String("key_file"));

@@ -17,6 +17,7 @@ struct NodeConfig {
   bool ledger_host = false;
   bool solver = false;
   bool verifier = false;
+  bool whistleblower = false;  // Re-checks accepting verifiers' audited segments.
   std::string key_file;          // This node's identity (Ed25519): signs its transactions.
   std::string referee_key_file;  // Ledger host: the genesis referee key ("" = no referee duty).
   std::string data_dir;

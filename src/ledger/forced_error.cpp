@@ -21,6 +21,17 @@ Bytes Concat(std::initializer_list<const std::array<uint8_t, 32>*> parts) {
 
 }  // namespace
 
+const char* ForcedErrorName(ForcedError f) {
+  switch (f) {
+    case ForcedError::kUnrevealed: return "unrevealed";
+    case ForcedError::kNone: return "none";
+    case ForcedError::kConfirmed: return "confirmed";
+    case ForcedError::kChecking: return "checking";
+    case ForcedError::kRefuted: return "refuted";
+  }
+  return "unknown";
+}
+
 Hash256 ForcedErrorCommitment(const Hash256& secret, const Hash256& job_id) {
   return crypto::TaggedHash("cairn/forced-error/commitment/v1", Concat({&secret.bytes, &job_id.bytes}));
 }

@@ -78,6 +78,7 @@ enum class ForcedError : uint8_t {
   kChecking = 3,   // Revealed and forced; the referee checks the checkpoint (kForcedCheck).
   kRefuted = 4,    // Revealed and forced, but the checkpoint was right: the solver was slashed.
 };
+const char* ForcedErrorName(ForcedError f);  // "unrevealed", "none", "confirmed", "checking", "refuted".
 
 struct Vote {
   AccountId verifier;

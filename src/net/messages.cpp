@@ -24,6 +24,10 @@ void ToProto(const ledger::Job& job, ::cairn::v1::Job* out) {
   out->set_committed_height(job.committed_height);
   out->set_selection_seed(ToField(job.selection_seed));
   out->set_disputes(job.disputes);
+  out->set_claim_seed(ToField(job.claim_seed));
+  out->set_forced(ledger::ForcedErrorName(job.forced));
+  out->set_forced_leaf(job.forced_leaf);
+  out->set_forced_error_secret(ToField(job.forced_error_secret));
   for (const ledger::Vote& v : job.votes) {
     auto* pv = out->add_votes();
     pv->set_verifier(ToField(v.verifier));
@@ -62,6 +66,17 @@ Result<ledger::Job> FromProto(const ::cairn::v1::Job& in) {
   j.checkpoint_count = in.checkpoint_count();
   j.committed_height = in.committed_height();
   j.disputes = in.disputes();
+  CAIRN_ASSIGN_OR_RETURN(j.claim_seed, HashField(in.claim_seed(), "claim_seed"));
+  CAIRN_ASSIGN_OR_RETURN(j.forced_error_secret, HashField(in.forced_error_secret(), "forced_error_secret"));
+  j.forced_leaf = in.forced_leaf();
+  bool forced_known = false;
+  for (uint8_t f = 0; f <= static_cast<uint8_t>(ledger::ForcedError::kRefuted); ++f) {
+    if (in.forced() == ledger::ForcedErrorName(static_cast<ledger::ForcedError>(f))) {
+      j.forced = static_cast<ledger::ForcedError>(f);
+      forced_known = true;
+    }
+  }
+  if (!forced_known) return InvalidArgument("unknown forced-error state '" + in.forced() + "'");
   bool known = false;
   for (uint8_t s = 1; s <= 8; ++s) {
     if (in.status() == ledger::JobStatusName(static_cast<ledger::JobStatus>(s))) {

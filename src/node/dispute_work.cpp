@@ -294,15 +294,29 @@ RulingReady JobWork::Rule(const ledger::Job& job, const ledger::Dispute& d) {
         r.inputs_hash = cert.checkpoint_hashes[d.segment];
         return Status::Ok();
       }
+      case ledger::RefereeTask::kForcedCheck: {
+        // Replay the segment from its committed start: is the committed end
+        // (the revealed forced checkpoint) really wrong?
+        if (d.segment >= cert.segments.size()) return InvalidArgument("the forced check names a segment past the end");
+        if (cert.checkpoint_hashes[d.segment] != d.lo_hash) {
+          return FailedPrecondition("the solver serves a certificate whose checkpoint " + std::to_string(d.segment) +
+                                    " is not the one the dispute names");
+        }
+        CAIRN_ASSIGN_OR_RETURN(r.value, StateAfter(in, cert, Holder::kReferee, d.segment, cert.segments[d.segment].end_step));
+        r.inputs_hash = d.lo_hash;
+        r.solver_at_fault = r.value == d.solver_hi_hash;  // The checkpoint was right: the solver's reveal lied.
+        return Status::Ok();
+      }
       default: return FailedPrecondition("the dispute has nothing for the referee");
     }
   }();
   if (out.status.ok()) {
     spdlog::info("job {}: referee ruled on dispute {} ({}): the {} is at fault", Short(job.job_id), d.index,
-                 d.task == ledger::RefereeTask::kOperator ? "one operator"
-                 : d.task == ledger::RefereeTask::kStep   ? "one step"
-                                                          : "one segment",
-                 r.solver_at_fault ? "solver" : "challenger");
+                 d.task == ledger::RefereeTask::kOperator      ? "one operator"
+                 : d.task == ledger::RefereeTask::kStep        ? "one step"
+                 : d.task == ledger::RefereeTask::kForcedCheck ? "a forced error"
+                                                               : "one segment",
+                 r.solver_at_fault ? "solver" : d.task == ledger::RefereeTask::kForcedCheck ? "nobody (confirmed)" : "challenger");
   } else {
     spdlog::warn("job {}: referee could not rule on dispute {} yet: {}", Short(job.job_id), d.index,
                  out.status.ToString());

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "ledger/forced_error.h"
 #include "node/manifest.h"
 #include "node/report.h"
 #include "proof/checkpoint_store.h"
@@ -200,7 +201,7 @@ Result<proof::Certificate> JobWork::FetchProofs(const ledger::Job& job, const st
   return cert;
 }
 
-VerificationFinished JobWork::Verify(const ledger::Job& job) {
+VerificationFinished JobWork::Verify(const ledger::Job& job, const std::vector<uint64_t>& segments) {
   VerificationFinished out;
   out.job_id = job.job_id;
   const std::string dir = ctx_.config->data_dir + "/verifier/" + job.job_id.ToHex();
@@ -222,6 +223,20 @@ VerificationFinished JobWork::Verify(const ledger::Job& job) {
   options.expected_solver = job.solver;
   options.worker = WorkerFor();
   options.evaluation = inputs->evaluation ? &*inputs->evaluation : nullptr;
+  const uint64_t segment_count = cert->segments.size();
+  if (!segments.empty()) {
+    for (uint64_t s : segments) options.segments.push_back(static_cast<uint32_t>(s));
+  } else {
+    // The segments the ledger makes this verifier answer for, and never a
+    // revealed forced error (its segments disagree by design).
+    for (uint64_t s : ledger::AuditedSegments(job.selection_seed, job.job_id, ctx_.key->public_key(), segment_count,
+                                              ctx_.ledger->genesis().params.audited_segments)) {
+      options.required_segments.push_back(static_cast<uint32_t>(s));
+    }
+    if (job.forced_leaf != 0) {
+      options.skipped_segments = {static_cast<uint32_t>(job.forced_leaf - 1), static_cast<uint32_t>(job.forced_leaf)};
+    }
+  }
   auto report = train::VerifyJob(inputs->spec, inputs->dataset, *cert, options);
   if (!report.ok()) {
     out.status = report.status();

@@ -50,7 +50,12 @@ class JobWork final : public ProofSource {
 
   Status FetchInputs(const ledger::Job& job);
   TrainingFinished Train(const ledger::Job& job);
-  VerificationFinished Verify(const ledger::Job& job);
+  // `segments` empty: a sample plus this verifier's audited segments;
+  // otherwise exactly these (a whistleblower's re-check).
+  VerificationFinished Verify(const ledger::Job& job, const std::vector<uint64_t>& segments = {});
+  // Forced errors (forced_error_work.cpp).
+  ForcedErrorPlanted PlantForcedError(const ledger::Job& job, uint64_t leaf);
+  Result<ledger::RevealOp> BuildReveal(const ledger::Job& job, const Hash256& secret, uint64_t leaf);
   // Disputes (dispute_work.cpp): this node's move as a party to one, and
   // the referee's recomputation once its game has ended.
   MoveComputed ComputeMove(const ledger::Job& job, const ledger::Dispute& dispute, ledger::DisputeParty party);

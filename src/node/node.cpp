@@ -27,6 +27,7 @@
 #include "node/roles/ledger_host_role.h"
 #include "node/roles/solver_role.h"
 #include "node/roles/verifier_role.h"
+#include "node/roles/whistleblower_role.h"
 #include "store/rocksdb_store.h"
 #include "util/file.h"
 
@@ -272,8 +273,15 @@ Status Node::Impl::StartServer() {
 
 void Node::Impl::StartRoles() {
   const ledger::AccountId me = node_key->public_key();
+  // The forced-error secret derives from the node's key: stable across
+  // restarts, unknown to anyone else.
+  crypto::Signature sig = node_key->Sign(ByteView(std::string_view("cairn/forced-error-secret/v1")));
+  const Hash256 solver_secret = crypto::Blake2b256(ByteView(sig.bytes));
   if (config.ledger_host) {
-    roles.push_back(std::make_unique<LedgerHostRole>(LedgerHostPolicy{referee_key.has_value()}));
+    LedgerHostPolicy p;
+    p.referee = referee_key.has_value();
+    p.reveal_window_blocks = genesis.params.reveal_window_blocks;
+    roles.push_back(std::make_unique<LedgerHostRole>(p));
   }
   if (config.solver) {
     SolverPolicy p;
@@ -282,8 +290,8 @@ void Node::Impl::StartRoles() {
     p.jobs_max = config.solver_jobs_max;
     // The forced-error secret derives from the node's key: stable across
     // restarts, unknown to anyone else.
-    crypto::Signature sig = node_key->Sign(ByteView(std::string_view("cairn/forced-error-secret/v1")));
-    p.secret = crypto::Blake2b256(ByteView(sig.bytes));
+    p.secret = solver_secret;
+    p.forced_error_bps = genesis.params.forced_error_bps;
     roles.push_back(std::make_unique<SolverRole>(me, p));
   }
   if (config.verifier) {
@@ -293,7 +301,18 @@ void Node::Impl::StartRoles() {
     p.challenge = config.verifier_challenge;
     roles.push_back(std::make_unique<VerifierRole>(me, p));
   }
-  if (config.solver || config.verifier) roles.push_back(std::make_unique<DisputantRole>(me, DisputantPolicy{}));
+  if (config.whistleblower) {
+    WhistleblowerPolicy p;
+    p.bond = genesis.params.verifier_stake_min;
+    p.audited_segments = genesis.params.audited_segments;
+    roles.push_back(std::make_unique<WhistleblowerRole>(me, p));
+  }
+  if (config.solver || config.verifier || config.whistleblower) {
+    DisputantPolicy p;
+    if (config.solver) p.solver_secret = solver_secret;
+    p.forced_error_bps = genesis.params.forced_error_bps;
+    roles.push_back(std::make_unique<DisputantRole>(me, p));
+  }
 }
 
 JobChanged Node::Impl::ChangedEvent(const ledger::Job& job) {
@@ -391,8 +410,20 @@ void Node::Impl::Carry(const Action& action) {
           ledger::Job job = a.job;
           pool->Post([self, job] { self->inbox.Push(self->work->Train(job)); });
         } else if constexpr (std::is_same_v<A, StartVerification>) {
-          ledger::Job job = a.job;
-          pool->Post([self, job] { self->inbox.Push(self->work->Verify(job)); });
+          StartVerification v = a;
+          pool->Post([self, v] { self->inbox.Push(self->work->Verify(v.job, v.segments)); });
+        } else if constexpr (std::is_same_v<A, PlantForcedError>) {
+          PlantForcedError p = a;
+          pool->Post([self, p] { self->inbox.Push(self->work->PlantForcedError(p.job, p.leaf)); });
+        } else if constexpr (std::is_same_v<A, SendReveal>) {
+          auto reveal = work->BuildReveal(a.job, a.secret, a.leaf);
+          if (reveal.ok()) {
+            SendTx send{*reveal};
+            tx_queue.Push(send, IsUrgent(send));
+          } else {
+            spdlog::warn("job {}: cannot reveal the forced-error secret: {}", a.job.job_id.ToHex().substr(0, 16),
+                         reveal.status().ToString());
+          }
         } else if constexpr (std::is_same_v<A, StartRuling>) {
           StartRuling r = a;
           pool->Post([self, r] { self->inbox.Push(self->work->Rule(r.job, r.dispute)); });

@@ -134,6 +134,11 @@ struct VerifyOptions {
   // Replay exactly these segments instead of a sample (the referee replays
   // the ones a challenger's report names). Indices past the end are refused.
   std::vector<uint32_t> segments;
+  // With a sample (not `segments` or `all_segments`): also replay these (the
+  // segments the ledger makes this verifier answer for), and never these
+  // (a revealed forced error, known to disagree). Past-the-end ones are ignored.
+  std::vector<uint32_t> required_segments;
+  std::vector<uint32_t> skipped_segments;
   // The key the certificate must be signed by; unset = any (reported).
   std::optional<crypto::PublicKey> expected_solver;
   WorkerOptions worker;

@@ -391,6 +391,15 @@ Result<VerifyReport> VerifyJobUnguarded(const job::JobSpec& spec, const data::Da
   } else {
     crypto::Signature sig = proof::SamplingSignature(*options.verifier_key, cert_hash);
     report.sampled = proof::SampleSegments(cert, sig, spec.verification.top_q, spec.verification.uniform);
+    for (uint32_t i : options.required_segments) {
+      if (i < cert.segments.size()) report.sampled.push_back(i);
+    }
+    std::erase_if(report.sampled, [&](uint32_t i) {
+      return std::find(options.skipped_segments.begin(), options.skipped_segments.end(), i) !=
+             options.skipped_segments.end();
+    });
+    std::sort(report.sampled.begin(), report.sampled.end());
+    report.sampled.erase(std::unique(report.sampled.begin(), report.sampled.end()), report.sampled.end());
   }
 
   report.accepted = true;

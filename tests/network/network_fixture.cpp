@@ -56,9 +56,10 @@ void NetworkFixture::SetUp() {
   submitter_ = NewKey(keys + "/submitter.key");
   WriteFile(dir_.path() + "/genesis.toml",
             "chain_id = \"cairn-e2e\"\nsequencer = \"" + host.ToHex() + "\"\nreferee = \"" + referee.ToHex() +
-                "\"\n[params]\nunbonding_delay_blocks = 10\nchallenge_window_blocks = " +
+                "\"\njackpot = 100000\n[params]\nunbonding_delay_blocks = 10\nchallenge_window_blocks = " +
                 std::to_string(challenge_window_blocks_) +
-                "\nfaucet_amount_max = 1000000\nverifier_stake_min = 100\n"
+                "\nfaucet_amount_max = 1000000\nverifier_stake_min = 100\nforced_error_bps = " +
+                std::to_string(forced_error_bps_) + "\n"
                 "[[allocations]]\naccount = \"" + submitter_.ToHex() + "\"\nbalance = 1000000\n");
   host_endpoint_ = "127.0.0.1:" + std::to_string(FreePort());
   NodeProcess& h = nodes_["host"];

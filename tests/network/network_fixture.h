@@ -56,6 +56,8 @@ class NetworkFixture : public ::testing::Test {
   std::unique_ptr<net::NodeQueries> host_;
   crypto::PublicKey submitter_;
   uint64_t challenge_window_blocks_ = 100;  // 20 s at 200 ms blocks.
+  // Forced errors only in the tests about them: the others assert exact payouts.
+  uint32_t forced_error_bps_ = 0;
 };
 
 }  // namespace cairn::testing

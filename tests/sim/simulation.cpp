@@ -401,6 +401,8 @@ World::World(const Scenario& scenario, uint64_t seed)
   // Longer than any outage the faults allow, so that an honest party in a
   // dispute always gets to move (what an operator must size it by).
   params.dispute_round_blocks = 100;
+  params.reveal_window_blocks = 100;  // Likewise for the solver's forced-error reveal.
+  params.forced_error_bps = scenario.forced_error_bps;
   for (const auto& p : parties_) {
     if (p->genesis_balance + p->genesis_stake == 0) continue;
     genesis_.allocations.push_back({p->id(), p->genesis_balance, p->genesis_stake});
@@ -459,15 +461,23 @@ void World::OpenLedger() {
 
 std::unique_ptr<node::Role> World::MakeRole(const Party& p) const {
   switch (p.kind) {
-    case Kind::kLedgerHost:
-      return std::make_unique<node::LedgerHostRole>(node::LedgerHostPolicy{/*referee=*/true});
+    case Kind::kLedgerHost: {
+      node::LedgerHostPolicy policy;
+      policy.referee = true;
+      policy.reveal_window_blocks = genesis_.params.reveal_window_blocks;
+      return std::make_unique<node::LedgerHostRole>(policy);
+    }
     case Kind::kSolver: {
       node::SolverPolicy policy;
       policy.jobs_max = scenario_.solver_jobs_max;
       policy.secret = Tagged("cairn/sim/solver-secret/v1", Hash256{}, &p.key.public_key().bytes);
+      policy.forced_error_bps = genesis_.params.forced_error_bps;
+      node::DisputantPolicy disputant;
+      disputant.solver_secret = policy.secret;
+      disputant.forced_error_bps = policy.forced_error_bps;
       auto roles = std::make_unique<Roles>();
       roles->Add(std::make_unique<node::SolverRole>(p.id(), policy));
-      roles->Add(std::make_unique<node::DisputantRole>(p.id(), node::DisputantPolicy{}));
+      roles->Add(std::make_unique<node::DisputantRole>(p.id(), disputant));
       return roles;
     }
     case Kind::kVerifier: {
@@ -841,7 +851,7 @@ bool World::WorkFails(const Party& p, const Hash256& job_id) {
 void World::Carry(Party& p, const Action& action) {
   const uint64_t inc = p.incarnation;
   if (trace_) {
-    static constexpr const char* kNames[] = {"send", "fetch", "train", "verify", "rule", "prune", "move"};
+    static constexpr const char* kNames[] = {"send", "fetch", "train", "verify", "rule", "prune", "move", "plant", "reveal"};
     std::string what = kNames[action.index()];
     if (auto* send = std::get_if<SendTx>(&action)) {
       what += std::string(" ") + ledger::OperationName(send->op);
@@ -937,6 +947,19 @@ void World::Carry(Party& p, const Action& action) {
     computed.move = SimMove(m->dispute, ViewOf(p));
     if (WorkFails(p, m->job.job_id)) computed.status = Unavailable("the replay's inputs are unreachable (simulated)");
     Schedule(now_ + rng_.Between(1, 3), Deliver{p.index, inc, computed});
+  } else if (auto* reveal = std::get_if<node::SendReveal>(&action)) {
+    ledger::RevealOp op{reveal->job.job_id, reveal->secret, {}, {}, {}, {}};
+    if (reveal->leaf != 0) {
+      crypto::MerkleTree tree = SimCheckpointTree(reveal->job.job_id, ViewOf(p));
+      std::vector<Hash256> committed = SimCheckpoints(reveal->job.job_id, ViewOf(p));
+      op.start_hash = committed[reveal->leaf - 1];
+      op.start_proof = tree.Proof(reveal->leaf - 1);
+      op.end_hash = committed[reveal->leaf];
+      op.end_proof = tree.Proof(reveal->leaf);
+    }
+    Enqueue(p, SendTx{op});
+  } else if (std::get_if<node::PlantForcedError>(&action)) {
+    Violation(p.name + " was asked to plant a forced error, which this simulation does not model");
   } else if (auto* prune = std::get_if<node::PruneJob>(&action)) {
     // The solver serves proofs until the job is final; pruning earlier would
     // leave verifiers and the referee without them.

@@ -77,6 +77,7 @@ struct Scenario {
   uint64_t claim_window_blocks = 20;
   uint64_t commit_window_blocks = 90;
   uint64_t challenge_window_blocks = 35;
+  uint32_t forced_error_bps = 0;  // Genesis: forced errors are not modelled by the simulated trainer yet.
   Faults faults;
   // Without faults: a job a solver can afford must not expire unclaimed while
   // that solver is idle for part of its claim window (see the report on

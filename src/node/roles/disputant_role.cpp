@@ -1,5 +1,7 @@
 #include "node/roles/disputant_role.h"
 
+#include "node/roles/forced_errors.h"
+
 namespace cairn::node {
 
 using ledger::DisputeParty;
@@ -25,6 +27,12 @@ std::vector<Action> DisputantRole::OnEvent(const Event& event) {
     DisputeParty party;
     if (e->job.solver == me_) {
       party = DisputeParty::kSolver;
+      const ledger::Job& job = e->job;
+      if (policy_.solver_secret && job.forced == ledger::ForcedError::kUnrevealed && !job.claim_seed.IsZero() &&
+          ConcedesAsForced(OwnForcedLeaf(*policy_.solver_secret, job, job.checkpoint_count, policy_.forced_error_bps),
+                           d.segment)) {
+        return out;  // Our forced error, caught: the solver role reveals.
+      }
     } else if (d.challenger == me_) {
       party = DisputeParty::kChallenger;
     } else {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <tuple>
 
 #include "node/roles/events.h"
@@ -16,6 +17,10 @@ namespace cairn::node {
 struct DisputantPolicy {
   uint64_t resend_blocks = 6;  // Post again if the ledger has not seen the move by then.
   uint64_t retry_blocks = 2;   // Compute again after a failure.
+  // A solver node's forced-error secret (SolverPolicy::secret): a dispute on
+  // its forced checkpoint is answered by the solver role's reveal, not by moves.
+  std::optional<Hash256> solver_secret;
+  uint32_t forced_error_bps = 0;
 };
 
 class DisputantRole final : public Role {

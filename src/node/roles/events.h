@@ -61,6 +61,13 @@ struct MoveComputed {
   Status status;
   ledger::PinpointMoveOp move;
 };
+// The solver made its certificate carry the job's forced error (or failed to).
+struct ForcedErrorPlanted {
+  Hash256 job_id;
+  Status status;
+  Hash256 certificate_hash;
+  Hash256 checkpoint_root;
+};
 // A transaction a role asked for was refused by the ledger host.
 struct TxRefused {
   Hash256 job_id;  // Zero for transactions not about a job.
@@ -68,7 +75,7 @@ struct TxRefused {
   Status status;
 };
 using Event = std::variant<JobChanged, NewHeight, InputsFetched, TrainingFinished, VerificationFinished, RulingReady,
-                           TxRefused, MoveComputed>;
+                           TxRefused, MoveComputed, ForcedErrorPlanted>;
 
 // Actions.
 enum class Signer { kNode, kReferee };
@@ -78,7 +85,8 @@ struct SendTx {
 };
 // Moves of the pinpoint game have a deadline in blocks: they go first.
 inline bool IsUrgent(const SendTx& send) {
-  return std::holds_alternative<ledger::PinpointMoveOp>(send.op) || std::holds_alternative<ledger::DisputeOpenOp>(send.op);
+  return std::holds_alternative<ledger::PinpointMoveOp>(send.op) || std::holds_alternative<ledger::DisputeOpenOp>(send.op) ||
+         std::holds_alternative<ledger::RevealOp>(send.op);
 }
 // Fetch the job's manifest and inputs into the blob store -> InputsFetched.
 struct FetchInputs {
@@ -88,9 +96,25 @@ struct FetchInputs {
 struct StartTraining {
   ledger::Job job;
 };
-// Fetch the certificate and checkpoints from the solver, replay a sample -> VerificationFinished.
+// Fetch the certificate and checkpoints from the solver, replay a sample
+// (and this verifier's audited segments) -> VerificationFinished.
 struct StartVerification {
   ledger::Job job;
+  // A whistleblower's: exactly these segments (other verifiers' audits).
+  std::vector<uint64_t> segments = {};
+};
+// Make the trained certificate carry its forced error: checkpoint `leaf`
+// replaced by a wrong one, re-signed -> ForcedErrorPlanted.
+struct PlantForcedError {
+  ledger::Job job;
+  uint64_t leaf = 0;
+};
+// Post the solver's RevealOp for `secret`; for a forced job after the
+// challenge window (leaf != 0) with the proofs of checkpoints leaf - 1 and leaf.
+struct SendReveal {
+  ledger::Job job;
+  Hash256 secret;
+  uint64_t leaf = 0;
 };
 // Recompute what the dispute's game left to the referee -> RulingReady.
 struct StartRuling {
@@ -107,7 +131,8 @@ struct ComputeMove {
 struct PruneJob {
   Hash256 job_id;
 };
-using Action = std::variant<SendTx, FetchInputs, StartTraining, StartVerification, StartRuling, PruneJob, ComputeMove>;
+using Action = std::variant<SendTx, FetchInputs, StartTraining, StartVerification, StartRuling, PruneJob, ComputeMove,
+                            PlantForcedError, SendReveal>;
 
 Hash256 JobOf(const Event& event);  // Zero for NewHeight.
 

@@ -4,11 +4,15 @@ namespace cairn::node {
 
 using ledger::JobStatus;
 
-std::optional<uint64_t> LedgerHostRole::SettleAfter(const Tracked& t) {
+std::optional<uint64_t> LedgerHostRole::SettleAfter(const Tracked& t) const {
   switch (t.job.status) {
     case JobStatus::kOpen: return t.job.claim_deadline_height;
     case JobStatus::kClaimed: return t.job.commit_deadline_height;
-    case JobStatus::kCommitted: return t.job.challenge_end_height;
+    case JobStatus::kCommitted:
+      // The solver reveals its forced-error secret after the window; the
+      // job settles at once then, or fails when the reveal window closes.
+      if (t.job.forced == ledger::ForcedError::kUnrevealed) return t.job.challenge_end_height + policy_.reveal_window_blocks;
+      return t.job.challenge_end_height;
     case JobStatus::kDisputed:
       if (!t.dispute || AwaitsReferee(t)) return std::nullopt;
       return t.dispute->deadline_height;
@@ -26,7 +30,8 @@ std::vector<Action> LedgerHostRole::OnEvent(const Event& event) {
     }
     Tracked& t = jobs_[job.job_id];
     bool changed = t.job.status != job.status || t.job.votes.size() != job.votes.size() ||
-                   t.job.challenge_end_height != job.challenge_end_height || t.dispute != e->dispute;
+                   t.job.challenge_end_height != job.challenge_end_height || t.dispute != e->dispute ||
+                   t.job.forced != job.forced;
     t.job = job;
     t.dispute = e->dispute;
     if (changed) t.settle_sent_height = 0;

@@ -14,6 +14,7 @@ namespace cairn::node {
 
 struct LedgerHostPolicy {
   bool referee = true;  // This node holds the genesis referee key.
+  uint64_t reveal_window_blocks = 20;  // params.reveal_window_blocks.
   uint64_t resend_blocks = 10;
   uint64_t retry_blocks = 5;
 };
@@ -36,7 +37,7 @@ class LedgerHostRole final : public Role {
   };
   // The height after which the job can be settled (or its dispute closed
   // by timeout), or nullopt (waiting for the referee).
-  static std::optional<uint64_t> SettleAfter(const Tracked& t);
+  std::optional<uint64_t> SettleAfter(const Tracked& t) const;
   static bool AwaitsReferee(const Tracked& t) {
     return t.job.status == ledger::JobStatus::kDisputed && t.dispute &&
            t.dispute->phase == ledger::DisputePhase::kReferee;

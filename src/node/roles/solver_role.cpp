@@ -1,15 +1,51 @@
 #include "node/roles/solver_role.h"
 
 #include "crypto/hash.h"
+#include "node/roles/forced_errors.h"
 
 namespace cairn::node {
 
 using ledger::JobStatus;
 
 Hash256 SolverRole::ForcedErrorCommitment(const Hash256& job_id) const {
-  Bytes data(policy_.secret.bytes.begin(), policy_.secret.bytes.end());
-  data.insert(data.end(), job_id.bytes.begin(), job_id.bytes.end());
-  return crypto::TaggedHash("cairn/forced-error-commitment/v1", data);
+  return ledger::ForcedErrorCommitment(JobSecret(policy_.secret, job_id), job_id);
+}
+
+void SolverRole::CommitOrPlant(Tracked& t, std::vector<Action>* out) {
+  t.since_height = height_;
+  if (t.job.claim_seed.IsZero()) {
+    t.phase = Phase::kAwaitingSeed;
+    return;
+  }
+  t.forced_leaf = OwnForcedLeaf(policy_.secret, t.job, t.checkpoint_count, policy_.forced_error_bps);
+  if (t.forced_leaf == 0) {
+    t.phase = Phase::kCommitSent;
+    out->push_back(Commit(t));
+  } else {
+    t.phase = Phase::kPlanting;
+    out->push_back(PlantForcedError{t.job, t.forced_leaf});
+  }
+}
+
+void SolverRole::MaybeReveal(Tracked& t, const std::optional<ledger::Dispute>& dispute, std::vector<Action>* out) {
+  const ledger::Job& job = t.job;
+  if (job.forced != ledger::ForcedError::kUnrevealed || job.claim_seed.IsZero()) return;
+  if (t.reveal_sent != 0 && height_ < t.reveal_sent + policy_.resend_blocks) return;
+  t.forced_leaf = OwnForcedLeaf(policy_.secret, job, job.checkpoint_count, policy_.forced_error_bps);
+  const Hash256 secret = JobSecret(policy_.secret, job.job_id);
+  if (job.status == JobStatus::kDisputed) {
+    // A dispute on a segment next to the forced checkpoint is right: concede
+    // it by revealing (the disputant role does not answer it).
+    bool open = dispute && dispute->phase != ledger::DisputePhase::kReferee &&
+                dispute->phase != ledger::DisputePhase::kResolved;
+    if (!open || !ConcedesAsForced(t.forced_leaf, dispute->segment)) return;
+    out->push_back(SendReveal{job, secret, 0});
+  } else if (job.status == JobStatus::kCommitted && height_ > job.challenge_end_height) {
+    out->push_back(SendReveal{job, secret, t.forced_leaf});
+  } else {
+    return;
+  }
+  t.reveal_sent = height_;
 }
 
 uint32_t SolverRole::Training() const {
@@ -33,12 +69,13 @@ Action SolverRole::Commit(const Tracked& t) const {
                                             t.checkpoint_count}};
 }
 
-void SolverRole::OnJob(const ledger::Job& job, std::vector<Action>* out) {
+void SolverRole::OnJob(const ledger::Job& job, const std::optional<ledger::Dispute>& dispute, std::vector<Action>* out) {
   auto it = jobs_.find(job.job_id);
   if (job.status != JobStatus::kOpen) open_.erase(job.job_id);
   if (ledger::IsFinal(job.status)) {
     if (it != jobs_.end() || job.solver == me_) out->push_back(PruneJob{job.job_id});
     if (it != jobs_.end()) jobs_.erase(it);
+    disputes_.erase(job.job_id);
     return;
   }
   switch (job.status) {
@@ -65,14 +102,21 @@ void SolverRole::OnJob(const ledger::Job& job, std::vector<Action>* out) {
         out->push_back(FetchInputs{job});
       } else {
         it->second.job = job;
+        if (it->second.phase == Phase::kAwaitingSeed && !job.claim_seed.IsZero()) CommitOrPlant(it->second, out);
       }
       return;
     case JobStatus::kCommitted:
-    case JobStatus::kDisputed:
+    case JobStatus::kDisputed: {
       if (job.solver != me_) return;
-      jobs_[job.job_id].job = job;
-      jobs_[job.job_id].phase = Phase::kServing;
+      Tracked& t = jobs_[job.job_id];
+      bool changed = t.job.forced != job.forced || t.job.status != job.status;
+      t.job = job;
+      t.phase = Phase::kServing;
+      if (changed) t.reveal_sent = 0;
+      disputes_[job.job_id] = dispute;
+      MaybeReveal(t, dispute, out);
       return;
+    }
     default:
       return;
   }
@@ -106,6 +150,12 @@ void SolverRole::OnHeight(const NewHeight& e, std::vector<Action>* out) {
     } else if (t.phase == Phase::kCommitSent && stale && height_ <= t.job.commit_deadline_height) {
       t.since_height = height_;
       out->push_back(Commit(t));
+    } else if (t.phase == Phase::kPlantFailed && height_ >= t.since_height + policy_.retry_blocks) {
+      t.phase = Phase::kPlanting;
+      t.since_height = height_;
+      out->push_back(PlantForcedError{t.job, t.forced_leaf});
+    } else if (t.phase == Phase::kServing) {
+      MaybeReveal(t, disputes_[it->first], out);
     } else if (t.phase == Phase::kFetchFailed && height_ >= t.since_height + policy_.retry_blocks) {
       if (t.attempts >= policy_.fetch_attempts_max) {
         t.phase = Phase::kGaveUp;
@@ -123,7 +173,7 @@ void SolverRole::OnHeight(const NewHeight& e, std::vector<Action>* out) {
 std::vector<Action> SolverRole::OnEvent(const Event& event) {
   std::vector<Action> out;
   if (auto* e = std::get_if<JobChanged>(&event)) {
-    OnJob(e->job, &out);
+    OnJob(e->job, e->dispute, &out);
   } else if (auto* h = std::get_if<NewHeight>(&event)) {
     OnHeight(*h, &out);
   } else if (auto* f = std::get_if<InputsFetched>(&event)) {
@@ -146,12 +196,22 @@ std::vector<Action> SolverRole::OnEvent(const Event& event) {
       it->second.phase = Phase::kGaveUp;
       return out;
     }
-    it->second.phase = Phase::kCommitSent;
-    it->second.since_height = height_;
     it->second.certificate_hash = t->certificate_hash;
     it->second.checkpoint_root = t->checkpoint_root;
     it->second.checkpoint_count = t->checkpoint_count;
     it->second.final_model_hash = t->final_model_hash;
+    CommitOrPlant(it->second, &out);
+  } else if (auto* p = std::get_if<ForcedErrorPlanted>(&event)) {
+    auto it = jobs_.find(p->job_id);
+    if (it == jobs_.end() || it->second.phase != Phase::kPlanting) return out;
+    it->second.since_height = height_;
+    if (!p->status.ok()) {
+      it->second.phase = Phase::kPlantFailed;
+      return out;
+    }
+    it->second.certificate_hash = p->certificate_hash;
+    it->second.checkpoint_root = p->checkpoint_root;
+    it->second.phase = Phase::kCommitSent;
     out.push_back(Commit(it->second));
   } else if (auto* r = std::get_if<TxRefused>(&event)) {
     auto it = jobs_.find(r->job_id);

@@ -19,6 +19,7 @@ struct SolverPolicy {
   uint64_t retry_blocks = 5;           // Retry a failed fetch after this many blocks.
   uint32_t fetch_attempts_max = 20;
   Hash256 secret;  // Seeds the forced-error commitments (Truebit); never leaves the node.
+  uint32_t forced_error_bps = 0;  // Genesis: the chance the draw forces an error.
 };
 
 class SolverRole final : public Role {
@@ -31,7 +32,11 @@ class SolverRole final : public Role {
   size_t active_jobs() const { return jobs_.size(); }
 
  private:
-  enum class Phase { kClaimSent, kFetching, kFetchFailed, kTraining, kCommitSent, kServing, kGaveUp };
+  enum class Phase {
+    kClaimSent, kFetching, kFetchFailed, kTraining,
+    kAwaitingSeed,  // Trained; the forced-error draw waits for the block after the claim.
+    kPlanting, kPlantFailed, kCommitSent, kServing, kGaveUp
+  };
   struct Tracked {
     ledger::Job job;
     Phase phase = Phase::kClaimSent;
@@ -39,9 +44,16 @@ class SolverRole final : public Role {
     uint32_t attempts = 0;
     Hash256 certificate_hash, checkpoint_root, final_model_hash;
     uint64_t checkpoint_count = 0;
+    uint64_t forced_leaf = 0;    // Known once trained and the claim seed is in.
+    uint64_t reveal_sent = 0;    // Height the reveal was last sent; 0 = not yet.
   };
 
-  void OnJob(const ledger::Job& job, std::vector<Action>* out);
+  void OnJob(const ledger::Job& job, const std::optional<ledger::Dispute>& dispute, std::vector<Action>* out);
+  // Trained and the claim seed known: plant the forced error or commit.
+  void CommitOrPlant(Tracked& t, std::vector<Action>* out);
+  // The reveal a serving job owes now (in answer to a dispute on the forced
+  // checkpoint, or after the challenge window), if any.
+  void MaybeReveal(Tracked& t, const std::optional<ledger::Dispute>& dispute, std::vector<Action>* out);
   void OnHeight(const NewHeight& e, std::vector<Action>* out);
   bool WantsToClaim(const ledger::Job& job) const;
   uint32_t Training() const;
@@ -53,6 +65,7 @@ class SolverRole final : public Role {
   uint64_t height_ = 0;
   ledger::Account account_;
   std::map<Hash256, Tracked> jobs_;
+  std::map<Hash256, std::optional<ledger::Dispute>> disputes_;  // The open dispute of each serving job.
   // Open jobs this solver passed over (busy, or short of free stake): looked
   // at again on every block while they stay open.
   std::map<Hash256, ledger::Job> open_;

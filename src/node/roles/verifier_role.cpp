@@ -1,5 +1,7 @@
 #include "node/roles/verifier_role.h"
 
+#include "node/roles/forced_errors.h"
+
 namespace cairn::node {
 
 bool VerifierRole::Voted(const ledger::Job& job) const {
@@ -45,7 +47,16 @@ std::vector<Action> VerifierRole::OnEvent(const Event& event) {
       jobs_[job.job_id] = Tracked{job, Phase::kVerifying, height_, 1, false, {}, std::nullopt};
       out.push_back(StartVerification{job});
     } else {
-      it->second.job = job;
+      Tracked& t = it->second;
+      t.job = job;
+      if (t.dispute && ConcedesAsForced(job.forced_leaf, t.dispute->segment) && t.phase != Phase::kVerifying) {
+        // Our reject found the solver's forced error, which someone else
+        // caught first: the ledger now refuses it. Judge the rest again.
+        t.phase = Phase::kVerifying;
+        t.dispute.reset();
+        t.since_height = height_;
+        out.push_back(StartVerification{job});
+      }
     }
   } else if (auto* h = std::get_if<NewHeight>(&event)) {
     height_ = h->height;
