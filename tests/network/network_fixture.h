@@ -58,6 +58,7 @@ class NetworkFixture : public ::testing::Test {
   uint64_t challenge_window_blocks_ = 100;  // 20 s at 200 ms blocks.
   // Forced errors only in the tests about them: the others assert exact payouts.
   uint32_t forced_error_bps_ = 0;
+  uint32_t audited_segments_ = 2;
 };
 
 }  // namespace cairn::testing
