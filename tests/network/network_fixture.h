@@ -56,6 +56,10 @@ class NetworkFixture : public ::testing::Test {
   std::unique_ptr<net::NodeQueries> host_;
   crypto::PublicKey submitter_;
   uint64_t challenge_window_blocks_ = 100;  // 20 s at 200 ms blocks.
+  // Set in a derived fixture's constructor: more genesis [params] lines, and
+  // more config of the ledger host (tables allowed, e.g. "[referee]\n...").
+  std::string genesis_params_extra_;
+  std::string host_extra_;
 };
 
 }  // namespace cairn::testing
