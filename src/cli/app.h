@@ -3,6 +3,9 @@
 //   0  success
 //   1  the command ran and failed (an audit found corruption, a disk error)
 //   2  usage or input error (bad flags, a malformed or missing file)
+//   3  incomplete: the command found nothing wrong but could not check
+//      everything (`cairn ledger audit --recompute` with rulings whose
+//      evidence is missing: UNCHECKABLE)
 #pragma once
 
 #include <functional>
@@ -19,6 +22,7 @@ namespace cairn::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
+inline constexpr int kExitIncomplete = 3;
 
 int Run(int argc, char** argv);
 

@@ -1,6 +1,7 @@
 // `cairn dispute list|status|show`: the pinpoint game as the ledger records
 // it (docs/protocol.md, "Disputes"). Nodes play the game themselves (the
-// disputant role); these commands let anyone follow and audit it.
+// disputant role); these commands let anyone follow and audit it, and
+// `open|answer` (dispute_play.cpp) let an operator play it by hand.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -8,6 +9,7 @@
 
 #include "cli/app.h"
 #include "cli/client.h"
+#include "cli/dispute_play.h"
 #include "ledger/dispute.h"
 
 namespace cairn::cli {
@@ -118,6 +120,7 @@ int DisputeList(const ClientArgs& args) {
 void RegisterDisputeCommands(CLI::App* app, Command* command) {
   CLI::App* dispute = app->add_subcommand("dispute", "Disputes: the pinpoint game between a solver and a challenger");
   dispute->require_subcommand(1);
+  RegisterDisputePlayCommands(dispute, command);
 
   auto list = std::make_shared<ClientArgs>();
   CLI::App* ls = dispute->add_subcommand("list", "Every dispute on the ledger with its phase and outcome");

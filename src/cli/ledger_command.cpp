@@ -1,10 +1,11 @@
-// `cairn ledger audit|demo`.
+// `cairn ledger audit|init|demo`.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
 
 #include "cli/app.h"
 #include "cli/ledger_demo.h"
+#include "cli/ruling_audit.h"
 #include "config/genesis_config.h"
 #include "ledger/audit.h"
 #include "store/rocksdb_store.h"
@@ -12,7 +13,44 @@
 namespace cairn::cli {
 namespace {
 
-int Audit(const std::string& data_dir) {
+struct AuditArgs {
+  std::string data;
+  bool recompute = false;
+  std::string node;
+};
+
+// The rulings re-executed (ruling_audit.h), after the replay found the
+// stored ledger consistent. Exit 0 all confirmed, 1 any contradicted, 3 some
+// uncheckable and none contradicted.
+int AuditRulingsOf(store::KvStore* kv, const AuditArgs& args) {
+  auto ledger = ledger::Ledger::Open(kv, nullptr);
+  if (!ledger.ok()) return ReportError(ledger.status().WithContext("cannot read the ledger in " + args.data));
+  auto summary = AuditRulings(**ledger, RulingAuditOptions{args.data, args.node});
+  if (!summary.ok()) {
+    std::fprintf(stderr, "cairn: ledger audit FAILED\n");
+    ReportError(summary.status());
+    return kExitFailure;
+  }
+  std::printf("rulings: %d re-executed: %d confirmed, %d contradicted, %d uncheckable\n", summary->rulings,
+              summary->confirmed, summary->contradicted, summary->uncheckable);
+  if (summary->contradicted > 0) {
+    std::fprintf(stderr, "cairn: ledger audit FAILED: %d ruling%s CONTRADICTED by recomputation\n",
+                 summary->contradicted, summary->contradicted == 1 ? " is" : "s are");
+    return kExitFailure;
+  }
+  if (summary->uncheckable > 0) {
+    std::fprintf(stderr,
+                 "cairn: ledger audit INCOMPLETE: %d ruling%s UNCHECKABLE (evidence missing, see above; --node "
+                 "HOST:PORT fetches what this data directory lacks)\n",
+                 summary->uncheckable, summary->uncheckable == 1 ? " is" : "s are");
+    return kExitIncomplete;
+  }
+  if (summary->rulings == 0) std::printf("no rulings on this ledger to re-execute\n");
+  return kExitOk;
+}
+
+int Audit(const AuditArgs& args) {
+  const std::string& data_dir = args.data;
   if (!std::filesystem::is_directory(data_dir)) {
     return ReportError(NotFound("no data directory at " + data_dir + " (pass the node's --data directory)"));
   }
@@ -42,6 +80,7 @@ int Audit(const std::string& data_dir) {
               static_cast<unsigned long long>(report->state_entries));
   std::printf("head: height %llu, block %s\nstate root: %s\n", static_cast<unsigned long long>(report->head.height),
               report->head.block_hash.ToHex().c_str(), report->head.state_root.ToHex().c_str());
+  if (args.recompute) return AuditRulingsOf(kv->get(), args);
   return kExitOk;
 }
 
@@ -64,11 +103,17 @@ void RegisterLedgerCommands(CLI::App* app, Command* command) {
   CLI::App* ledger = app->add_subcommand("ledger", "Inspect and check the staking ledger");
   ledger->require_subcommand(1);
 
-  auto audit_dir = std::make_shared<std::string>();
+  auto audit_args = std::make_shared<AuditArgs>();
   CLI::App* audit = ledger->add_subcommand(
       "audit", "Replay the block log from genesis and check every state root and stored byte");
-  audit->add_option("--data", *audit_dir, "The node's data directory")->required();
-  audit->callback([command, audit_dir] { command->action = [audit_dir] { return Audit(*audit_dir); }; });
+  audit->add_option("--data", audit_args->data, "The node's data directory")->required();
+  audit->add_flag("--recompute", audit_args->recompute,
+                  "Also re-execute every referee ruling from its evidence (exit 1 if one is contradicted, 3 if some "
+                  "cannot be checked)");
+  audit->add_option("--node", audit_args->node,
+                    "With --recompute: fetch evidence the data directory lacks from this node (host:port) and from "
+                    "the solver it names");
+  audit->callback([command, audit_args] { command->action = [audit_args] { return Audit(*audit_args); }; });
 
   struct InitArgs {
     std::string genesis;

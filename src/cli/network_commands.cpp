@@ -12,6 +12,7 @@
 #include "cli/app.h"
 #include "cli/client.h"
 #include "cli/job_submission.h"
+#include "cli/party_copy.h"
 #include "node/manifest.h"
 #include "proof/certificate.h"
 #include "proof/model_state.h"
@@ -191,22 +192,15 @@ Status Fetch(const JobIdArgs& args, const std::string& node_address) {
   // The export needs the job's spec and training data (layer sizes).
   CAIRN_RETURN_IF_ERROR(util::MakeDirs(args.out));
   CAIRN_ASSIGN_OR_RETURN(auto blobs, node::BlobStore::Open(args.out + "/inputs"));
-  CAIRN_ASSIGN_OR_RETURN(Bytes manifest_bytes, q.GetBlob(job.manifest_hash, node::kManifestBytesMax));
-  CAIRN_ASSIGN_OR_RETURN(node::JobManifest manifest, node::DecodeManifest(manifest_bytes));
-  for (const auto& in : manifest.inputs) {
-    if (blobs.Stat(in.hash)) continue;
-    CAIRN_ASSIGN_OR_RETURN(Bytes bytes, q.GetBlob(in.hash, in.size));
-    CAIRN_RETURN_IF_ERROR(blobs.Put(bytes).status());
-  }
-  CAIRN_ASSIGN_OR_RETURN(job::JobSpec spec, node::MaterializeJob(manifest, id, blobs));
-  std::optional<data::Dataset> evaluation;
-  CAIRN_ASSIGN_OR_RETURN(data::Dataset dataset, job::ResolveJobInputs(&spec, &evaluation));
+  CAIRN_RETURN_IF_ERROR(FetchJobBlobs(q, job, &blobs));
+  CAIRN_ASSIGN_OR_RETURN(node::JobInputs inputs, node::LoadJobInputs(job, blobs));
   // Someone else's job: its TorchScript (which loading runs) only ever runs
   // in the sandboxed worker, as it does on the solver and the verifiers.
   train::EngineOptions engine_options;
   engine_options.worker.isolated = true;
   CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<train::Engine> engine,
-                         train::StartEngine(spec, dataset, evaluation ? &*evaluation : nullptr, engine_options));
+                         train::StartEngine(inputs.spec, inputs.dataset,
+                                            inputs.evaluation ? &*inputs.evaluation : nullptr, engine_options));
   CAIRN_ASSIGN_OR_RETURN(train::ExportedModel exported, engine->Export(model));
   CAIRN_RETURN_IF_ERROR(util::WriteFilesAtomic({{args.out + "/model.bin", ByteView(model)},
                                                 {args.out + "/" + train::kExportTorchScriptFile, ByteView(exported.torchscript)},

@@ -117,6 +117,19 @@ Result<NodeConfig> ParseNodeToml(const std::string& text, const std::string& sou
     CAIRN_RETURN_IF_ERROR(s.CheckNoUnknownKeys());
   }
 
+  top.MarkUsed("referee");
+  if (const toml::table* t = root["referee"].as_table()) {
+    TableReader r(t, source_name + ": referee");
+    CAIRN_ASSIGN_OR_RETURN(c.referee_cheat, r.String("cheat", &empty));
+    if (!c.referee_cheat.empty() && c.referee_cheat != "rule-for-solver") {
+      return InvalidArgument(source_name + ": referee.cheat must be \"rule-for-solver\" (a test cheat) or absent");
+    }
+    if (!c.referee_cheat.empty() && c.referee_key_file.empty()) {
+      return InvalidArgument(source_name + ": referee.cheat needs referee_key_file (only the referee can lie)");
+    }
+    CAIRN_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
+  }
+
   top.MarkUsed("verifier");
   if (const toml::table* t = root["verifier"].as_table()) {
     TableReader v(t, source_name + ": verifier");

@@ -20,6 +20,10 @@ struct NodeConfig {
   bool whistleblower = false;  // Re-checks accepting verifiers' audited segments.
   std::string key_file;          // This node's identity (Ed25519): signs its transactions.
   std::string referee_key_file;  // Ledger host: the genesis referee key ("" = no referee duty).
+  // Test and devnet cheat only ([referee] cheat = "rule-for-solver"): the
+  // referee rules for the solver whatever it recomputed, so that tests can
+  // show `cairn ledger audit --recompute` catching a lying referee.
+  std::string referee_cheat;
   std::string data_dir;
   std::string genesis_file;      // The chain's genesis (every node checks it).
   std::string listen = "127.0.0.1:7700";  // host:port of the gRPC services; port 0 = any free port.

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "ledger/forced_error.h"
+#include "node/dispute_replay.h"
 #include "node/manifest.h"
 #include "node/report.h"
 #include "proof/checkpoint_store.h"
@@ -94,15 +95,7 @@ Status JobWork::FetchInputs(const ledger::Job& job) {
 
 Result<JobInputs> JobWork::LoadInputs(const ledger::Job& job) {
   CAIRN_RETURN_IF_ERROR(FetchInputs(job));
-  CAIRN_ASSIGN_OR_RETURN(Bytes bytes, ctx_.blobs->ReadAll(job.manifest_hash, kManifestBytesMax));
-  CAIRN_ASSIGN_OR_RETURN(JobManifest manifest, DecodeManifest(bytes));
-  JobInputs in;
-  CAIRN_ASSIGN_OR_RETURN(in.spec, MaterializeJob(manifest, job.job_id, *ctx_.blobs));
-  CAIRN_ASSIGN_OR_RETURN(in.dataset, job::ResolveJobInputs(&in.spec, &in.evaluation));
-  if (job::JobId(in.spec) != job.job_id) {
-    return InvalidArgument("the job's inputs do not have the content its id commits to");
-  }
-  return in;
+  return LoadJobInputs(job, *ctx_.blobs);
 }
 
 void JobWork::SetProgress(const Hash256& job_id, const TrainingProgress& p) {
@@ -179,25 +172,11 @@ TrainingFinished JobWork::Train(const ledger::Job& job) {
 
 Result<proof::Certificate> JobWork::FetchProofs(const ledger::Job& job, const std::string& dir) {
   CAIRN_ASSIGN_OR_RETURN(std::string solver, EndpointOf(job.solver));
-  CAIRN_ASSIGN_OR_RETURN(Bytes bytes, ctx_.peers->GetCertificate(solver, job.job_id));
-  CAIRN_ASSIGN_OR_RETURN(proof::Certificate cert, proof::DecodeCertificate(bytes));
-  if (proof::CertificateHash(cert) != job.certificate_hash) {
-    // The solver serves something other than what it committed. Retried:
-    // issue 8's dispute game makes withholding a fault with a deadline.
-    return Unavailable("the certificate " + solver + " serves is not the one committed for job " + Short(job.job_id));
-  }
-  CAIRN_ASSIGN_OR_RETURN(auto store, proof::CheckpointStore::Open(dir));
-  for (const Hash256& h : cert.checkpoint_hashes) {
-    if (store.Has(h)) continue;
-    auto started = std::chrono::steady_clock::now();
-    CAIRN_ASSIGN_OR_RETURN(Bytes checkpoint, ctx_.peers->GetCheckpoint(solver, h));
-    ctx_.metrics->ObserveRpc("proof.get_checkpoint", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    if (proof::CheckpointHash(checkpoint) != h) {
-      return Unavailable("checkpoint " + Short(h) + " from " + solver + " does not match its hash");
-    }
-    CAIRN_RETURN_IF_ERROR(store.Put(h, checkpoint));
-    ctx_.metrics->AddCheckpointBytes(checkpoint.size());
-  }
+  CAIRN_ASSIGN_OR_RETURN(proof::Certificate cert, FetchCommittedCertificate(*ctx_.peers, solver, job));
+  CAIRN_RETURN_IF_ERROR(FetchCheckpoints(*ctx_.peers, solver, cert, dir, [this](uint64_t bytes, double seconds) {
+    ctx_.metrics->ObserveRpc("proof.get_checkpoint", seconds);
+    ctx_.metrics->AddCheckpointBytes(bytes);
+  }));
   return cert;
 }
 
@@ -263,7 +242,8 @@ VerificationFinished JobWork::Verify(const ledger::Job& job, const std::vector<u
   out.accept = r.accept;
   out.report_hash = *hash;
   if (!r.accept && !r.failed.empty()) {
-    auto dispute = PrepareDispute(job, *inputs, *cert, r.failed.front(), *hash);
+    DisputeReplay replay(*inputs, *cert, dir + "/checkpoints", EngineOptionsFor(inputs->spec, Holder::kChallenger));
+    auto dispute = PrepareDisputeOpen(job.job_id, replay, r.failed.front(), *hash);
     if (!dispute.ok()) {
       out.status = dispute.status().WithContext("preparing the dispute");
       return out;

@@ -7,6 +7,7 @@
 //   blobs/                       content-addressed inputs, manifests, reports (BlobStore)
 //   solver/checkpoints/, solver/jobs/<job id>/   the trainer's work directory
 //   verifier/<job id>/checkpoints/               what a verifier fetched to replay
+//   referee/<job id>/checkpoints/, certificate.bin  what the referee fetched to rule
 #pragma once
 
 #include <map>
@@ -20,6 +21,7 @@
 #include "data/dataset.h"
 #include "job/spec.h"
 #include "ledger/ledger.h"
+#include "node/job_inputs.h"
 #include "node/metrics.h"
 #include "node/ports.h"
 #include "node/roles/events.h"
@@ -28,11 +30,9 @@
 
 namespace cairn::node {
 
-struct JobInputs {
-  job::JobSpec spec;  // Paths point into the blob store.
-  data::Dataset dataset;
-  std::optional<data::Dataset> evaluation;
-};
+// Where the referee keeps the certificate of a job it ruled on (beside the
+// checkpoints it fetched), for `cairn ledger audit --recompute`.
+std::string RefereeCertificatePath(const std::string& data_dir, const Hash256& job_id);
 
 class JobWork final : public ProofSource {
  public:
@@ -87,32 +87,11 @@ class JobWork final : public ProofSource {
   static Holder HolderOf(ledger::DisputeParty party);
   std::string DisputeDir(const Hash256& job_id, Holder who) const;
   train::EngineOptions EngineOptionsFor(const job::JobSpec& spec, Holder who) const;
-  // The hash of the state after `step` steps, replayed from the committed
-  // checkpoint that starts `segment`.
-  Result<Hash256> StateAfter(const JobInputs& in, const proof::Certificate& cert, Holder who, uint64_t segment,
-                             uint64_t step);
-  // An engine at the state after `step` steps, replayed from the committed
-  // checkpoint that starts `segment` (this holder's copy).
-  Result<std::unique_ptr<train::Engine>> EngineAt(const JobInputs& in, const proof::Certificate& cert, Holder who,
-                                                  uint64_t segment, uint64_t step);
-  // Step `step` (in `segment`) traced from the committed checkpoint.
-  Result<proof::StepTrace> TraceOf(const JobInputs& in, const proof::Certificate& cert, Holder who, uint64_t segment,
-                                   uint64_t step);
-  // The input blob of record `op_index` of that step.
-  Result<Bytes> OpInputsBlob(const JobInputs& in, const proof::Certificate& cert, Holder who, uint64_t segment,
-                             uint64_t step, uint64_t op_index);
   // Stores a blob here and on the ledger host (where the referee reads it).
   Result<Hash256> UploadForReferee(const Bytes& blob);
-  // The referee's value for a dispute that ended on one operator record.
-  Result<Hash256> RuleOnOperator(const ledger::Job& job, const ledger::Dispute& d, const JobInputs& in,
-                                 const proof::Certificate& cert, ledger::RulingOp* ruling);
-  // The encoded operator records of step `step` (in `segment`), traced.
-  Result<std::vector<Bytes>> TraceRecords(const JobInputs& in, const proof::Certificate& cert, Holder who,
-                                          uint64_t segment, uint64_t step);
-  // The dispute a verifier opens on failed segment `segment`; nullopt if none can be.
-  Result<std::optional<ledger::DisputeOpenOp>> PrepareDispute(const ledger::Job& job, const JobInputs& in,
-                                                              const proof::Certificate& cert, uint32_t segment,
-                                                              const Hash256& report_hash);
+  // The devnet/test cheat referee.cheat = "rule-for-solver": turns an
+  // honest ruling into one for the solver that the ledger still accepts.
+  static void LieForTheSolver(const ledger::Dispute& d, ledger::RulingOp* ruling);
 
   Context ctx_;
   std::mutex mu_;

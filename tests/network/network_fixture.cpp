@@ -59,13 +59,14 @@ void NetworkFixture::SetUp() {
                 "\"\njackpot = 100000\n[params]\nunbonding_delay_blocks = 10\nchallenge_window_blocks = " +
                 std::to_string(challenge_window_blocks_) +
                 "\nfaucet_amount_max = 1000000\nverifier_stake_min = 100\nforced_error_bps = " +
-                std::to_string(forced_error_bps_) + "\naudited_segments = " + std::to_string(audited_segments_) + "\n"
+                std::to_string(forced_error_bps_) + "\naudited_segments = " + std::to_string(audited_segments_) + "\n" +
+                genesis_params_extra_ +
                 "[[allocations]]\naccount = \"" + submitter_.ToHex() + "\"\nbalance = 1000000\n");
   host_endpoint_ = "127.0.0.1:" + std::to_string(FreePort());
   NodeProcess& h = nodes_["host"];
   h.dir = dir_.path() + "/host";
   h.roles = "\"ledger-host\"";
-  h.extra = "listen = \"" + host_endpoint_ + "\"\nreferee_key_file = \"" + keys + "/referee.key\"\n";
+  h.extra = "listen = \"" + host_endpoint_ + "\"\nreferee_key_file = \"" + keys + "/referee.key\"\n" + host_extra_;
   h.id = host;
   Restart("host");
   host_ = std::make_unique<net::NodeQueries>(host_endpoint_);

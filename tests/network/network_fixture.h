@@ -59,6 +59,10 @@ class NetworkFixture : public ::testing::Test {
   // Forced errors only in the tests about them: the others assert exact payouts.
   uint32_t forced_error_bps_ = 0;
   uint32_t audited_segments_ = 2;
+  // Set in a derived fixture's constructor: more genesis [params] lines, and
+  // more config of the ledger host (tables allowed, e.g. "[referee]\n...").
+  std::string genesis_params_extra_;
+  std::string host_extra_;
 };
 
 }  // namespace cairn::testing
