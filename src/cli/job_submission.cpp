@@ -39,7 +39,7 @@ Result<Submitted> SubmitJob(net::NodeQueries& node, const crypto::KeyPair& key, 
   CAIRN_RETURN_IF_ERROR(SendAndWait(node, key,
                                     ledger::PostJobOp{out.job_id, options.fee, options.solver_stake,
                                                       options.claim_window_blocks, options.commit_window_blocks,
-                                                      out.manifest_hash}));
+                                                      out.manifest_hash, options.replicas}));
   return out;
 }
 

@@ -14,6 +14,7 @@ namespace cairn::cli {
 struct SubmitOptions {
   ledger::Amount fee = 0;
   ledger::Amount solver_stake = 0;
+  uint8_t replicas = 1;  // Solvers that train it independently (each paid `fee`).
   uint64_t claim_window_blocks = 600;
   uint64_t commit_window_blocks = 36'000;
   bool quiet = false;

@@ -147,6 +147,9 @@ int JobSubmit(const SubmitArgs& args) {
   std::printf("posted job %s (fee %llu, manifest %s, %llu bytes uploaded)\n", submitted->job_id.ToHex().c_str(),
               static_cast<unsigned long long>(args.options.fee), ShortHex(submitted->manifest_hash).c_str(),
               static_cast<unsigned long long>(submitted->uploaded_bytes));
+  for (uint8_t r = 1; r < args.options.replicas; ++r) {
+    std::printf("  replica %u: job %s\n", r, ledger::ReplicaJobId(submitted->job_id, r).ToHex().c_str());
+  }
   std::printf("follow it: cairn job status %s --node %s --watch\n", submitted->job_id.ToHex().c_str(), node->c_str());
   return kExitOk;
 }
@@ -282,6 +285,11 @@ void RegisterNetworkCommands(CLI::App* app, Command* command) {
   s->add_option("file", submit->file, "Job file (TOML)")->required();
   s->add_option("--fee", submit->options.fee, "Fee in base units (paid on settlement)")->required();
   s->add_option("--stake", submit->options.solver_stake, "Bond a solver must post to claim it")->required();
+  s->add_option("--replicas", submit->options.replicas,
+                "Solvers that train the job independently, each paid the fee; replicas that differ are disputed "
+                "by each other's solver (job ids: `cairn job list`)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, static_cast<int>(ledger::kReplicasMax)));
   s->add_option("--claim-window", submit->options.claim_window_blocks, "Blocks a solver has to claim it")->capture_default_str();
   s->add_option("--commit-window", submit->options.commit_window_blocks, "Blocks the solver has from claim to certificate")
       ->capture_default_str();

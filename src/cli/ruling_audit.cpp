@@ -22,6 +22,7 @@ const char* TaskName(ledger::RefereeTask t) {
     case ledger::RefereeTask::kOperator: return "one operator";
     case ledger::RefereeTask::kStep: return "one step";
     case ledger::RefereeTask::kSegment: return "one segment";
+    case ledger::RefereeTask::kForcedCheck: return "the segment of a revealed forced error";
     case ledger::RefereeTask::kNone: break;
   }
   return "nothing";

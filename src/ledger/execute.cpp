@@ -65,8 +65,13 @@ struct Executor {
   }
 
   Status operator()(const PostJobOp& op) {
-    CAIRN_ASSIGN_OR_RETURN(auto existing, GetJob(*s, op.job_id));
-    if (existing) return AlreadyExists(JobName(op.job_id) + " was already posted");
+    if (op.replicas == 0 || op.replicas > kReplicasMax) {
+      return InvalidArgument("a job asks for 1.." + std::to_string(kReplicasMax) + " replicas");
+    }
+    for (uint8_t r = 0; r < op.replicas; ++r) {
+      CAIRN_ASSIGN_OR_RETURN(auto existing, GetJob(*s, ReplicaJobId(op.job_id, r)));
+      if (existing) return AlreadyExists(JobName(op.job_id) + " was already posted");
+    }
     if (op.fee < params().job_fee_min) {
       return InvalidArgument("fee " + Units(op.fee) + " is below the minimum of " + Units(params().job_fee_min));
     }
@@ -77,9 +82,12 @@ struct Executor {
                                " blocks");
       }
     }
-    CAIRN_RETURN_IF_ERROR(TakeFrom(&account.balance, op.fee, "balance for the job fee"));
+    if (op.fee > std::numeric_limits<Amount>::max() / op.replicas) return InvalidArgument("fee * replicas overflows");
+    CAIRN_RETURN_IF_ERROR(TakeFrom(&account.balance, op.fee * op.replicas, "balance for the job fee (per replica)"));
     Job job;
     job.job_id = op.job_id;
+    job.group = op.job_id;
+    job.replicas = op.replicas;
     job.submitter = sender;
     job.fee = op.fee;
     job.solver_stake = op.solver_stake;
@@ -88,7 +96,11 @@ struct Executor {
     job.status = JobStatus::kOpen;
     job.manifest_hash = op.manifest_hash;
     job.posted_height = ctx.height;
-    PutJob(s, job);
+    for (uint8_t r = 0; r < op.replicas; ++r) {
+      job.job_id = ReplicaJobId(op.job_id, r);
+      job.replica = r;
+      PutJob(s, job);
+    }
     return Status::Ok();
   }
 
@@ -100,6 +112,14 @@ struct Executor {
                                 std::to_string(job.claim_deadline_height));
     }
     if (job.submitter == sender) return FailedPrecondition("a submitter cannot claim its own job");
+    for (uint8_t r = 0; r < job.replicas; ++r) {
+      if (r == job.replica) continue;
+      CAIRN_ASSIGN_OR_RETURN(Job sibling, LoadJob(*s, ReplicaJobId(job.group, r)));
+      if (sibling.solver == sender && sibling.claimed_height != 0) {
+        return FailedPrecondition("this solver already claimed replica " + std::to_string(r) + " of " +
+                                  JobName(job.group) + ": each replica needs its own solver");
+      }
+    }
     if (op.forced_error_commitment.IsZero()) {
       return InvalidArgument("a claim commits to a forced-error secret (ForcedErrorCommitment); it is zero");
     }

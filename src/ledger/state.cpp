@@ -109,6 +109,9 @@ std::string EncodeJob(const Job& j) {
   w.U8(static_cast<uint8_t>(j.forced));
   w.Hash(j.forced_error_secret);
   w.U64(j.forced_leaf);
+  w.Hash(j.group);
+  w.U8(j.replica);
+  w.U8(j.replicas);
   return std::string(w.bytes().begin(), w.bytes().end());
 }
 
@@ -153,6 +156,10 @@ Result<Job> DecodeJob(std::string_view bytes) {
   j.forced = static_cast<ForcedError>(forced);
   j.forced_error_secret = r.Hash();
   j.forced_leaf = r.U64();
+  j.group = r.Hash();
+  j.replica = r.U8();
+  j.replicas = r.U8();
+  if (r.ok() && (j.replicas == 0 || j.replica >= j.replicas)) r.Fail("replica " + std::to_string(j.replica) + " of " + std::to_string(j.replicas));
   CAIRN_RETURN_IF_ERROR(r.Finish().WithContext("job record"));
   return j;
 }

@@ -42,6 +42,7 @@ struct OpEncoder {
     w.U64(op.claim_window_blocks);
     w.U64(op.commit_window_blocks);
     w.Hash(op.manifest_hash);
+    w.U8(op.replicas);
   }
   void operator()(const ClaimJobOp& op) { w.Hash(op.job_id); w.Hash(op.forced_error_commitment); }
   void operator()(const CommitCertificateOp& op) {
@@ -108,6 +109,7 @@ Operation DecodeOp(uint8_t tag, util::Reader& r) {
       op.claim_window_blocks = r.U64();
       op.commit_window_blocks = r.U64();
       op.manifest_hash = r.Hash();
+      op.replicas = r.U8();
       return op;
     }
     case 6: { ClaimJobOp op; op.job_id = r.Hash(); op.forced_error_commitment = r.Hash(); return op; }
@@ -192,6 +194,13 @@ const char* OperationName(const Operation& op) {
                                        "cancel_job", "dispute_open", "pinpoint_move", "reveal"};
   static_assert(std::variant_size_v<Operation> == sizeof(kNames) / sizeof(kNames[0]));
   return kNames[op.index()];
+}
+
+Hash256 ReplicaJobId(const Hash256& job_id, uint8_t replica) {
+  if (replica == 0) return job_id;
+  Bytes data(job_id.bytes.begin(), job_id.bytes.end());
+  data.push_back(replica);
+  return crypto::TaggedHash("cairn/replica/v1", data);
 }
 
 std::optional<Hash256> JobOfOperation(const Operation& op) {

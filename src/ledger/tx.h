@@ -46,6 +46,11 @@ struct PostJobOp {
   // spec and the hash of every input file), from which a solver fetches the
   // job. Zero for a job whose inputs travel outside the network.
   Hash256 manifest_hash;
+  // Replicated jobs (Verde-style refereed delegation): this many solvers
+  // train the job independently, each claiming one replica and posting its
+  // own bond; `fee` is paid per replica (the escrow is fee * replicas).
+  // Replica 0 is `job_id`; replica r > 0 is ReplicaJobId(job_id, r).
+  uint8_t replicas = 1;
   friend bool operator==(const PostJobOp&, const PostJobOp&) = default;
 };
 struct ClaimJobOp {
@@ -163,6 +168,9 @@ using Operation = std::variant<TransferOp, FaucetOp, StakeOp, UnstakeOp, PostJob
                                CommitCertificateOp, VerdictOp, RulingOp, SettleOp, AnnounceOp,
                                CancelJobOp, DisputeOpenOp, PinpointMoveOp, RevealOp>;
 const char* OperationName(const Operation& op);
+// The ledger id of replica `replica` of a posted job: the job id itself for
+// replica 0, TaggedHash("cairn/replica/v1", job_id || replica) otherwise.
+Hash256 ReplicaJobId(const Hash256& job_id, uint8_t replica);
 // The job an operation is about, if any.
 std::optional<Hash256> JobOfOperation(const Operation& op);
 

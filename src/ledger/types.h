@@ -35,6 +35,8 @@ inline constexpr uint64_t kWindowBlocksMax = 10'000'000;
 inline constexpr uint64_t kCheckpointsMax = 1'000'001;
 // Params::audited_segments at most.
 inline constexpr uint32_t kAuditedSegmentsMax = 64;
+// Solvers a replicated job may ask for.
+inline constexpr uint8_t kReplicasMax = 8;
 
 struct Account {
   uint64_t nonce = 0;         // Nonce of the last transaction this account sent.
@@ -122,8 +124,18 @@ struct Job {
   ForcedError forced = ForcedError::kUnrevealed;
   Hash256 forced_error_secret;  // Revealed by the solver (RevealOp).
   uint64_t forced_leaf = 0;     // The checkpoint made wrong on purpose; 0 for none.
+  // Replicated jobs: the posted job id (the spec's hash) every replica
+  // trains, this record's replica number and how many there are. A plain
+  // job is replica 0 of 1, its own group.
+  Hash256 group;
+  uint8_t replica = 0;
+  uint8_t replicas = 1;
   friend bool operator==(const Job&, const Job&) = default;
 };
+
+// The id of the spec a job record trains: its group (the posted job id)
+// for a replica, the record's own id otherwise.
+inline const Hash256& SpecIdOf(const Job& job) { return job.group.IsZero() ? job.job_id : job.group; }
 
 // Consensus parameters, fixed at genesis.
 struct Params {

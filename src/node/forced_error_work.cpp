@@ -38,7 +38,7 @@ ForcedErrorPlanted JobWork::PlantForcedError(const ledger::Job& job, uint64_t le
   ForcedErrorPlanted out;
   out.job_id = job.job_id;
   out.status = [&]() -> Status {
-    const std::string job_dir = SolverDir() + "/jobs/" + job.job_id.ToHex();
+    const std::string job_dir = SolverDir() + "/jobs/" + ledger::SpecIdOf(job).ToHex();
     const std::string marker = job_dir + "/forced-checkpoint";
     CAIRN_ASSIGN_OR_RETURN(Bytes raw, Certificate(job.job_id));
     CAIRN_ASSIGN_OR_RETURN(proof::Certificate cert, proof::DecodeCertificate(ByteView(raw)));

@@ -17,9 +17,9 @@ Result<JobInputs> LoadJobInputs(const ledger::Job& job, const BlobStore& blobs) 
     }
   }
   JobInputs in;
-  CAIRN_ASSIGN_OR_RETURN(in.spec, MaterializeJob(manifest, job.job_id, blobs));
+  CAIRN_ASSIGN_OR_RETURN(in.spec, MaterializeJob(manifest, ledger::SpecIdOf(job), blobs));
   CAIRN_ASSIGN_OR_RETURN(in.dataset, job::ResolveJobInputs(&in.spec, &in.evaluation));
-  if (job::JobId(in.spec) != job.job_id) {
+  if (job::JobId(in.spec) != ledger::SpecIdOf(job)) {
     return InvalidArgument("the job's inputs do not have the content its id commits to");
   }
   return in;

@@ -51,8 +51,11 @@ class JobWork final : public ProofSource {
   Status FetchInputs(const ledger::Job& job);
   TrainingFinished Train(const ledger::Job& job);
   // `segments` empty: a sample plus this verifier's audited segments;
-  // otherwise exactly these (a whistleblower's re-check).
-  VerificationFinished Verify(const ledger::Job& job, const std::vector<uint64_t>& segments = {});
+  // otherwise exactly these (a whistleblower's re-check). `own_replica`
+  // set: `job` is a sibling of this solver's replica; the segment replayed
+  // is the one before the first checkpoint where the two differ.
+  VerificationFinished Verify(const ledger::Job& job, const std::vector<uint64_t>& segments = {},
+                              const Hash256& own_replica = {});
   // Forced errors (forced_error_work.cpp).
   ForcedErrorPlanted PlantForcedError(const ledger::Job& job, uint64_t leaf);
   Result<ledger::RevealOp> BuildReveal(const ledger::Job& job, const Hash256& secret, uint64_t leaf);
@@ -78,6 +81,8 @@ class JobWork final : public ProofSource {
   Result<proof::Certificate> FetchProofs(const ledger::Job& job, const std::string& dir);
   void SetProgress(const Hash256& job_id, const TrainingProgress& p);
   std::string SolverDir() const;
+  // Where the trainer keeps a job record's work: its spec's id (a replica's group).
+  Hash256 SpecId(const Hash256& job_id) const;
   train::WorkerOptions WorkerFor() const;
   // The devnet cheat (config solver.cheat) as training hooks; none for an honest solver.
   train::CheatHooks CheatFor(const job::JobSpec& spec) const;

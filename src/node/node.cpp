@@ -411,7 +411,7 @@ void Node::Impl::Carry(const Action& action) {
           pool->Post([self, job] { self->inbox.Push(self->work->Train(job)); });
         } else if constexpr (std::is_same_v<A, StartVerification>) {
           StartVerification v = a;
-          pool->Post([self, v] { self->inbox.Push(self->work->Verify(v.job, v.segments)); });
+          pool->Post([self, v] { self->inbox.Push(self->work->Verify(v.job, v.segments, v.own_replica)); });
         } else if constexpr (std::is_same_v<A, PlantForcedError>) {
           PlantForcedError p = a;
           pool->Post([self, p] { self->inbox.Push(self->work->PlantForcedError(p.job, p.leaf)); });

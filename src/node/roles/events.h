@@ -102,6 +102,10 @@ struct StartVerification {
   ledger::Job job;
   // A whistleblower's: exactly these segments (other verifiers' audits).
   std::vector<uint64_t> segments = {};
+  // A replicated job's solver checking a sibling replica against its own
+  // (this node's replica of the same group): the first checkpoint where the
+  // two differ decides the segment replayed.
+  Hash256 own_replica = {};
 };
 // Make the trained certificate carry its forced error: checkpoint `leaf`
 // replaced by a wrong one, re-signed -> ForcedErrorPlanted.

@@ -69,8 +69,33 @@ Action SolverRole::Commit(const Tracked& t) const {
                                             t.checkpoint_count}};
 }
 
+void SolverRole::CompareReplicas(std::vector<Action>* out) {
+  for (const auto& [id, sibling] : siblings_) {
+    if (compared_.count(id)) continue;
+    for (const auto& [mine_id, t] : jobs_) {
+      if (t.phase != Phase::kServing || t.job.group != sibling.group || t.job.checkpoint_root.IsZero()) continue;
+      if (t.job.checkpoint_root == sibling.checkpoint_root) {
+        compared_[id] = 0;  // The same checkpoints: nothing to dispute.
+      } else if (account_.stake_height < sibling.committed_height) {
+        compared_[id] = height_;
+        out->push_back(StartVerification{sibling, {}, mine_id});
+      }
+      break;
+    }
+  }
+}
+
 void SolverRole::OnJob(const ledger::Job& job, const std::optional<ledger::Dispute>& dispute, std::vector<Action>* out) {
   auto it = jobs_.find(job.job_id);
+  if (job.replicas > 1 && job.solver != me_) {
+    bool open = job.status == JobStatus::kCommitted && height_ < job.challenge_end_height && !job.selection_seed.IsZero();
+    if (open) {
+      siblings_[job.job_id] = job;
+    } else {
+      siblings_.erase(job.job_id);
+      if (ledger::IsFinal(job.status)) compared_.erase(job.job_id);
+    }
+  }
   if (job.status != JobStatus::kOpen) open_.erase(job.job_id);
   if (ledger::IsFinal(job.status)) {
     if (it != jobs_.end() || job.solver == me_) out->push_back(PruneJob{job.job_id});
@@ -115,6 +140,7 @@ void SolverRole::OnJob(const ledger::Job& job, const std::optional<ledger::Dispu
       if (changed) t.reveal_sent = 0;
       disputes_[job.job_id] = dispute;
       MaybeReveal(t, dispute, out);
+      CompareReplicas(out);
       return;
     }
     default:
@@ -174,8 +200,20 @@ std::vector<Action> SolverRole::OnEvent(const Event& event) {
   std::vector<Action> out;
   if (auto* e = std::get_if<JobChanged>(&event)) {
     OnJob(e->job, e->dispute, &out);
+    if (siblings_.count(e->job.job_id)) CompareReplicas(&out);
+  } else if (auto* v = std::get_if<VerificationFinished>(&event)) {
+    // A sibling replica checked against ours: dispute it where it differs.
+    auto c = compared_.find(v->job_id);
+    if (c == compared_.end() || c->second == 0) return out;
+    if (!v->status.ok()) {
+      compared_.erase(c);  // Retried at the next change or block.
+      return out;
+    }
+    c->second = 0;
+    if (!v->accept && v->dispute) out.push_back(SendTx{*v->dispute});
   } else if (auto* h = std::get_if<NewHeight>(&event)) {
     OnHeight(*h, &out);
+    CompareReplicas(&out);
   } else if (auto* f = std::get_if<InputsFetched>(&event)) {
     auto it = jobs_.find(f->job_id);
     if (it == jobs_.end() || it->second.phase != Phase::kFetching) return out;

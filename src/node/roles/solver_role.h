@@ -66,6 +66,11 @@ class SolverRole final : public Role {
   ledger::Account account_;
   std::map<Hash256, Tracked> jobs_;
   std::map<Hash256, std::optional<ledger::Dispute>> disputes_;  // The open dispute of each serving job.
+  // Replicated jobs: committed replicas of other solvers in groups this
+  // solver also holds a replica of, and those already checked against ours.
+  void CompareReplicas(std::vector<Action>* out);
+  std::map<Hash256, ledger::Job> siblings_;
+  std::map<Hash256, uint64_t> compared_;  // Sibling -> height its check started (0: done).
   // Open jobs this solver passed over (busy, or short of free stake): looked
   // at again on every block while they stay open.
   std::map<Hash256, ledger::Job> open_;
