@@ -125,7 +125,7 @@ struct PathFigures {
 };
 
 struct TxFigures {
-  PathFigures direct, grpc, batched;
+  PathFigures direct, direct_batched, grpc, batched;
 };
 
 // `body(i, endpoint)` on `senders` threads against a fresh ledger host
@@ -151,9 +151,10 @@ std::pair<double, double> OverGrpc(int senders, const std::string& base, bool du
 }
 
 // `repeats` interleaved rounds of: the sequencer called directly from
-// `senders` threads, then through gRPC from `senders` clients with one
-// SubmitTx per transaction, then with SubmitTxs batches of `batch`, each on
-// a fresh ledger (in memory, or RocksDB under `dir`).
+// `senders` threads (Submit per transaction, then SubmitBatch with batches
+// of `batch`), then through gRPC from `senders` clients with one SubmitTx per
+// transaction, then with SubmitTxs batches of `batch`, each on a fresh
+// ledger (in memory, or RocksDB under `dir`).
 TxFigures MeasureTxs(int senders, int per_sender, int batch, int repeats, const std::filesystem::path& dir,
                      bool durable) {
   auto txs = MakeTxs(senders, per_sender);
@@ -167,6 +168,21 @@ TxFigures MeasureTxs(int senders, int per_sender, int batch, int repeats, const 
         for (const auto& tx : txs[i]) (void)direct->sequencer->Submit(tx);
       });
       f.direct.Add(wall, CpuSeconds() - cpu);
+    }
+    {
+      // The like-for-like baseline of SubmitTxs: Sequencer::SubmitBatch with the same batches.
+      auto direct = MakeLedger(senders, durable ? base + "-direct-batched" : "");
+      const double cpu = CpuSeconds();
+      const double wall = RunThreads(senders, [&](int i) {
+        std::vector<Status> results;
+        for (size_t begin = 0; begin < txs[i].size(); begin += static_cast<size_t>(batch)) {
+          std::vector<ledger::SignedTx> part(
+              txs[i].begin() + static_cast<long>(begin),
+              txs[i].begin() + static_cast<long>(std::min(txs[i].size(), begin + static_cast<size_t>(batch))));
+          direct->sequencer->SubmitBatch(part, &results);
+        }
+      });
+      f.direct_batched.Add(wall, CpuSeconds() - cpu);
     }
     std::atomic<int> refused{0};
     auto [wall, cpu] = OverGrpc(senders, base + "-grpc", durable, [&](int i, const std::string& endpoint) {
@@ -195,14 +211,18 @@ TxFigures MeasureTxs(int senders, int per_sender, int batch, int repeats, const 
 
 void PrintTxs(const char* title, const TxFigures& f, double total, int repeats) {
   std::printf("%s (best of %d)\n", title, repeats);
-  std::printf("  direct %8.0f tx/s   gRPC SubmitTx %8.0f tx/s (%d refused)   gRPC SubmitTxs %8.0f tx/s (%d refused)\n",
-              total / f.direct.wall_best, total / f.grpc.wall_best, f.grpc.refused, total / f.batched.wall_best,
-              f.batched.refused);
-  std::printf("  SubmitTx / direct %.2f   SubmitTxs / direct %.2f (aim >= %.1f)   SubmitTxs / SubmitTx %.2f\n",
+  std::printf("  direct Submit %8.0f tx/s   direct SubmitBatch %8.0f tx/s\n", total / f.direct.wall_best,
+              total / f.direct_batched.wall_best);
+  std::printf("  gRPC SubmitTx %8.0f tx/s (%d refused)   gRPC SubmitTxs %8.0f tx/s (%d refused)\n",
+              total / f.grpc.wall_best, f.grpc.refused, total / f.batched.wall_best, f.batched.refused);
+  std::printf("  SubmitTx / direct %.2f   SubmitTxs / direct %.2f (aim >= %.1f)   SubmitTxs / SubmitTx %.2f   "
+              "SubmitTxs / direct SubmitBatch %.2f\n",
               f.direct.wall_best / f.grpc.wall_best, f.direct.wall_best / f.batched.wall_best, kTxAim,
-              f.grpc.wall_best / f.batched.wall_best);
-  std::printf("  CPU per transaction (all threads): direct %.0f us, SubmitTx %.0f us, SubmitTxs %.0f us\n",
-              1e6 * f.direct.cpu_best / total, 1e6 * f.grpc.cpu_best / total, 1e6 * f.batched.cpu_best / total);
+              f.grpc.wall_best / f.batched.wall_best, f.direct_batched.wall_best / f.batched.wall_best);
+  std::printf("  CPU per transaction (all threads): direct %.0f us, direct batched %.0f us, SubmitTx %.0f us, "
+              "SubmitTxs %.0f us\n",
+              1e6 * f.direct.cpu_best / total, 1e6 * f.direct_batched.cpu_best / total, 1e6 * f.grpc.cpu_best / total,
+              1e6 * f.batched.cpu_best / total);
 }
 
 }  // namespace
@@ -305,6 +325,8 @@ int main(int argc, char** argv) {
        << ",\n  \"grpc_batched_tx_per_s\": " << total / memory.batched.wall_best
        << ",\n  \"grpc_over_direct\": " << memory.direct.wall_best / memory.grpc.wall_best
        << ",\n  \"grpc_batched_over_direct\": " << memory.direct.wall_best / memory.batched.wall_best
+       << ",\n  \"direct_batched_tx_per_s\": " << total / memory.direct_batched.wall_best
+       << ",\n  \"grpc_batched_over_direct_batched\": " << memory.direct_batched.wall_best / memory.batched.wall_best
        << ",\n  \"direct_cpu_us_per_tx\": " << 1e6 * memory.direct.cpu_best / total
        << ",\n  \"grpc_cpu_us_per_tx\": " << 1e6 * memory.grpc.cpu_best / total
        << ",\n  \"grpc_batched_cpu_us_per_tx\": " << 1e6 * memory.batched.cpu_best / total
@@ -314,6 +336,9 @@ int main(int argc, char** argv) {
        << ",\n  \"durable_grpc_batched_tx_per_s\": " << durable_total / durable.batched.wall_best
        << ",\n  \"durable_grpc_over_direct\": " << durable.direct.wall_best / durable.grpc.wall_best
        << ",\n  \"durable_grpc_batched_over_direct\": " << durable.direct.wall_best / durable.batched.wall_best
+       << ",\n  \"durable_direct_batched_tx_per_s\": " << durable_total / durable.direct_batched.wall_best
+       << ",\n  \"durable_grpc_batched_over_direct_batched\": "
+       << durable.direct_batched.wall_best / durable.batched.wall_best
        << ",\n  \"refused\": " << memory.grpc.refused + memory.batched.refused + durable.grpc.refused + durable.batched.refused
        << ",\n  \"grpc_over_direct_aim\": " << kTxAim << "\n}\n";
   std::printf("wrote %s\n", json_path.c_str());
