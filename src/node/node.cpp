@@ -435,16 +435,18 @@ std::vector<Status> Node::Impl::SendBatch(const std::vector<SendTx>& sends) {
   for (size_t i = 0; i < sends.size(); ++i) pending[i] = i;
   while (!pending.empty() && !stop) {
     auto started = Clock::now();
-    // Consecutive nonces per signer from the next one the host reports
-    // (counting its mempool), in queue order.
-    std::vector<std::pair<const crypto::KeyPair*, Result<uint64_t>>> nonces;
+    // Consecutive nonces per sending account (the node and referee keys may
+    // be one account) from the next one the host reports (counting its
+    // mempool), in queue order.
+    std::vector<std::pair<ledger::AccountId, Result<uint64_t>>> nonces;
     std::vector<ledger::SignedTx> txs;
     std::vector<size_t> sent;  // txs[k] is sends[sent[k]].
     for (size_t i : pending) {
       const crypto::KeyPair& signer = sends[i].signer == Signer::kReferee ? *referee_key : *node_key;
-      auto it = std::find_if(nonces.begin(), nonces.end(), [&](const auto& n) { return n.first == &signer; });
+      auto it = std::find_if(nonces.begin(), nonces.end(),
+                             [&](const auto& n) { return n.first == signer.public_key(); });
       if (it == nonces.end()) {
-        nonces.emplace_back(&signer, sequencer ? ledger->NextNonce(signer.public_key())
+        nonces.emplace_back(signer.public_key(), sequencer ? ledger->NextNonce(signer.public_key())
                                                : ledger_client->NextNonce(signer.public_key()));
         it = nonces.end() - 1;
       }
@@ -473,11 +475,12 @@ std::vector<Status> Node::Impl::SendBatch(const std::vector<SendTx>& sends) {
     // signer was refused in this round only lost its place: it goes again
     // at once and the round does not count against it.
     std::vector<size_t> again;
-    std::vector<const crypto::KeyPair*> refused_signers;
+    std::vector<ledger::AccountId> refused_signers;
     bool wait = false;
     int backoff_attempt = 0;
     for (size_t i : pending) {
-      const crypto::KeyPair* signer = sends[i].signer == Signer::kReferee ? &*referee_key : &*node_key;
+      const ledger::AccountId signer =
+          (sends[i].signer == Signer::kReferee ? *referee_key : *node_key).public_key();
       const Status& s = results[i];
       const bool displaced = std::find(refused_signers.begin(), refused_signers.end(), signer) != refused_signers.end() &&
                              s.message().find("nonce") != std::string::npos;
