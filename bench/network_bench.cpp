@@ -3,10 +3,13 @@
 //      BlobStore: chunked, hash-checked, fsynced) vs a raw file copy of the
 //      same bytes; BLAKE2b of the bytes in memory is printed too, since no
 //      hash-checked transfer can beat it;
-//   2. signed transactions admitted through gRPC SubmitTx from 8 concurrent
-//      clients vs submitted to the sequencer directly from 8 threads, with
-//      an in-memory ledger and with the ledger host's own configuration
-//      (RocksDB, a durable mempool synced before SubmitTx answers).
+//   2. signed transactions submitted to the sequencer directly from 8
+//      threads (one Submit each), vs through gRPC from 8 concurrent clients,
+//      one SubmitTx per transaction and in SubmitTxs batches (--batch, 64 by
+//      default: what a node's transaction sender takes from its queue at
+//      most), with an in-memory ledger and with the ledger host's own
+//      configuration (RocksDB, a durable mempool synced before SubmitTx
+//      answers).
 // Interleaved repetitions, the best (fastest) of each. Prints a table and
 // writes bench-results/network.json (--json PATH). The devnet's protocol
 // overhead (submit to settlement vs `cairn train`) is bench/devnet_bench.py.
@@ -22,6 +25,7 @@
 #include <functional>
 #include <random>
 #include <thread>
+#include <tuple>
 
 #include "crypto/hash.h"
 #include "crypto/keys.h"
@@ -109,16 +113,50 @@ double RunThreads(int threads, const std::function<void(int)>& body) {
   return Seconds(t);
 }
 
-struct TxFigures {
-  double direct_best = 1e9, grpc_best = 1e9;
-  double direct_cpu_best = 1e9, grpc_cpu_best = 1e9;  // CPU seconds of the whole process.
+// Best (smallest) wall and CPU seconds of one way of submitting.
+struct PathFigures {
+  double wall_best = 1e9;
+  double cpu_best = 1e9;  // CPU seconds of the whole process (clients, server, sequencer).
   int refused = 0;
+  void Add(double wall, double cpu) {
+    wall_best = std::min(wall_best, wall);
+    cpu_best = std::min(cpu_best, cpu);
+  }
 };
 
+struct TxFigures {
+  PathFigures direct, direct_batched, grpc, batched;
+};
+
+// `body(i, endpoint)` on `senders` threads against a fresh ledger host
+// served over loopback gRPC; returns (wall, CPU) seconds.
+std::pair<double, double> OverGrpc(int senders, const std::string& base, bool durable,
+                                   const std::function<void(int, const std::string&)>& body) {
+  auto setup = MakeLedger(senders, durable ? base + "-ledger" : "");
+  node::HeightWatch heights;
+  node::BlobStore blobs = node::BlobStore::Open(base + "-blobs").value();
+  net::RpcServices services;
+  services.ledger = setup->ledger.get();
+  services.sequencer = setup->sequencer.get();
+  services.heights = &heights;
+  services.blobs = &blobs;
+  auto server = net::RpcServer::Start({"127.0.0.1:0", 32}, services).value();
+  const std::string endpoint = "127.0.0.1:" + std::to_string(server->port());
+  const double cpu = CpuSeconds();
+  const double wall = RunThreads(senders, [&](int i) { body(i, endpoint); });
+  const double cpu_used = CpuSeconds() - cpu;
+  heights.Shutdown();
+  server->Shutdown();
+  return {wall, cpu_used};
+}
+
 // `repeats` interleaved rounds of: the sequencer called directly from
-// `senders` threads, then through gRPC SubmitTx from `senders` clients, each
-// on a fresh ledger (in memory, or RocksDB under `dir`).
-TxFigures MeasureTxs(int senders, int per_sender, int repeats, const std::filesystem::path& dir, bool durable) {
+// `senders` threads (Submit per transaction, then SubmitBatch with batches
+// of `batch`), then through gRPC from `senders` clients with one SubmitTx per
+// transaction, then with SubmitTxs batches of `batch`, each on a fresh
+// ledger (in memory, or RocksDB under `dir`).
+TxFigures MeasureTxs(int senders, int per_sender, int batch, int repeats, const std::filesystem::path& dir,
+                     bool durable) {
   auto txs = MakeTxs(senders, per_sender);
   TxFigures f;
   for (int rep = 0; rep < repeats; ++rep) {
@@ -126,35 +164,65 @@ TxFigures MeasureTxs(int senders, int per_sender, int repeats, const std::filesy
     {
       auto direct = MakeLedger(senders, durable ? base + "-direct" : "");
       const double cpu = CpuSeconds();
-      f.direct_best = std::min(f.direct_best, RunThreads(senders, [&](int i) {
+      const double wall = RunThreads(senders, [&](int i) {
         for (const auto& tx : txs[i]) (void)direct->sequencer->Submit(tx);
-      }));
-      f.direct_cpu_best = std::min(f.direct_cpu_best, CpuSeconds() - cpu);
+      });
+      f.direct.Add(wall, CpuSeconds() - cpu);
     }
-    auto setup = MakeLedger(senders, durable ? base + "-grpc" : "");
-    node::HeightWatch heights;
-    node::BlobStore blobs = node::BlobStore::Open(base + "-blobs").value();
-    net::RpcServices services;
-    services.ledger = setup->ledger.get();
-    services.sequencer = setup->sequencer.get();
-    services.heights = &heights;
-    services.blobs = &blobs;
-    auto server = net::RpcServer::Start({"127.0.0.1:0", 32}, services).value();
-    const std::string endpoint = "127.0.0.1:" + std::to_string(server->port());
+    {
+      // The like-for-like baseline of SubmitTxs: Sequencer::SubmitBatch with the same batches.
+      auto direct = MakeLedger(senders, durable ? base + "-direct-batched" : "");
+      const double cpu = CpuSeconds();
+      const double wall = RunThreads(senders, [&](int i) {
+        std::vector<Status> results;
+        for (size_t begin = 0; begin < txs[i].size(); begin += static_cast<size_t>(batch)) {
+          std::vector<ledger::SignedTx> part(
+              txs[i].begin() + static_cast<long>(begin),
+              txs[i].begin() + static_cast<long>(std::min(txs[i].size(), begin + static_cast<size_t>(batch))));
+          direct->sequencer->SubmitBatch(part, &results);
+        }
+      });
+      f.direct_batched.Add(wall, CpuSeconds() - cpu);
+    }
     std::atomic<int> refused{0};
-    const double cpu = CpuSeconds();
-    f.grpc_best = std::min(f.grpc_best, RunThreads(senders, [&](int i) {
+    auto [wall, cpu] = OverGrpc(senders, base + "-grpc", durable, [&](int i, const std::string& endpoint) {
       net::NodeQueries q(endpoint);
       for (const auto& tx : txs[i]) {
         if (!q.SubmitTx(tx).ok()) refused++;
       }
-    }));
-    f.grpc_cpu_best = std::min(f.grpc_cpu_best, CpuSeconds() - cpu);
-    f.refused += refused.load();
-    heights.Shutdown();
-    server->Shutdown();
+    });
+    f.grpc.Add(wall, cpu);
+    f.grpc.refused += refused.exchange(0);
+    std::tie(wall, cpu) = OverGrpc(senders, base + "-batched", durable, [&](int i, const std::string& endpoint) {
+      net::NodeQueries q(endpoint);
+      for (size_t begin = 0; begin < txs[i].size(); begin += static_cast<size_t>(batch)) {
+        std::vector<ledger::SignedTx> part(txs[i].begin() + static_cast<long>(begin),
+                                           txs[i].begin() + static_cast<long>(std::min(txs[i].size(), begin + static_cast<size_t>(batch))));
+        for (const Status& s : q.SubmitTxs(part)) {
+          if (!s.ok()) refused++;
+        }
+      }
+    });
+    f.batched.Add(wall, cpu);
+    f.batched.refused += refused.load();
   }
   return f;
+}
+
+void PrintTxs(const char* title, const TxFigures& f, double total, int repeats) {
+  std::printf("%s (best of %d)\n", title, repeats);
+  std::printf("  direct Submit %8.0f tx/s   direct SubmitBatch %8.0f tx/s\n", total / f.direct.wall_best,
+              total / f.direct_batched.wall_best);
+  std::printf("  gRPC SubmitTx %8.0f tx/s (%d refused)   gRPC SubmitTxs %8.0f tx/s (%d refused)\n",
+              total / f.grpc.wall_best, f.grpc.refused, total / f.batched.wall_best, f.batched.refused);
+  std::printf("  SubmitTx / direct %.2f   SubmitTxs / direct %.2f (aim >= %.1f)   SubmitTxs / SubmitTx %.2f   "
+              "SubmitTxs / direct SubmitBatch %.2f\n",
+              f.direct.wall_best / f.grpc.wall_best, f.direct.wall_best / f.batched.wall_best, kTxAim,
+              f.grpc.wall_best / f.batched.wall_best, f.direct_batched.wall_best / f.batched.wall_best);
+  std::printf("  CPU per transaction (all threads): direct %.0f us, direct batched %.0f us, SubmitTx %.0f us, "
+              "SubmitTxs %.0f us\n",
+              1e6 * f.direct.cpu_best / total, 1e6 * f.direct_batched.cpu_best / total, 1e6 * f.grpc.cpu_best / total,
+              1e6 * f.batched.cpu_best / total);
 }
 
 }  // namespace
@@ -164,7 +232,7 @@ int main(int argc, char** argv) {
   using namespace cairn;
   std::string json_path = "bench-results/network.json";
   uint64_t blob_mib = 64;
-  int senders = 8, per_sender = 1000, durable_per_sender = 100, repeats = 5;
+  int senders = 8, per_sender = 1000, durable_per_sender = 100, repeats = 5, batch = 64;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     if (flag == "--json") json_path = argv[i + 1];
@@ -172,6 +240,7 @@ int main(int argc, char** argv) {
     if (flag == "--txs-per-client") per_sender = std::stoi(argv[i + 1]);
     if (flag == "--durable-txs-per-client") durable_per_sender = std::stoi(argv[i + 1]);
     if (flag == "--repeats") repeats = std::max(1, std::stoi(argv[i + 1]));
+    if (flag == "--batch") batch = std::max(1, std::stoi(argv[i + 1]));
   }
   auto dir = std::filesystem::temp_directory_path() / ("cairn-net-bench-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
@@ -228,24 +297,18 @@ int main(int argc, char** argv) {
   std::printf("  CPU of the fetch (server and client threads): %.1f ms per MiB, BLAKE2b alone %.1f ms per MiB\n",
               1e3 * grpc_cpu_best / mib, 1e3 * hash_best / mib);
 
-  // 2. Transactions: direct vs gRPC, `senders` concurrent submitters each.
-  TxFigures memory = MeasureTxs(senders, per_sender, repeats, dir, /*durable=*/false);
-  TxFigures durable = MeasureTxs(senders, durable_per_sender, std::min(repeats, 3), dir, /*durable=*/true);
+  // 2. Transactions: direct vs gRPC, one call per transaction and batched; `senders` concurrent submitters each.
+  TxFigures memory = MeasureTxs(senders, per_sender, batch, repeats, dir, /*durable=*/false);
+  TxFigures durable = MeasureTxs(senders, durable_per_sender, batch, std::min(repeats, 3), dir, /*durable=*/true);
   const double total = static_cast<double>(senders) * per_sender;
   const double durable_total = static_cast<double>(senders) * durable_per_sender;
-  std::printf("%d clients x %d txs, in-memory ledger (best of %d)\n", senders, per_sender, repeats);
-  std::printf("  direct %8.0f tx/s   gRPC %8.0f tx/s (%d refused)   gRPC / direct %.2f (aim >= %.1f)\n",
-              total / memory.direct_best, total / memory.grpc_best, memory.refused,
-              memory.direct_best / memory.grpc_best, kTxAim);
-  std::printf("  CPU per transaction (all threads): direct %.0f us, gRPC %.0f us\n", 1e6 * memory.direct_cpu_best / total,
-              1e6 * memory.grpc_cpu_best / total);
-  std::printf("%d clients x %d txs, RocksDB + durable mempool, synced (best of %d)\n", senders, durable_per_sender,
-              std::min(repeats, 3));
-  std::printf("  direct %8.0f tx/s   gRPC %8.0f tx/s (%d refused)   gRPC / direct %.2f (aim >= %.1f)\n",
-              durable_total / durable.direct_best, durable_total / durable.grpc_best, durable.refused,
-              durable.direct_best / durable.grpc_best, kTxAim);
-  std::printf("  CPU per transaction (all threads): direct %.0f us, gRPC %.0f us\n",
-              1e6 * durable.direct_cpu_best / durable_total, 1e6 * durable.grpc_cpu_best / durable_total);
+  const std::string memory_title = std::to_string(senders) + " clients x " + std::to_string(per_sender) +
+                                   " txs, SubmitTxs batches of " + std::to_string(batch) + ", in-memory ledger";
+  const std::string durable_title = std::to_string(senders) + " clients x " + std::to_string(durable_per_sender) +
+                                    " txs, SubmitTxs batches of " + std::to_string(batch) +
+                                    ", RocksDB + durable mempool, synced";
+  PrintTxs(memory_title.c_str(), memory, total, repeats);
+  PrintTxs(durable_title.c_str(), durable, durable_total, std::min(repeats, 3));
   std::filesystem::remove_all(dir);
 
   if (std::filesystem::path(json_path).has_parent_path()) {
@@ -256,14 +319,27 @@ int main(int argc, char** argv) {
        << ",\n  \"file_copy_mib_per_s\": " << mib / copy_best << ",\n  \"blake2b_mib_per_s\": " << mib / hash_best
        << ",\n  \"grpc_fetch_mib_per_s\": " << mib / grpc_best << ",\n  \"grpc_over_copy\": " << copy_best / grpc_best
        << ",\n  \"grpc_fetch_cpu_ms_per_mib\": " << 1e3 * grpc_cpu_best / mib
-       << ",\n  \"grpc_over_copy_aim\": " << kBlobAim << ",\n  \"txs\": " << total
-       << ",\n  \"direct_tx_per_s\": " << total / memory.direct_best << ",\n  \"grpc_tx_per_s\": "
-       << total / memory.grpc_best << ",\n  \"grpc_over_direct\": " << memory.direct_best / memory.grpc_best
-       << ",\n  \"durable_txs\": " << durable_total << ",\n  \"durable_direct_tx_per_s\": "
-       << durable_total / durable.direct_best << ",\n  \"durable_grpc_tx_per_s\": " << durable_total / durable.grpc_best
-       << ",\n  \"direct_cpu_us_per_tx\": " << 1e6 * memory.direct_cpu_best / total
-       << ",\n  \"grpc_cpu_us_per_tx\": " << 1e6 * memory.grpc_cpu_best / total
-       << ",\n  \"durable_grpc_over_direct\": " << durable.direct_best / durable.grpc_best
+       << ",\n  \"grpc_over_copy_aim\": " << kBlobAim << ",\n  \"batch_txs\": " << batch
+       << ",\n  \"txs\": " << total << ",\n  \"direct_tx_per_s\": " << total / memory.direct.wall_best
+       << ",\n  \"grpc_tx_per_s\": " << total / memory.grpc.wall_best
+       << ",\n  \"grpc_batched_tx_per_s\": " << total / memory.batched.wall_best
+       << ",\n  \"grpc_over_direct\": " << memory.direct.wall_best / memory.grpc.wall_best
+       << ",\n  \"grpc_batched_over_direct\": " << memory.direct.wall_best / memory.batched.wall_best
+       << ",\n  \"direct_batched_tx_per_s\": " << total / memory.direct_batched.wall_best
+       << ",\n  \"grpc_batched_over_direct_batched\": " << memory.direct_batched.wall_best / memory.batched.wall_best
+       << ",\n  \"direct_cpu_us_per_tx\": " << 1e6 * memory.direct.cpu_best / total
+       << ",\n  \"grpc_cpu_us_per_tx\": " << 1e6 * memory.grpc.cpu_best / total
+       << ",\n  \"grpc_batched_cpu_us_per_tx\": " << 1e6 * memory.batched.cpu_best / total
+       << ",\n  \"durable_txs\": " << durable_total
+       << ",\n  \"durable_direct_tx_per_s\": " << durable_total / durable.direct.wall_best
+       << ",\n  \"durable_grpc_tx_per_s\": " << durable_total / durable.grpc.wall_best
+       << ",\n  \"durable_grpc_batched_tx_per_s\": " << durable_total / durable.batched.wall_best
+       << ",\n  \"durable_grpc_over_direct\": " << durable.direct.wall_best / durable.grpc.wall_best
+       << ",\n  \"durable_grpc_batched_over_direct\": " << durable.direct.wall_best / durable.batched.wall_best
+       << ",\n  \"durable_direct_batched_tx_per_s\": " << durable_total / durable.direct_batched.wall_best
+       << ",\n  \"durable_grpc_batched_over_direct_batched\": "
+       << durable.direct_batched.wall_best / durable.batched.wall_best
+       << ",\n  \"refused\": " << memory.grpc.refused + memory.batched.refused + durable.grpc.refused + durable.batched.refused
        << ",\n  \"grpc_over_direct_aim\": " << kTxAim << "\n}\n";
   std::printf("wrote %s\n", json_path.c_str());
   return 0;

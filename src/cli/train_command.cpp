@@ -29,7 +29,11 @@ std::string Bytes2(uint64_t bytes) {
 int Estimate(const std::string& path) {
   auto loaded = LoadJob(path);
   if (!loaded.ok()) return ReportInputError(loaded.status());
-  auto e = train::EstimateJob(loaded->spec, loaded->dataset);
+  // The model is built in the sandboxed worker: loading a TorchScript
+  // module may run the submitter's code.
+  train::WorkerOptions worker;
+  worker.isolated = true;
+  auto e = train::EstimateJob(loaded->spec, loaded->dataset, worker);
   if (!e.ok()) return ReportError(e.status());
   std::printf("job %s  (%s)\n", job::JobId(loaded->spec).ToHex().c_str(), loaded->spec.name.c_str());
   std::printf("  dataset          %zu examples, %u classes\n", loaded->dataset.size(), loaded->dataset.num_classes);

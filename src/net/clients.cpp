@@ -13,6 +13,7 @@
 #include "ledger/genesis.h"
 #include "net/blob_service.h"
 #include "net/grpc_util.h"
+#include "net/ledger_service.h"
 #include "net/messages.h"
 
 namespace cairn::net {
@@ -72,6 +73,80 @@ Result<Bytes> DrainChunks(grpc::ClientContext* ctx, Reader* reader, uint64_t siz
   return out;
 }
 
+// One SubmitTx call; errors name the operation, then `where`.
+Status SubmitOne(pb::Ledger::Stub* stub, const ledger::SignedTx& tx, const std::string& where) {
+  auto ctx = ContextWithDeadline(kUnaryDeadline);
+  pb::SubmitTxRequest req;
+  req.set_tx(ToField(ByteView(ledger::EncodeTx(tx))));
+  pb::SubmitTxResponse resp;
+  return FromGrpc(stub->SubmitTx(ctx.get(), req, &resp), std::string(ledger::OperationName(tx.body.op)) + where);
+}
+
+// The outcome of transaction `tx` from its TxResult, as SubmitOne would say it.
+Status FromTxResult(const pb::TxResult& r, const ledger::SignedTx& tx, const std::string& where) {
+  const std::string what = std::string(ledger::OperationName(tx.body.op)) + where;
+  if (r.code() == 0) return Status::Ok();
+  if (r.code() < 0 || r.code() > static_cast<int32_t>(grpc::StatusCode::UNAUTHENTICATED)) {
+    return Internal(what + ": the ledger host answered an unknown status code " + std::to_string(r.code()));
+  }
+  return FromGrpc(grpc::Status(static_cast<grpc::StatusCode>(r.code()), r.error()), what);
+}
+
+// SubmitTxs calls within the service's bounds, in order. With a host that
+// does not serve SubmitTxs (UNIMPLEMENTED), one SubmitTx per transaction. A
+// call that fails as a whole (no answer, cancelled) fails every
+// transaction not yet answered with its error: none of them is known to be
+// admitted, and the next calls would fail alike.
+std::vector<Status> SubmitInBatches(pb::Ledger::Stub* stub, const std::vector<ledger::SignedTx>& txs,
+                                    const std::string& where) {
+  std::vector<Status> results;
+  results.reserve(txs.size());
+  bool batches = true;
+  while (results.size() < txs.size()) {
+    const size_t begin = results.size();
+    if (!batches) {
+      results.push_back(SubmitOne(stub, txs[begin], where));
+      continue;
+    }
+    pb::SubmitTxsRequest req;
+    size_t bytes = 0, end = begin;
+    while (end < txs.size() && end - begin < kSubmitTxsCountMax) {
+      Bytes encoded = ledger::EncodeTx(txs[end]);
+      if (end > begin && bytes + encoded.size() > kSubmitTxsBytesMax) break;
+      bytes += encoded.size();
+      req.add_txs(ToField(ByteView(encoded)));
+      end++;
+    }
+    auto ctx = ContextWithDeadline(kUnaryDeadline);
+    pb::SubmitTxsResponse resp;
+    grpc::Status call = stub->SubmitTxs(ctx.get(), req, &resp);
+    if (call.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+      batches = false;
+      continue;
+    }
+    if (!call.ok()) {
+      for (size_t i = begin; i < txs.size(); ++i) {
+        results.push_back(FromGrpc(call, std::string(ledger::OperationName(txs[i].body.op)) + where));
+      }
+      break;
+    }
+    if (static_cast<size_t>(resp.results_size()) != end - begin) {
+      // Which of them were admitted is unknown: a broken host, not a retry.
+      for (size_t i = begin; i < end; ++i) {
+        results.push_back(Internal(std::string(ledger::OperationName(txs[i].body.op)) + where + ": the ledger host answered " +
+                                   std::to_string(resp.results_size()) + " results for " +
+                                   std::to_string(end - begin) + " transactions"));
+      }
+      continue;
+    }
+    for (size_t i = begin; i < end; ++i) {
+      results.push_back(FromTxResult(resp.results(static_cast<int>(i - begin)), txs[i], where));
+    }
+  }
+  CAIRN_ASSERT(results.size() == txs.size());
+  return results;
+}
+
 }  // namespace
 
 struct Stubs {
@@ -89,12 +164,11 @@ GrpcLedgerClient::GrpcLedgerClient(std::string endpoint)
 GrpcLedgerClient::~GrpcLedgerClient() = default;
 
 Status GrpcLedgerClient::SubmitTx(const ledger::SignedTx& tx) {
-  pb::Ledger::Stub* stub = stubs_->ledger.get();
-  auto ctx = ContextWithDeadline(kUnaryDeadline);
-  pb::SubmitTxRequest req;
-  req.set_tx(ToField(ByteView(ledger::EncodeTx(tx))));
-  pb::SubmitTxResponse resp;
-  return FromGrpc(stub->SubmitTx(ctx.get(), req, &resp), std::string(ledger::OperationName(tx.body.op)) + " to the ledger host at " + endpoint_);
+  return SubmitOne(stubs_->ledger.get(), tx, " to the ledger host at " + endpoint_);
+}
+
+std::vector<Status> GrpcLedgerClient::SubmitTxs(const std::vector<ledger::SignedTx>& txs) {
+  return SubmitInBatches(stubs_->ledger.get(), txs, " to the ledger host at " + endpoint_);
 }
 
 Result<uint64_t> GrpcLedgerClient::NextNonce(const ledger::AccountId& id) {
@@ -374,13 +448,10 @@ Result<uint64_t> NodeQueries::NextNonce(const ledger::AccountId& id) {
   return resp.next_nonce();
 }
 
-Status NodeQueries::SubmitTx(const ledger::SignedTx& tx) {
-  pb::Ledger::Stub* stub = stubs_->ledger.get();
-  auto ctx = ContextWithDeadline(kUnaryDeadline);
-  pb::SubmitTxRequest req;
-  req.set_tx(ToField(ByteView(ledger::EncodeTx(tx))));
-  pb::SubmitTxResponse resp;
-  return FromGrpc(stub->SubmitTx(ctx.get(), req, &resp), std::string(ledger::OperationName(tx.body.op)));
+Status NodeQueries::SubmitTx(const ledger::SignedTx& tx) { return SubmitOne(stubs_->ledger.get(), tx, ""); }
+
+std::vector<Status> NodeQueries::SubmitTxs(const std::vector<ledger::SignedTx>& txs) {
+  return SubmitInBatches(stubs_->ledger.get(), txs, "");
 }
 
 Result<Bytes> NodeQueries::GetBlob(const Hash256& hash, uint64_t size_max) {

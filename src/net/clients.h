@@ -29,6 +29,10 @@ class GrpcLedgerClient final : public node::LedgerClient {
   explicit GrpcLedgerClient(std::string endpoint);
   ~GrpcLedgerClient() override;
   Status SubmitTx(const ledger::SignedTx& tx) override;
+  // SubmitTxs calls of at most kSubmitTxsCountMax transactions and
+  // kSubmitTxsBytesMax bytes each; one SubmitTx per transaction with a host
+  // that does not know SubmitTxs.
+  std::vector<Status> SubmitTxs(const std::vector<ledger::SignedTx>& txs) override;
   Result<uint64_t> NextNonce(const ledger::AccountId& id) override;
   Result<ledger::Genesis> GetGenesis() override;
   Status FollowBlocks(uint64_t from_height, const std::function<bool(const ledger::Block&)>& on_block) override;
@@ -82,6 +86,8 @@ class NodeQueries {
   // The account's next nonce, counting the node's mempool.
   Result<uint64_t> NextNonce(const ledger::AccountId& id);
   Status SubmitTx(const ledger::SignedTx& tx);
+  // As GrpcLedgerClient::SubmitTxs.
+  std::vector<Status> SubmitTxs(const std::vector<ledger::SignedTx>& txs);
   Result<Bytes> GetBlob(const Hash256& hash, uint64_t size_max);
   // Signed upload of a blob in 1 MiB chunks; OK if the node already had it.
   Status PutBlob(ByteView bytes, const std::string& chain_id, const crypto::KeyPair& uploader);

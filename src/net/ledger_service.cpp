@@ -14,6 +14,14 @@ namespace pb = ::cairn::v1;
 constexpr uint32_t kListJobsMax = 1000;
 constexpr uint32_t kListJobsDefault = 100;
 
+// A submitted transaction's bytes: what does not decode is the client's
+// mistake (INVALID_ARGUMENT), not damage to this node's data.
+Result<ledger::SignedTx> DecodeSubmitted(const std::string& bytes) {
+  auto tx = ledger::DecodeTx(ByteView(std::string_view(bytes)));
+  if (!tx.ok() && tx.status().code() == StatusCode::kCorruption) return InvalidArgument(tx.status().message());
+  return tx;
+}
+
 class LedgerService final : public pb::Ledger::Service {
  public:
   LedgerService(ledger::Ledger* ledger, ledger::Sequencer* sequencer, node::HeightWatch* heights,
@@ -26,13 +34,79 @@ class LedgerService final : public pb::Ledger::Service {
       return grpc::Status(grpc::StatusCode::UNAVAILABLE,
                           "this node follows the ledger; send transactions to the ledger host at " + ledger_host_);
     }
-    auto tx = ledger::DecodeTx(ByteView(std::string_view(req->tx())));
+    auto tx = DecodeSubmitted(req->tx());
     Status s = tx.ok() ? sequencer_->Submit(*tx) : tx.status();
     if (hooks_.on_submit) hooks_.on_submit(s);
     if (!s.ok()) return ToGrpc(s);
     resp->set_tx_id(ToField(ledger::TxId(tx->body)));
     auto next = ledger_->NextNonce(tx->body.sender);
     if (next.ok()) resp->set_next_nonce(*next);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status SubmitTxs(grpc::ServerContext*, const pb::SubmitTxsRequest* req, pb::SubmitTxsResponse* resp) override {
+    if (!sequencer_) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                          "this node follows the ledger; send transactions to the ledger host at " + ledger_host_);
+    }
+    const size_t count = static_cast<size_t>(req->txs_size());
+    if (count > kSubmitTxsCountMax) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "a SubmitTxs call carries at most " + std::to_string(kSubmitTxsCountMax) +
+                              " transactions, this one " + std::to_string(count) + "; split the batch");
+    }
+    size_t bytes = 0;
+    for (const std::string& tx : req->txs()) bytes += tx.size();
+    if (bytes > kSubmitTxsBytesMax) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "a SubmitTxs call carries at most " + std::to_string(kSubmitTxsBytesMax) +
+                              " bytes of transactions, this one " + std::to_string(bytes) + "; split the batch");
+    }
+    // What does not decode is refused on its own; the rest is admitted in
+    // order, as if each had been sent alone after the ones before it.
+    std::vector<Status> results(count, Status::Ok());
+    std::vector<ledger::SignedTx> decoded;
+    std::vector<size_t> index_of;  // decoded[k] is txs[index_of[k]].
+    decoded.reserve(count);
+    index_of.reserve(count);
+    for (size_t i = 0; i < count; ++i) {
+      auto tx = DecodeSubmitted(req->txs(static_cast<int>(i)));
+      if (!tx.ok()) {
+        results[i] = tx.status().WithContext("transaction " + std::to_string(i) + " of the batch");
+        continue;
+      }
+      decoded.push_back(std::move(*tx));
+      index_of.push_back(i);
+    }
+    std::vector<Status> admitted;
+    if (!decoded.empty()) sequencer_->SubmitBatch(decoded, &admitted);
+    CAIRN_ASSERT(admitted.size() == decoded.size());
+    for (size_t k = 0; k < decoded.size(); ++k) results[index_of[k]] = std::move(admitted[k]);
+    // Each sender's next nonce once, after the whole batch.
+    std::vector<std::pair<ledger::AccountId, uint64_t>> next_nonces;
+    auto next_nonce = [&](const ledger::AccountId& sender) -> uint64_t {
+      for (const auto& [id, nonce] : next_nonces) {
+        if (id == sender) return nonce;
+      }
+      auto next = ledger_->NextNonce(sender);
+      next_nonces.emplace_back(sender, next.ok() ? *next : 0);
+      return next_nonces.back().second;
+    };
+    for (size_t i = 0, k = 0; i < count; ++i) {
+      const bool was_decoded = k < index_of.size() && index_of[k] == i;
+      pb::TxResult* r = resp->add_results();
+      if (hooks_.on_submit) hooks_.on_submit(results[i]);
+      if (results[i].ok()) {
+        const ledger::SignedTx& tx = decoded[k];
+        r->set_tx_id(ToField(ledger::TxId(tx.body)));
+        r->set_next_nonce(next_nonce(tx.body.sender));
+      } else {
+        grpc::Status g = ToGrpc(results[i]);
+        r->set_code(static_cast<int32_t>(g.error_code()));
+        r->set_error(g.error_message());
+      }
+      if (was_decoded) k++;
+    }
     return grpc::Status::OK;
   }
 

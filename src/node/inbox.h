@@ -7,6 +7,9 @@
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <vector>
+
+#include "cairn/assert.h"
 
 namespace cairn::node {
 
@@ -38,6 +41,21 @@ class Inbox {
     items_.pop_front();
     not_full_.notify_one();
     return item;
+  }
+  // Waits up to `timeout` for an item, then takes it and up to `count_max`
+  // - 1 more that are already waiting, in order; empty on timeout or when
+  // closed and drained. REQUIRES: count_max >= 1.
+  std::vector<T> PopUpTo(size_t count_max, std::chrono::milliseconds timeout) {
+    CAIRN_ASSERT(count_max >= 1);
+    std::vector<T> out;
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!not_empty_.wait_for(lock, timeout, [&] { return closed_ || !items_.empty(); })) return out;
+    while (!items_.empty() && out.size() < count_max) {
+      out.push_back(std::move(items_.front()));
+      items_.pop_front();
+    }
+    if (!out.empty()) not_full_.notify_all();
+    return out;
   }
   void Close() {
     std::lock_guard<std::mutex> lock(mu_);

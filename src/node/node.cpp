@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <deque>
@@ -38,6 +39,9 @@ using Clock = std::chrono::steady_clock;
 constexpr size_t kInboxCapacity = 10'000;
 constexpr unsigned kWorkThreads = 4;
 constexpr int kTxAttemptsMax = 6;
+// Transactions the sender takes from its queue for one SubmitTxs call
+// (within net's kSubmitTxsCountMax; the client splits by bytes).
+constexpr size_t kTxsPerBatchMax = 64;
 
 uint64_t NowMs() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -159,7 +163,9 @@ struct Node::Impl {
   // A job's JobChanged, with its open dispute read from this node's ledger.
   JobChanged ChangedEvent(const ledger::Job& job);
   void Carry(const Action& action);
-  Status SendOne(const SendTx& tx);
+  // Sends `sends` in order and retries what retrying can fix, each with at
+  // most kTxAttemptsMax attempts; results[i] is the final outcome of sends[i].
+  std::vector<Status> SendBatch(const std::vector<SendTx>& sends);
 };
 
 Node::Node() : impl_(std::make_unique<Impl>()) {}
@@ -438,56 +444,113 @@ void Node::Impl::Carry(const Action& action) {
       action);
 }
 
-Status Node::Impl::SendOne(const SendTx& send) {
-  const crypto::KeyPair& signer = send.signer == Signer::kReferee ? *referee_key : *node_key;
-  ledger::TxBody body;
-  body.chain_id = genesis.chain_id;
-  body.sender = signer.public_key();
-  body.op = send.op;
-  Status last = Status::Ok();
-  for (int attempt = 0; attempt < kTxAttemptsMax && !stop; ++attempt) {
+namespace {
+
+// Whether retrying can fix a refusal: an unreachable host, a full mempool,
+// and a nonce raced by one of our own transactions still in flight. Every
+// other refusal is the ledger's rules speaking: final.
+bool Retryable(const Status& s) {
+  const std::string& m = s.message();
+  bool nonce_race = m.find("nonce") != std::string::npos &&
+                    (m.find("out of order") != std::string::npos || m.find("already used") != std::string::npos);
+  bool mempool_full = s.code() == StatusCode::kResourceExhausted && m.find("mempool") != std::string::npos;
+  return s.code() == StatusCode::kUnavailable || mempool_full || nonce_race;
+}
+
+}  // namespace
+
+std::vector<Status> Node::Impl::SendBatch(const std::vector<SendTx>& sends) {
+  std::vector<Status> results(sends.size(), Unavailable("not sent: the node is stopping"));
+  std::vector<int> attempts(sends.size(), 0);
+  std::vector<size_t> pending(sends.size());
+  for (size_t i = 0; i < sends.size(); ++i) pending[i] = i;
+  while (!pending.empty() && !stop) {
     auto started = Clock::now();
+    // Consecutive nonces per sending account (the node and referee keys may
+    // be one account) from the next one the host reports (counting its
+    // mempool), in queue order.
+    std::vector<std::pair<ledger::AccountId, Result<uint64_t>>> nonces;
+    std::vector<ledger::SignedTx> txs;
+    std::vector<size_t> sent;  // txs[k] is sends[sent[k]].
+    for (size_t i : pending) {
+      const crypto::KeyPair& signer = sends[i].signer == Signer::kReferee ? *referee_key : *node_key;
+      auto it = std::find_if(nonces.begin(), nonces.end(),
+                             [&](const auto& n) { return n.first == signer.public_key(); });
+      if (it == nonces.end()) {
+        nonces.emplace_back(signer.public_key(), sequencer ? ledger->NextNonce(signer.public_key())
+                                               : ledger_client->NextNonce(signer.public_key()));
+        it = nonces.end() - 1;
+      }
+      if (!it->second.ok()) {
+        results[i] = it->second.status();
+        continue;
+      }
+      ledger::TxBody body;
+      body.chain_id = genesis.chain_id;
+      body.sender = signer.public_key();
+      body.nonce = (*it->second)++;
+      body.op = sends[i].op;
+      txs.push_back(ledger::SignTx(body, signer));
+      sent.push_back(i);
+    }
+    std::vector<Status> answers;
     if (sequencer) {
-      auto nonce = ledger->NextNonce(body.sender);
-      if (!nonce.ok()) return nonce.status();
-      body.nonce = *nonce;
-      last = sequencer->Submit(ledger::SignTx(body, signer));
-    } else {
-      auto nonce = ledger_client->NextNonce(body.sender);
-      if (nonce.ok()) {
-        body.nonce = *nonce;
-        last = ledger_client->SubmitTx(ledger::SignTx(body, signer));
-      } else {
-        last = nonce.status();
+      sequencer->SubmitBatch(txs, &answers);
+    } else if (!txs.empty()) {
+      answers = ledger_client->SubmitTxs(txs);
+    }
+    CAIRN_ASSERT(answers.size() == txs.size());
+    for (size_t k = 0; k < sent.size(); ++k) results[sent[k]] = std::move(answers[k]);
+    metrics->ObserveRpc("ledger.submit_txs", std::chrono::duration<double>(Clock::now() - started).count());
+    // A transaction refused for its nonce right after an earlier one of its
+    // signer was refused in this round only lost its place: it goes again
+    // at once and the round does not count against it.
+    std::vector<size_t> again;
+    std::vector<ledger::AccountId> refused_signers;
+    bool wait = false;
+    int backoff_attempt = 0;
+    for (size_t i : pending) {
+      const ledger::AccountId signer =
+          (sends[i].signer == Signer::kReferee ? *referee_key : *node_key).public_key();
+      const Status& s = results[i];
+      const bool displaced = std::find(refused_signers.begin(), refused_signers.end(), signer) != refused_signers.end() &&
+                             s.message().find("nonce") != std::string::npos;
+      if (!s.ok()) refused_signers.push_back(signer);
+      if (s.ok() || !Retryable(s)) continue;
+      if (displaced) {
+        again.push_back(i);
+      } else if (++attempts[i] < kTxAttemptsMax) {
+        again.push_back(i);
+        wait = true;
+        backoff_attempt = std::max(backoff_attempt, attempts[i] - 1);
       }
     }
-    metrics->ObserveRpc("ledger.submit_tx", std::chrono::duration<double>(Clock::now() - started).count());
-    // Retry what retrying can fix: an unreachable host, a full mempool, and
-    // a nonce raced by one of our own transactions still in flight.
-    // Every other refusal is the ledger's rules speaking: final.
-    const std::string& m = last.message();
-    bool nonce_race = m.find("nonce") != std::string::npos &&
-                      (m.find("out of order") != std::string::npos || m.find("already used") != std::string::npos);
-    bool mempool_full = last.code() == StatusCode::kResourceExhausted && m.find("mempool") != std::string::npos;
-    if (last.ok() || !(last.code() == StatusCode::kUnavailable || mempool_full || nonce_race)) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(4000, 250 << attempt)));  // Capped backoff.
+    pending.swap(again);
+    if (wait && !pending.empty()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(4000, 250 << backoff_attempt)));  // Capped backoff.
+    }
   }
-  return last;
+  return results;
 }
 
 void Node::Impl::TxLoop() {
   while (!stop) {
-    auto send = tx_queue.Pop(std::chrono::milliseconds(200));
-    if (!send) continue;
-    const char* op = ledger::OperationName(send->op);
-    Status s = SendOne(*send);
-    metrics->CountTx(op, s.ok());
-    auto job = ledger::JobOfOperation(send->op);
-    if (s.ok()) {
-      spdlog::info("sent {}{}", op, job ? " for job " + Short(*job) : "");
-    } else {
-      spdlog::warn("{}{} refused: {}", op, job ? " for job " + Short(*job) : "", s.ToString());
-      inbox.Push(TxRefused{job.value_or(Hash256{}), op, s});
+    // What is waiting goes in one call (SubmitTxs): one round trip and one
+    // durable write for all of it, in queue order (urgent moves first).
+    std::vector<SendTx> sends = tx_queue.PopUpTo(kTxsPerBatchMax, std::chrono::milliseconds(200));
+    if (sends.empty()) continue;
+    std::vector<Status> results = SendBatch(sends);
+    for (size_t i = 0; i < sends.size(); ++i) {
+      const char* op = ledger::OperationName(sends[i].op);
+      const Status& s = results[i];
+      metrics->CountTx(op, s.ok());
+      auto job = ledger::JobOfOperation(sends[i].op);
+      if (s.ok()) {
+        spdlog::info("sent {}{}", op, job ? " for job " + Short(*job) : "");
+      } else {
+        spdlog::warn("{}{} refused: {}", op, job ? " for job " + Short(*job) : "", s.ToString());
+        inbox.Push(TxRefused{job.value_or(Hash256{}), op, s});
+      }
     }
   }
 }

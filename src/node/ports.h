@@ -22,6 +22,15 @@ class LedgerClient {
   virtual ~LedgerClient() = default;
   // OK once the host's mempool durably holds the transaction.
   virtual Status SubmitTx(const ledger::SignedTx& tx) = 0;
+  // Several transactions in order, in as few round trips as the host
+  // allows: results[i] is what SubmitTx(txs[i]) would have answered right
+  // after txs[0..i). One refusal does not stop the rest.
+  virtual std::vector<Status> SubmitTxs(const std::vector<ledger::SignedTx>& txs) {
+    std::vector<Status> results;
+    results.reserve(txs.size());
+    for (const auto& tx : txs) results.push_back(SubmitTx(tx));
+    return results;
+  }
   // The sender's next nonce, counting the host's mempool.
   virtual Result<uint64_t> NextNonce(const ledger::AccountId& id) = 0;
   virtual Result<ledger::Genesis> GetGenesis() = 0;

@@ -2,6 +2,7 @@
 // computed from the model as built (so TorchScript files are counted too).
 #include <numeric>
 
+#include "train/local_engine.h"
 #include "train/models.h"
 #include "train/optimizer.h"
 #include "train/torch_error.h"
@@ -46,8 +47,7 @@ double ForwardMacsPerExample(const job::JobSpec& spec, const std::vector<int64_t
 
 namespace {
 
-Result<Estimate> EstimateUnguarded(const job::JobSpec& spec, const data::Dataset& dataset) {
-  CAIRN_ASSIGN_OR_RETURN(ModelFiles files, ReadModelFiles(spec));
+Result<Estimate> EstimateUnguarded(const job::JobSpec& spec, const data::Dataset& dataset, const ModelFiles& files) {
   CAIRN_ASSIGN_OR_RETURN(auto model, BuildModel(spec, dataset.feature_shape, dataset.num_classes, files));
   Estimate e;
   e.steps = job::ResolvedSteps(spec, dataset.size());
@@ -72,8 +72,19 @@ Result<Estimate> EstimateUnguarded(const job::JobSpec& spec, const data::Dataset
 
 }  // namespace
 
-Result<Estimate> EstimateJob(const job::JobSpec& spec, const data::Dataset& dataset) {
-  return GuardTorch("estimating the job", [&] { return EstimateUnguarded(spec, dataset); });
+// worker_engine.cpp: the estimate computed in a sandboxed worker.
+Result<Estimate> EstimateInWorker(const job::JobSpec& spec, const WorkerOptions& worker);
+
+Result<Estimate> EstimateJobWith(const job::JobSpec& spec, const data::Dataset& dataset, const ModelFiles& files) {
+  return GuardTorch("estimating the job", [&] { return EstimateUnguarded(spec, dataset, files); });
+}
+
+Result<Estimate> EstimateJob(const job::JobSpec& spec, const data::Dataset& dataset, const WorkerOptions& worker) {
+  if (worker.isolated) return EstimateInWorker(spec, worker);
+  return GuardTorch("estimating the job", [&]() -> Result<Estimate> {
+    CAIRN_ASSIGN_OR_RETURN(ModelFiles files, ReadModelFiles(spec));
+    return EstimateUnguarded(spec, dataset, files);
+  });
 }
 
 }  // namespace cairn::train

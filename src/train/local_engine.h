@@ -19,6 +19,10 @@ Result<EvalResult> EvaluateModelFileWith(const job::JobSpec& spec, const ModelFi
 Result<ExportedModel> ExportModelFileWith(const job::JobSpec& spec, const ModelFiles& files, ByteView model_file,
                                           const data::Dataset& train_shape_source);
 
+// EstimateJob in this process with the model files already read (the
+// worker cannot open them).
+Result<Estimate> EstimateJobWith(const job::JobSpec& spec, const data::Dataset& dataset, const ModelFiles& files);
+
 // Applies the profile (unless `applied` says it already was: the worker
 // applies it before it can no longer read /proc), builds the session from
 // `files` (no file is opened), and optionally checks that the model's

@@ -186,6 +186,11 @@ struct Estimate {
   uint64_t checkpoint_bytes = 0;  // One checkpoint.
   uint64_t storage_bytes = 0;     // All of them.
 };
-Result<Estimate> EstimateJob(const job::JobSpec& spec, const data::Dataset& dataset);
+// Builds the job's model to count its parameters: in a sandboxed worker
+// when worker.isolated (the default; a TorchScript module's code may run
+// when it is loaded), which reads the spec's inputs itself; in this process
+// otherwise (tests). REQUIRES: the spec's inputs are resolved and `dataset`
+// is its training set.
+Result<Estimate> EstimateJob(const job::JobSpec& spec, const data::Dataset& dataset, const WorkerOptions& worker = {});
 
 }  // namespace cairn::train

@@ -50,6 +50,18 @@ class WorkerEngine final : public Engine {
     return Status::Ok();
   }
 
+  // A worker that builds the job's model once and answers its estimate
+  // (then only waits to be shut down).
+  Result<Estimate> StartEstimate(const job::JobSpec& spec) {
+    CAIRN_ASSIGN_OR_RETURN(sandbox::Message reply,
+                           Call(worker::Type::kStartEstimate, worker::EncodeStart(spec, /*check_randomness=*/false),
+                                nullptr));
+    CAIRN_RETURN_IF_ERROR(Expect(reply, worker::Type::kEstimated));
+    auto estimate = worker::DecodeEstimate(reply.payload);
+    if (!estimate.ok()) return Broken(estimate.status());
+    return estimate;
+  }
+
   const EngineEnvironment& environment() const override { return environment_; }
 
   Result<Bytes> InitialCheckpoint() override {
@@ -281,6 +293,11 @@ Result<std::unique_ptr<OpRecomputer>> StartWorkerRecomputer(const job::Execution
   CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<WorkerEngine> engine, SpawnWorker(worker));
   CAIRN_RETURN_IF_ERROR(engine->HandshakeRecompute(profile));
   return std::unique_ptr<OpRecomputer>(std::move(engine));
+}
+
+Result<Estimate> EstimateInWorker(const job::JobSpec& spec, const WorkerOptions& worker) {
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<WorkerEngine> engine, SpawnWorker(worker));
+  return engine->StartEstimate(spec);
 }
 
 }  // namespace cairn::train

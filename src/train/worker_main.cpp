@@ -57,7 +57,8 @@ void WarmUp() {
 }
 
 Result<Inputs> ReadInputs(const sandbox::Message& start) {
-  if (start.type != static_cast<uint32_t>(worker::Type::kStart)) {
+  if (start.type != static_cast<uint32_t>(worker::Type::kStart) &&
+      start.type != static_cast<uint32_t>(worker::Type::kStartEstimate)) {
     return InvalidArgument("the first request must be kStart");
   }
   Inputs in;
@@ -331,6 +332,36 @@ int RunRecompute(sandbox::Channel* channel, const sandbox::Message& start) {
   return server.Serve();
 }
 
+// A worker started with kStartEstimate (`cairn job estimate`): reads the
+// job's inputs, locks itself down, builds the model once and answers its
+// estimate; then it waits to be shut down.
+int RunEstimate(sandbox::Channel* channel, const sandbox::Message& start) {
+  auto fail = [&](const Status& s) {
+    channel->Send({static_cast<uint32_t>(worker::Type::kError), worker::EncodeError(s)}).ok();
+    return 1;
+  };
+  auto inputs = GuardTorch("worker", [&] { return ReadInputs(start); });
+  if (!inputs.ok()) return fail(inputs.status());
+  // As for training: the module is loaded (and may run code) only once no
+  // file can be opened.
+  if (Status s = sandbox::ForbidOpeningFiles(); !s.ok()) return fail(s.WithContext("sandbox"));
+  auto estimate = EstimateJobWith(inputs->spec, inputs->dataset, inputs->files);
+  if (!estimate.ok()) return fail(estimate.status());
+  if (!channel->Send({static_cast<uint32_t>(worker::Type::kEstimated), worker::EncodeEstimate(*estimate)}).ok()) {
+    return kExitProtocolError;
+  }
+  for (;;) {
+    auto request = channel->Receive(sandbox::kForever);
+    if (!request.ok()) return sandbox::IsPeerClosed(request.status()) ? 0 : kExitProtocolError;
+    if (request->type == static_cast<uint32_t>(worker::Type::kShutdown)) return 0;
+    Status refused = FailedPrecondition("this worker only estimated a job (request type " +
+                                        std::to_string(request->type) + ")");
+    if (!channel->Send({static_cast<uint32_t>(worker::Type::kError), worker::EncodeError(refused)}).ok()) {
+      return kExitProtocolError;
+    }
+  }
+}
+
 int Run() {
   auto channel = sandbox::ChannelToParent();
   if (!channel.ok()) {
@@ -346,6 +377,7 @@ int Run() {
   auto start = channel->Receive(sandbox::kForever);
   if (!start.ok()) return kExitProtocolError;
   if (start->type == static_cast<uint32_t>(worker::Type::kStartRecompute)) return RunRecompute(&*channel, *start);
+  if (start->type == static_cast<uint32_t>(worker::Type::kStartEstimate)) return RunEstimate(&*channel, *start);
   auto inputs = GuardTorch("worker", [&] { return ReadInputs(*start); });
   if (!inputs.ok()) return fail(inputs.status());
   // From here on no path can be opened: nothing outside the inputs already

@@ -166,6 +166,30 @@ Result<EvalResult> DecodeEvalResult(ByteView payload) {
   return e;
 }
 
+Bytes EncodeEstimate(const Estimate& e) {
+  util::Writer w;
+  w.U64(e.steps);
+  w.U64(e.parameters);
+  w.F64(e.flops_per_step);
+  w.U64(e.checkpoints);
+  w.U64(e.checkpoint_bytes);
+  w.U64(e.storage_bytes);
+  return w.Take();
+}
+
+Result<Estimate> DecodeEstimate(ByteView payload) {
+  util::Reader r(payload);
+  Estimate e;
+  e.steps = r.U64();
+  e.parameters = r.U64();
+  e.flops_per_step = r.F64();
+  e.checkpoints = r.U64();
+  e.checkpoint_bytes = r.U64();
+  e.storage_bytes = r.U64();
+  CAIRN_RETURN_IF_ERROR(r.Finish().WithContext("worker estimate"));
+  return e;
+}
+
 Bytes EncodeExported(const ExportedModel& m) {
   util::Writer w;
   w.LengthPrefixed(m.torchscript);

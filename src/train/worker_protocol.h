@@ -52,6 +52,12 @@ enum class Type : uint32_t {
   kTraceStep = 19,    // parent: u64 step. Answer: proof::EncodeStepTrace.
   kOpInputs = 20,     // parent: u64 step, u64 op index. Answer: the input blob.
   kRecomputeOp = 21,  // parent: length-prefixed proof::EncodeOpRecord, then the blob. Answer: [32] output hash.
+  // `cairn job estimate`: parent, as the first request instead of kStart:
+  // the same payload (EncodeStart). The worker reads the job's inputs, locks
+  // itself down, builds the model (loading a TorchScript module may run its
+  // code) and answers kEstimated; then it only waits for kShutdown.
+  kStartEstimate = 22,
+  kEstimated = 23,  // worker: u64 steps, u64 parameters, f64 FLOPs per step, u64 checkpoints, u64 checkpoint bytes, u64 storage bytes.
 };
 
 // Training segments a streaming worker holds ready to send (beyond the one
@@ -93,6 +99,9 @@ Result<EvalResult> DecodeEvalResult(ByteView payload);
 inline constexpr uint64_t kExportBytesMax = uint64_t{1} << 30;
 Bytes EncodeExported(const ExportedModel& m);
 Result<ExportedModel> DecodeExported(ByteView payload);
+
+Bytes EncodeEstimate(const Estimate& e);
+Result<Estimate> DecodeEstimate(ByteView payload);
 
 Bytes EncodeU64(uint64_t v);
 Result<uint64_t> DecodeU64(ByteView payload);

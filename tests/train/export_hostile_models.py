@@ -4,7 +4,8 @@ sandbox tests of cairn's training worker.
 Usage: /usr/bin/python3 export_hostile_models.py OUT_DIR SECRET_FILE
 Writes: reads_file.pt (its forward reads SECRET_FILE, outside the job's
         inputs, into its output and so into the trained weights),
-        allocates.pt (allocates without bound), loops.pt (never returns).
+        allocates.pt (allocates without bound), loops.pt (never returns),
+        and plain.pt (the same shape, harmless: the control).
 """
 import sys
 
@@ -22,6 +23,15 @@ class ReadsFile(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # The stolen bytes land in a buffer, so in the trained model file.
         self.loot.copy_(torch.from_file(self.path, shared=False, size=16, dtype=torch.uint8))
+        return self.fc(x.flatten(1))
+
+
+class Plain(nn.Module):
+    def __init__(self, classes: int = 4):
+        super().__init__()
+        self.fc = nn.Linear(64, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(x.flatten(1))
 
 
@@ -54,6 +64,7 @@ def main() -> None:
     torch.jit.script(ReadsFile(secret)).save(f"{out}/reads_file.pt")
     torch.jit.script(Allocates()).save(f"{out}/allocates.pt")
     torch.jit.script(Loops()).save(f"{out}/loops.pt")
+    torch.jit.script(Plain()).save(f"{out}/plain.pt")
 
 
 if __name__ == "__main__":

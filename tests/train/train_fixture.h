@@ -111,6 +111,13 @@ class TrainFixture : public ::testing::Test {
     return TrainJob(spec, dataset_, options);
   }
 
+  Result<Estimate> EstimateOf(const job::JobSpec& spec, bool isolated) {
+    WorkerOptions worker;
+    worker.isolated = isolated;
+    worker.binary = CAIRN_BINARY;
+    return EstimateJob(spec, dataset_, worker);
+  }
+
   Result<VerifyReport> Verify(const job::JobSpec& spec, const proof::Certificate& cert, const std::string& work_dir,
                               bool all = true, bool isolated = false) {
     VerifyOptions options;

@@ -195,14 +195,23 @@ TEST_F(Training, CnnRefusesNonImageData) {
 }
 
 TEST_F(Training, EstimateCountsParametersAndStorage) {
-  auto e = EstimateJob(spec_, dataset_);
-  ASSERT_TRUE(e.ok());
+  auto e = EstimateOf(spec_, /*isolated=*/false);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
   EXPECT_EQ(e->parameters, 64u * 32 + 32 + 32 * 4 + 4);
   EXPECT_EQ(e->steps, 40u);
   EXPECT_EQ(e->checkpoints, 9u);
   EXPECT_GT(e->checkpoint_bytes, e->parameters * 8);  // Weights + momentum.
   EXPECT_EQ(e->storage_bytes, e->checkpoint_bytes * 9);
   EXPECT_GT(e->flops_per_step, 0);
+  // The sandboxed worker (what `cairn job estimate` uses) says the same.
+  auto isolated = EstimateOf(spec_, /*isolated=*/true);
+  ASSERT_TRUE(isolated.ok()) << isolated.status().ToString();
+  EXPECT_EQ(isolated->parameters, e->parameters);
+  EXPECT_EQ(isolated->steps, e->steps);
+  EXPECT_EQ(isolated->checkpoints, e->checkpoints);
+  EXPECT_EQ(isolated->checkpoint_bytes, e->checkpoint_bytes);
+  EXPECT_EQ(isolated->storage_bytes, e->storage_bytes);
+  EXPECT_EQ(isolated->flops_per_step, e->flops_per_step);
 }
 
 }  // namespace

@@ -75,6 +75,39 @@ TEST_F(Worker, ModuleThatReadsAFileOutsideItsInputsIsStopped) {
   EXPECT_FALSE(util::FileExists(dir_ / ("isolated/jobs/" + job::JobId(spec).ToHex() + "/certificate.bin")));
 }
 
+// `cairn job estimate` builds the model in the worker, and building a
+// TorchScript model runs its code (loading it, and a forward on a batch of
+// the dataset to check its output): the same estimate there, and hostile
+// code stopped there.
+TEST_F(Worker, EstimateOfATorchScriptJobInTheWorkerMatchesInProcess) {
+  job::JobSpec spec = Scripted("plain.pt");
+  auto local = EstimateOf(spec, /*isolated=*/false);
+  ASSERT_TRUE(local.ok()) << local.status().ToString();
+  auto isolated = EstimateOf(spec, /*isolated=*/true);
+  ASSERT_TRUE(isolated.ok()) << isolated.status().ToString();
+  EXPECT_EQ(isolated->parameters, 64u * 4 + 4);
+  EXPECT_EQ(isolated->parameters, local->parameters);
+  EXPECT_EQ(isolated->steps, local->steps);
+  EXPECT_EQ(isolated->checkpoints, local->checkpoints);
+  EXPECT_EQ(isolated->checkpoint_bytes, local->checkpoint_bytes);
+  EXPECT_EQ(isolated->storage_bytes, local->storage_bytes);
+  EXPECT_EQ(isolated->flops_per_step, local->flops_per_step);
+}
+
+TEST_F(Worker, EstimateOfAModuleThatReadsAFileIsStoppedInTheWorker) {
+  job::JobSpec spec = Scripted("reads_file.pt");
+  // In this process the module's forward reads the secret while the model is built.
+  auto local = EstimateOf(spec, /*isolated=*/false);
+  ASSERT_TRUE(local.ok()) << local.status().ToString();
+  // In the worker it is built only once no file can be opened.
+  auto isolated = EstimateOf(spec, /*isolated=*/true);
+  ASSERT_FALSE(isolated.ok());
+  const std::string& m = isolated.status().message();
+  EXPECT_NE(m.find("reads_file.pt"), std::string::npos) << "names the input: " << m;
+  EXPECT_NE(m.find("from_file"), std::string::npos) << m;
+  EXPECT_NE(m.find("Permission denied"), std::string::npos) << m;
+}
+
 TEST_F(Worker, ModuleThatAllocatesWithoutBoundIsStoppedAtTheMemoryLimit) {
   sandbox::Limits limits;
   limits.address_space_bytes = uint64_t{3} << 30;
