@@ -103,6 +103,10 @@ std::vector<Hash256> JobsTouched(const Block& block) {
   for (const SignedTx& tx : block.txs) {
     auto id = JobOfOperation(tx.body.op);
     if (id && std::find(out.begin(), out.end(), *id) == out.end()) out.push_back(*id);
+    // A replicated job's post makes its other replicas too.
+    if (const auto* post = std::get_if<PostJobOp>(&tx.body.op)) {
+      for (uint8_t r = 1; r < post->replicas && r < kReplicasMax; ++r) out.push_back(ReplicaJobId(post->job_id, r));
+    }
   }
   return out;
 }

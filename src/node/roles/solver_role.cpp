@@ -61,6 +61,9 @@ bool SolverRole::WantsToClaim(const ledger::Job& job) const {
   if (job.fee < policy_.fee_min || job.solver_stake > policy_.stake_max) return false;
   if (job.solver_stake > account_.stake_free) return false;
   if (height_ >= job.claim_deadline_height) return false;  // The claim would land too late.
+  for (const auto& [id, t] : jobs_) {
+    if (job.replicas > 1 && t.job.group == job.group) return false;  // One replica per solver.
+  }
   return Training() < policy_.jobs_max;
 }
 
