@@ -65,6 +65,18 @@ ForcedErrorPlanted JobWork::PlantForcedError(const ledger::Job& job, uint64_t le
     // an honest certificate and a marker that does not match it (planted again).
     const std::string hex = forced_hash.ToHex();
     CAIRN_RETURN_IF_ERROR(util::WriteFileAtomic(marker, ByteView(std::string_view(hex))));
+    // The signed update norms of the two segments around it are what the
+    // committed checkpoints say (a verifier recomputes them before any
+    // replay): only a replay may tell a forced checkpoint from an honest one.
+    CAIRN_ASSIGN_OR_RETURN(Bytes before, util::ReadFile(store.PathOf(cert.checkpoint_hashes[leaf - 1]),
+                                                        proof::kCheckpointBytesMax));
+    CAIRN_ASSIGN_OR_RETURN(Bytes after, util::ReadFile(store.PathOf(cert.checkpoint_hashes[leaf + 1]),
+                                                       proof::kCheckpointBytesMax));
+    CAIRN_ASSIGN_OR_RETURN(proof::CheckpointView before_view, proof::DecodeCheckpoint(ByteView(before)));
+    CAIRN_ASSIGN_OR_RETURN(proof::CheckpointView forced_view, proof::DecodeCheckpoint(ByteView(forced)));
+    CAIRN_ASSIGN_OR_RETURN(proof::CheckpointView after_view, proof::DecodeCheckpoint(ByteView(after)));
+    CAIRN_ASSIGN_OR_RETURN(cert.segments[leaf - 1].update_norm, proof::UpdateNorm(before_view, forced_view));
+    CAIRN_ASSIGN_OR_RETURN(cert.segments[leaf].update_norm, proof::UpdateNorm(forced_view, after_view));
     cert.checkpoint_hashes[leaf] = forced_hash;
     cert.checkpoint_root = proof::CheckpointRoot(cert.checkpoint_hashes);
     proof::SignCertificate(&cert, *ctx_.key);
