@@ -39,13 +39,13 @@ std::string JobWork::DisputeDir(const Hash256& job_id, Holder who) const {
          "/checkpoints";
 }
 
-train::EngineOptions JobWork::EngineOptionsFor(const job::JobSpec& spec, Holder who) const {
+train::EngineOptions JobWork::EngineOptionsFor(const JobInputs& in, Holder who) const {
   train::EngineOptions options;
   options.worker = WorkerFor();
   if (who == Holder::kSolver) {
     // A cheating solver answers with the computation it committed to.
-    train::CheatHooks cheat = CheatFor(spec);
-    if (cheat.learning_rate || cheat.batch_indices) {
+    train::CheatHooks cheat = CheatFor(in);
+    if (cheat.any()) {
       options.worker.isolated = false;
       options.cheat = cheat;
     }
@@ -63,7 +63,7 @@ Result<std::unique_ptr<train::Engine>> JobWork::EngineAt(const JobInputs& in, co
   CAIRN_ASSIGN_OR_RETURN(auto store, proof::CheckpointStore::Open(DisputeDir(cert.job_id, who)));
   CAIRN_ASSIGN_OR_RETURN(Bytes start, store.Get(cert.checkpoint_hashes[segment]));
   CAIRN_ASSIGN_OR_RETURN(auto engine, train::StartEngine(in.spec, in.dataset, in.evaluation ? &*in.evaluation : nullptr,
-                                                         EngineOptionsFor(in.spec, who)));
+                                                         EngineOptionsFor(in, who)));
   CAIRN_RETURN_IF_ERROR(engine->Restore(start).status());
   if (step > seg.start_step) CAIRN_RETURN_IF_ERROR(engine->RunSegment(seg.start_step, step, nullptr).status());
   return engine;
@@ -154,6 +154,8 @@ MoveComputed JobWork::ComputeMove(const ledger::Job& job, const ledger::Dispute&
   m.phase = static_cast<uint8_t>(d.phase);
   m.position = d.position;
   out.status = [&]() -> Status {
+    // Adversarial hook (issue 8): solver.cheat = refuse-answer never moves.
+    if (RefusesToAnswer(party)) return Unavailable("this solver refuses to answer (solver.cheat = refuse-answer)");
     CAIRN_ASSIGN_OR_RETURN(JobInputs in, LoadInputs(job));
     CAIRN_ASSIGN_OR_RETURN(Bytes cert_bytes, party == ledger::DisputeParty::kSolver
                                                  ? Certificate(job.job_id)

@@ -58,6 +58,7 @@ void NetworkFixture::SetUp() {
             "chain_id = \"cairn-e2e\"\nsequencer = \"" + host.ToHex() + "\"\nreferee = \"" + referee.ToHex() +
                 "\"\n[params]\nunbonding_delay_blocks = 10\nchallenge_window_blocks = " +
                 std::to_string(challenge_window_blocks_) +
+                (dispute_round_blocks_ ? "\ndispute_round_blocks = " + std::to_string(dispute_round_blocks_) : "") +
                 "\nfaucet_amount_max = 1000000\nverifier_stake_min = 100\n"
                 "[[allocations]]\naccount = \"" + submitter_.ToHex() + "\"\nbalance = 1000000\n");
   host_endpoint_ = "127.0.0.1:" + std::to_string(FreePort());

@@ -56,6 +56,7 @@ class NetworkFixture : public ::testing::Test {
   std::unique_ptr<net::NodeQueries> host_;
   crypto::PublicKey submitter_;
   uint64_t challenge_window_blocks_ = 100;  // 20 s at 200 ms blocks.
+  uint64_t dispute_round_blocks_ = 0;      // Blocks per dispute round; 0 = the genesis default (60).
 };
 
 }  // namespace cairn::testing
