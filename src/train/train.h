@@ -156,6 +156,8 @@ struct VerifyReport {
   bool accepted = false;
   std::string reason;  // First failure, or "".
   std::vector<uint32_t> sampled;
+  // One per replayed segment; a segment whose signed update norm is false
+  // is a failed check too (not replayed: the norm pass stops there).
   std::vector<SegmentCheck> checks;
   double seconds = 0;
   uint64_t steps_replayed = 0;

@@ -298,6 +298,21 @@ TEST_F(CheatingSolver, TrainingOnADifferentDataOrderIsCaught) {
   EXPECT_NE(report->reason.find("segment 0"), std::string::npos) << report->reason;
 }
 
+// A solver that trains in bfloat16 (weights and momentum rounded after every
+// update): every segment replays to another state.
+TEST_F(CheatingSolver, TrainingInLowerPrecisionIsCaughtInEverySegment) {
+  TrainOptions cheat;
+  cheat.cheat.round_to_bfloat16 = [](uint64_t) { return true; };
+  auto r = Train(dir_ / "bf16", spec_, cheat);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_NE(r->certificate.final_model_hash, honest_.final_model_hash);
+  auto report = Verify(spec_, r->certificate, dir_ / "bf16", /*all=*/true);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_FALSE(report->accepted);
+  for (const auto& check : report->checks) EXPECT_FALSE(check.passed) << "segment " << check.segment;
+  EXPECT_NE(report->reason.find("segment 0"), std::string::npos) << report->reason;
+}
+
 TEST_F(CheatingSolver, TrainingAtALowerLearningRateIsCaught) {
   TrainOptions cheat;
   cheat.cheat.learning_rate = [](uint64_t step, double lr) { return step >= 20 ? lr * 0.5 : lr; };
@@ -387,7 +402,7 @@ TEST_F(CheatingSolver, RealVerdictsFollowTheSampleAndEscapeAtTheUniformRate) {
   const proof::Certificate& cert = trained->certificate;
   ASSERT_EQ(cert.segments.size(), 8u);
   const Hash256 cert_hash = proof::CertificateHash(cert);
-  constexpr int kKeys = 1000, kReplayed = 24;
+  constexpr int kKeys = 1000, kReplayed = 200;
   int escaped = 0;
   for (int n = 0; n < kKeys; ++n) {
     std::array<uint8_t, 32> seed{};

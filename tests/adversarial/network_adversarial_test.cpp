@@ -12,6 +12,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <thread>
 
 #include "crypto/keys.h"
@@ -67,6 +68,13 @@ class AdversarialNetwork : public NetworkFixture {
   }
 };
 
+// Scenarios of one job that end in settlement wait out its challenge window:
+// 100 blocks (20 s) is room enough for one verifier to check one job.
+class AdversarialSettlement : public AdversarialNetwork {
+ protected:
+  AdversarialSettlement() { challenge_window_blocks_ = 100; }
+};
+
 // One network, one job per cheating solver: each solver takes only its own
 // job (its fee_min / stake_max window admits that job's fee and bond alone),
 // an honest verifier challenges every job, and a lazy verifier accepts
@@ -120,6 +128,11 @@ TEST_F(AdversarialNetwork, EveryCheatingSolverIsSlashedAndItsSubmitterRefunded) 
     EXPECT_EQ(d.challenger, nodes_.at("verifier").id);
     EXPECT_TRUE(d.solver_at_fault) << d.resolution;
     rewards += bond(i) / 2;  // challenger_reward_bps = 5000.
+    bool lazy_accepted = false;
+    for (const ledger::Vote& v : job.votes) lazy_accepted = lazy_accepted || (v.accept && v.verifier == nodes_.at("lazy").id);
+    std::printf("[ %s ] segment %llu, steps %llu..%llu, %s%s\n", s.cheat.c_str(), static_cast<unsigned long long>(d.segment),
+                static_cast<unsigned long long>(d.lo_step), static_cast<unsigned long long>(d.hi_step),
+                d.resolution.c_str(), lazy_accepted ? " (the lazy verifier had accepted it)" : "");
     if (s.task != RefereeTask::kNone) {
       EXPECT_EQ(d.task, s.task) << d.resolution;
     }
@@ -176,7 +189,7 @@ TEST_F(AdversarialNetwork, EveryCheatingSolverIsSlashedAndItsSubmitterRefunded) 
 // A malicious verifier disputes an honest certificate with a made-up end
 // state and plays the game from there: it loses its dispute bond (half to
 // the solver), and the job settles with the honest solver paid.
-TEST_F(AdversarialNetwork, AVerifierThatAccusesAnHonestSolverLosesItsBond) {
+TEST_F(AdversarialSettlement, AVerifierThatAccusesAnHonestSolverLosesItsBond) {
   StartNode("solver", "\"solver\"");
   StartNode("accuser", "\"verifier\"", "[verifier]\ncheat = \"accuse\"\n");
   StartNode("verifier", "\"verifier\"");
@@ -270,7 +283,7 @@ TEST_F(AdversarialNetwork, SybilAcceptsCannotCrowdOutTheHonestReject) {
 // accepts without replaying, nobody disputes, and the job settles with the
 // cheater and the lazy verifier paid. Forced errors and whistleblowers (the
 // lead's part of issue 8) are what will catch it.
-TEST_F(AdversarialNetwork, ALazyVerifierAloneLetsACheaterBePaidToday) {
+TEST_F(AdversarialSettlement, ALazyVerifierAloneLetsACheaterBePaidToday) {
   StartNode("solver", "\"solver\"", "[solver]\ncheat = \"data-order\"\n");
   StartNode("lazy", "\"verifier\"", "[verifier]\ncheat = \"lazy\"\n");
   const ledger::Account solver_before = AccountOf("solver"), lazy_before = AccountOf("lazy");
@@ -282,6 +295,24 @@ TEST_F(AdversarialNetwork, ALazyVerifierAloneLetsACheaterBePaidToday) {
   EXPECT_TRUE(job.votes[0].accept);
   EXPECT_EQ(AccountOf("solver").balance, solver_before.balance + 8900);
   EXPECT_EQ(AccountOf("lazy").balance, lazy_before.balance + 1000);
+}
+
+// A cheat mode on a chain without a faucet (any real chain): the node
+// refuses to start, naming the key.
+TEST(CheatModes, ANodeRefusesToCheatOnAChainWithoutAFaucet) {
+  TempDir dir;
+  ASSERT_EQ(RunProcess({kCairn, "keys", "new", "--out", dir / "node.key"}).exit_code, 0);
+  const std::string me = crypto::ReadKeyFile(dir / "node.key").value().public_key().ToHex();
+  dir.Write("genesis.toml", "chain_id = \"cairn-real\"\nsequencer = \"" + me + "\"\nreferee = \"" + me + "\"\n");
+  dir.Write("node.toml", "roles = [\"solver\"]\nkey_file = \"node.key\"\ndata_dir = \"data\"\ngenesis = \"genesis.toml\"\n"
+                         "ledger_host = \"127.0.0.1:1\"\n[solver]\ncheat = \"skip-segments\"\n");
+  ProcessResult r = RunProcess({kCairn, "node", "--config", dir / "node.toml"});
+  const std::string said = r.out + r.err;
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(said.find("solver.cheat = \"skip-segments\" is a devnet and test demonstration of a cheater"),
+            std::string::npos)
+      << said;
+  EXPECT_NE(said.find("chain \"cairn-real\" has no faucet"), std::string::npos) << said;
 }
 
 // TODO(lead, issue 8: forced errors, jackpot, whistleblower): complete when
