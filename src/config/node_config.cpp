@@ -28,7 +28,40 @@ Status CheckAddress(const std::string& where, const std::string& key, const std:
   return Status::Ok();
 }
 
+template <size_t N>
+bool OneOf(const std::string& value, const char* const (&names)[N]) {
+  for (const char* n : names) {
+    if (value == n) return true;
+  }
+  return false;
+}
+
+template <size_t N>
+std::string Listed(const char* const (&names)[N]) {
+  std::string out;
+  for (size_t i = 0; i < N; ++i) out += std::string(i == 0 ? "" : ", ") + "\"" + names[i] + "\"";
+  return out;
+}
+
 }  // namespace
+
+Status CheckCheatsAllowed(const NodeConfig& config, const ledger::Genesis& genesis) {
+  if (config.solver_cheat.empty() && config.verifier_cheat.empty()) return Status::Ok();
+  const std::string which = !config.solver_cheat.empty() ? "solver.cheat = \"" + config.solver_cheat + "\""
+                                                         : "verifier.cheat = \"" + config.verifier_cheat + "\"";
+  if (genesis.params.faucet_amount_max == 0) {
+    return PermissionDenied(config.source + ": " + which + " is a devnet and test demonstration of a cheater; chain \"" +
+                            genesis.chain_id +
+                            "\" has no faucet, so it is no devnet (remove the cheat key to run this node)");
+  }
+  if (!config.solver_cheat.empty() && !config.solver) {
+    return InvalidArgument(config.source + ": solver.cheat is set but this node has no solver role");
+  }
+  if (!config.verifier_cheat.empty() && !config.verifier) {
+    return InvalidArgument(config.source + ": verifier.cheat is set but this node has no verifier role");
+  }
+  return Status::Ok();
+}
 
 Result<NodeConfig> ParseNodeToml(const std::string& text, const std::string& source_name, const std::string& base_dir) {
   toml::table root;
@@ -111,8 +144,9 @@ Result<NodeConfig> ParseNodeToml(const std::string& text, const std::string& sou
     if (jobs == 0) return InvalidArgument(source_name + ": solver.jobs_max must be 1..64");
     c.solver_jobs_max = static_cast<uint32_t>(jobs);
     CAIRN_ASSIGN_OR_RETURN(c.solver_cheat, s.String("cheat", &empty));
-    if (!c.solver_cheat.empty() && c.solver_cheat != "fake-segment") {
-      return InvalidArgument(source_name + ": solver.cheat must be \"fake-segment\" (devnet demonstration) or absent");
+    if (!c.solver_cheat.empty() && !OneOf(c.solver_cheat, kSolverCheats)) {
+      return InvalidArgument(source_name + ": solver.cheat must be one of " + Listed(kSolverCheats) +
+                             " (devnet and test demonstrations of a cheater) or absent, got \"" + c.solver_cheat + "\"");
     }
     CAIRN_RETURN_IF_ERROR(s.CheckNoUnknownKeys());
   }
@@ -135,6 +169,12 @@ Result<NodeConfig> ParseNodeToml(const std::string& text, const std::string& sou
     TableReader v(t, source_name + ": verifier");
     bool challenge = c.verifier_challenge;
     CAIRN_ASSIGN_OR_RETURN(c.verifier_challenge, v.Bool("challenge", &challenge));
+    CAIRN_ASSIGN_OR_RETURN(c.verifier_cheat, v.String("cheat", &empty));
+    if (!c.verifier_cheat.empty() && !OneOf(c.verifier_cheat, kVerifierCheats)) {
+      return InvalidArgument(source_name + ": verifier.cheat must be one of " + Listed(kVerifierCheats) +
+                             " (devnet and test demonstrations of a cheater) or absent, got \"" + c.verifier_cheat +
+                             "\"");
+    }
     CAIRN_RETURN_IF_ERROR(v.CheckNoUnknownKeys());
   }
 

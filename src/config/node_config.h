@@ -38,12 +38,17 @@ struct NodeConfig {
   ledger::Amount solver_fee_min = 1;
   ledger::Amount solver_stake_max = UINT64_MAX;
   uint32_t solver_jobs_max = 1;
-  std::string solver_cheat;  // Devnet demonstration only: "fake-segment".
+  // Devnet and test chains only (CheckCheatsAllowed): a solver that cheats
+  // the way docs/node.md, "Cheat modes", describes. "" = honest.
+  std::string solver_cheat;
 
   // Verifier. Challenge mode: also check jobs this node was not drawn for and
   // open a dispute on every provable reject (off: drawn jobs only, rejects
   // are logged for `cairn dispute open`).
   bool verifier_challenge = true;
+  // Devnet and test chains only: "lazy" (accepts without replaying) or
+  // "accuse" (disputes honest certificates with a made-up end hash). "" = honest.
+  std::string verifier_cheat;
 
   // Worker limits (every job's training and replay).
   sandbox::Limits limits;
@@ -53,6 +58,19 @@ struct NodeConfig {
   ledger::Amount devnet_faucet = 0;
   ledger::Amount devnet_stake = 0;
 };
+
+// The cheat modes a node can be configured with (tests/adversarial/ plays
+// each against real nodes). Each is a demonstration of a cheater, refused on
+// a chain without a faucet (CheckCheatsAllowed).
+inline constexpr const char* kSolverCheats[] = {"fake-segment", "skip-segments", "fake-step",     "corrupt-op",
+                                                "data-order",   "low-precision", "false-metadata", "false-update-norm",
+                                                "refuse-answer"};
+inline constexpr const char* kVerifierCheats[] = {"lazy", "accuse"};
+
+// Cheat modes are for devnets and tests: refused (with the reason) unless the
+// chain's genesis has a faucet (params.faucet_amount_max > 0), which no real
+// chain has.
+Status CheckCheatsAllowed(const NodeConfig& config, const ledger::Genesis& genesis);
 
 Result<NodeConfig> ParseNodeToml(const std::string& text, const std::string& source_name, const std::string& base_dir);
 Result<NodeConfig> LoadNodeConfig(const std::string& path);

@@ -44,13 +44,13 @@ std::string JobWork::DisputeDir(const Hash256& job_id, Holder who) const {
          "/checkpoints";
 }
 
-train::EngineOptions JobWork::EngineOptionsFor(const job::JobSpec& spec, Holder who) const {
+train::EngineOptions JobWork::EngineOptionsFor(const JobInputs& in, Holder who) const {
   train::EngineOptions options;
   options.worker = WorkerFor();
   if (who == Holder::kSolver) {
     // A cheating solver answers with the computation it committed to.
-    train::CheatHooks cheat = CheatFor(spec);
-    if (cheat.learning_rate || cheat.batch_indices) {
+    train::CheatHooks cheat = CheatFor(in);
+    if (cheat.any()) {
       options.worker.isolated = false;
       options.cheat = cheat;
     }
@@ -75,6 +75,8 @@ MoveComputed JobWork::ComputeMove(const ledger::Job& job, const ledger::Dispute&
   out.move.phase = static_cast<uint8_t>(d.phase);
   out.move.position = d.position;
   out.status = [&]() -> Status {
+    // Adversarial hook (issue 8): solver.cheat = refuse-answer never moves.
+    if (RefusesToAnswer(party)) return Unavailable("this solver refuses to answer (solver.cheat = refuse-answer)");
     CAIRN_ASSIGN_OR_RETURN(JobInputs in, LoadInputs(job));
     const Holder who = HolderOf(party);
     proof::Certificate cert;
@@ -87,7 +89,7 @@ MoveComputed JobWork::ComputeMove(const ledger::Job& job, const ledger::Dispute&
     } else {
       CAIRN_ASSIGN_OR_RETURN(cert, FetchProofs(job, DisputeDir(job.job_id, who)));
     }
-    DisputeReplay replay(in, cert, DisputeDir(job.job_id, who), EngineOptionsFor(in.spec, who));
+    DisputeReplay replay(in, cert, DisputeDir(job.job_id, who), EngineOptionsFor(in, who));
     CAIRN_ASSIGN_OR_RETURN(out.move, ComputePinpointMove(d, replay, [this](const Bytes& blob) {
                              return UploadForReferee(blob);
                            }));
@@ -117,7 +119,7 @@ RulingReady JobWork::Rule(const ledger::Job& job, const ledger::Dispute& d) {
     CAIRN_RETURN_IF_ERROR(util::WriteFileAtomic(RefereeCertificatePath(ctx_.config->data_dir, job.job_id),
                                                 ByteView(proof::EncodeCertificate(cert))));
     CAIRN_ASSIGN_OR_RETURN(JobInputs in, LoadInputs(job));
-    DisputeReplay replay(in, cert, dir, EngineOptionsFor(in.spec, Holder::kReferee));
+    DisputeReplay replay(in, cert, dir, EngineOptionsFor(in, Holder::kReferee));
     RefereeEvidence evidence(*ctx_.blobs, replay);
     RulingOptions options;
     options.key = ctx_.key;

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "data/batch_order.h"
 #include "ledger/forced_error.h"
 #include "node/dispute_replay.h"
 #include "node/manifest.h"
@@ -30,15 +31,51 @@ train::WorkerOptions JobWork::WorkerFor() const {
   return w;
 }
 
-train::CheatHooks JobWork::CheatFor(const job::JobSpec& spec) const {
+train::CheatHooks JobWork::CheatFor(const JobInputs& in) const {
+  const job::JobSpec& spec = in.spec;
+  // Devnet and test demonstrations of cheaters (docs/node.md, "Cheat
+  // modes"); config::CheckCheatsAllowed refuses them on a chain without a
+  // faucet. The hooks change the computation; the cheats that forge what is
+  // committed after an honest run are in job_work_cheats.cpp.
   train::CheatHooks cheat;
-  if (ctx_.config->solver_cheat == "fake-segment") {
-    // Devnet demonstration of a cheater: segment 1 is trained with a
-    // learning rate 4x the job's (a shortcut a lazy solver might take), then
-    // everything is committed as if honest. A verifier's replay of segment 1
-    // from the committed checkpoint 1 disagrees.
-    const uint64_t k = spec.checkpoint_interval;
+  const std::string& mode = ctx_.config->solver_cheat;
+  const uint64_t k = spec.checkpoint_interval;
+  if (mode == "fake-segment") {
+    // Segment 1 is trained with a learning rate 4x the job's (a shortcut a
+    // lazy solver might take), then everything is committed as if honest. A
+    // verifier's replay of segment 1 from the committed checkpoint 1 disagrees.
     cheat.learning_rate = [k](uint64_t step, double lr) { return step >= k && step < 2 * k ? lr * 4 : lr; };
+  } else if (mode == "fake-step") {
+    // One step of segment 0 applies a wrong update (three times the job's
+    // learning rate); every other step is honest.
+    const uint64_t faked = FakedStep(spec);
+    cheat.learning_rate = [faked](uint64_t step, double lr) { return step == faked ? lr * 3 : lr; };
+  } else if (mode == "corrupt-op") {
+    // One operator of one step of segment 0 returns an output whose first
+    // tensor has its lowest bit flipped (a silent fault, or a cheater
+    // testing whether anyone looks).
+    const uint64_t faked = FakedStep(spec);
+    auto record = CorruptedRecord(in);
+    if (!record.ok()) {
+      spdlog::error("solver.cheat = corrupt-op: {}; training honestly", record.status().ToString());
+      return cheat;
+    }
+    cheat.corrupt_op_output = [faked, r = *record](uint64_t step) -> std::optional<uint64_t> {
+      return step == faked ? std::optional<uint64_t>(r) : std::nullopt;
+    };
+  } else if (mode == "data-order" || mode == "refuse-answer") {
+    // Its own batch order (another seed's permutation) for every step: a
+    // solver that uses its own data loader saves nothing but breaks the
+    // trajectory every verifier replays.
+    const uint64_t seed = spec.seed + 1;
+    const uint32_t batch = spec.batch_size;
+    const uint32_t n = static_cast<uint32_t>(in.dataset.size());
+    cheat.batch_indices = [seed, batch, n](uint64_t step) { return data::BatchIndices(seed, step, batch, n); };
+  } else if (mode == "low-precision") {
+    // Trains in bfloat16: after every update the weights and the momentum
+    // are rounded to bf16, as a solver with half the memory traffic would
+    // leave them.
+    cheat.round_to_bfloat16 = [](uint64_t) { return true; };
   }
   return cheat;
 }
@@ -141,17 +178,24 @@ TrainingFinished JobWork::Train(const ledger::Job& job) {
     last_step = p.step;
     ctx_.metrics->SetTrainingStepsPerSecond(p.steps_per_second);
   };
-  options.cheat = CheatFor(inputs->spec);
-  if (options.cheat.learning_rate) {
-    options.worker.isolated = false;  // Cheat hooks are test hooks: in-process only.
-    spdlog::warn("job {}: this solver CHEATS (solver.cheat = fake-segment): segment 1 is faked", Short(job.job_id));
+  options.cheat = CheatFor(*inputs);
+  if (options.cheat.any()) options.worker.isolated = false;  // Cheat hooks are test hooks: in-process only.
+  if (!ctx_.config->solver_cheat.empty()) {
+    spdlog::warn("job {}: this solver CHEATS (solver.cheat = {})", Short(job.job_id), ctx_.config->solver_cheat);
   }
   spdlog::info("job {}: training {} ({} steps)", Short(job.job_id), inputs->spec.name, inputs->spec.steps);
   auto trained = train::TrainJob(inputs->spec, inputs->dataset, options);
+  const Status forged = trained.ok() ? ForgeCommitment(&*trained) : Status::Ok();  // Cheat modes only.
   std::lock_guard<std::mutex> lock(mu_);
   TrainingProgress& tp = progress_[job.job_id];
   if (!trained.ok()) {
     out.status = trained.status();
+    tp.state = "failed";
+    tp.detail = out.status.ToString();
+    return out;
+  }
+  if (!forged.ok()) {
+    out.status = forged.WithContext("forging the commitment (solver.cheat = " + ctx_.config->solver_cheat + ")");
     tp.state = "failed";
     tp.detail = out.status.ToString();
     return out;
@@ -182,6 +226,7 @@ Result<proof::Certificate> JobWork::FetchProofs(const ledger::Job& job, const st
 
 VerificationFinished JobWork::Verify(const ledger::Job& job, const std::vector<uint64_t>& segments_in,
                                      const Hash256& own_replica) {
+  if (!ctx_.config->verifier_cheat.empty()) return CheatingVerdict(job);  // Devnet and tests only.
   std::vector<uint64_t> segments = segments_in;
   VerificationFinished out;
   out.job_id = job.job_id;
@@ -267,7 +312,7 @@ VerificationFinished JobWork::Verify(const ledger::Job& job, const std::vector<u
   out.accept = r.accept;
   out.report_hash = *hash;
   if (!r.accept && !r.failed.empty()) {
-    DisputeReplay replay(*inputs, *cert, dir + "/checkpoints", EngineOptionsFor(inputs->spec, Holder::kChallenger));
+    DisputeReplay replay(*inputs, *cert, dir + "/checkpoints", EngineOptionsFor(*inputs, Holder::kChallenger));
     auto dispute = PrepareDisputeOpen(job.job_id, replay, r.failed.front(), *hash);
     if (!dispute.ok()) {
       out.status = dispute.status().WithContext("preparing the dispute");

@@ -85,13 +85,31 @@ class JobWork final : public ProofSource {
   Hash256 SpecId(const Hash256& job_id) const;
   train::WorkerOptions WorkerFor() const;
   // The devnet cheat (config solver.cheat) as training hooks; none for an honest solver.
-  train::CheatHooks CheatFor(const job::JobSpec& spec) const;
+  train::CheatHooks CheatFor(const JobInputs& in) const;
+  // Cheat modes (job_work_cheats.cpp; devnet and tests only, docs/node.md
+  // "Cheat modes"). The step a one-step cheat fakes: in segment 0.
+  static uint64_t FakedStep(const job::JobSpec& spec);
+  // The record of a step whose output corrupt-op flips a bit of: the last
+  // (the optimizer's in-place update of the last parameter), so that the
+  // flipped bit is in the committed state for certain (a bit flipped in an
+  // activation can round away). Found by tracing step 0 once.
+  static Result<uint64_t> CorruptedRecord(const JobInputs& in);
+  // skip-segments, false-metadata, false-update-norm: rewrites what the
+  // honest run in `trained` would commit the way that cheater would, re-signed
+  // (checkpoints in the solver's store, certificate.bin, model.bin). Ok and
+  // unchanged for every other mode.
+  Status ForgeCommitment(train::TrainResult* trained);
+  // verifier.cheat: lazy (accepts without replaying) or accuse (disputes
+  // with a made-up end hash).
+  VerificationFinished CheatingVerdict(const ledger::Job& job);
+  // refuse-answer: a solver that never answers a dispute move.
+  bool RefusesToAnswer(ledger::DisputeParty party) const;
 
   // Who computes in a dispute, and so whose copy of the checkpoints it uses.
   enum class Holder { kSolver, kChallenger, kReferee };
   static Holder HolderOf(ledger::DisputeParty party);
   std::string DisputeDir(const Hash256& job_id, Holder who) const;
-  train::EngineOptions EngineOptionsFor(const job::JobSpec& spec, Holder who) const;
+  train::EngineOptions EngineOptionsFor(const JobInputs& in, Holder who) const;
   // Stores a blob here and on the ledger host (where the referee reads it).
   Result<Hash256> UploadForReferee(const Bytes& blob);
   // The devnet/test cheat referee.cheat = "rule-for-solver": turns an

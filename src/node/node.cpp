@@ -218,6 +218,8 @@ Status Node::Impl::StartIdentity() {
   if (referee_key && referee_key->public_key() != genesis.referee) {
     return PermissionDenied(config.referee_key_file + " is not the referee key of " + config.genesis_file);
   }
+  // Adversarial hook (issue 8): cheat modes run on devnet and test chains only.
+  CAIRN_RETURN_IF_ERROR(config::CheckCheatsAllowed(config, genesis));
   return Status::Ok();
 }
 

@@ -118,6 +118,7 @@ Status TrainingSession::RunSteps(uint64_t begin, uint64_t end, SegmentAccumulato
     double lr = job::LearningRateAt(spec_, step, total_steps_);
     if (cheat.learning_rate) lr = cheat.learning_rate(step, lr);
     optimizer_->Step(lr);
+    if (cheat.round_to_bfloat16 && cheat.round_to_bfloat16(step)) RoundStateToBfloat16();
     if (acc != nullptr) {
       acc->loss_sum += loss_value;
       if (step + 1 == end) acc->grad_norm_last = std::sqrt(grad_sq);
@@ -131,6 +132,17 @@ Status TrainingSession::RunSteps(uint64_t begin, uint64_t end, SegmentAccumulato
     if (after_step) after_step(step, loss_value);
   }
   return Status::Ok();
+}
+
+void TrainingSession::RoundStateToBfloat16() {
+  torch::NoGradGuard no_grad;
+  auto round = [](torch::Tensor& t) {
+    if (t.defined() && t.scalar_type() == torch::kFloat32) t.copy_(t.to(torch::kBFloat16).to(torch::kFloat32));
+  };
+  for (auto& [name, p] : parameters_) round(p);
+  for (auto& per_parameter : optimizer_->mutable_state()) {
+    for (torch::Tensor& t : per_parameter) round(t);
+  }
 }
 
 NamedTensors TrainingSession::StepInputs(const torch::Tensor& x, const torch::Tensor& y) {

@@ -96,6 +96,8 @@ class TrainingSession {
   NamedTensors StepInputs(const torch::Tensor& x, const torch::Tensor& y);
   // The batch of `step` (or the cheat's).
   std::pair<torch::Tensor, torch::Tensor> Batch(uint64_t step, const CheatHooks& cheat) const;
+  // The low-precision cheat (CheatHooks::round_to_bfloat16).
+  void RoundStateToBfloat16();
   // The sum of the squared gradients of the trainable parameters (the
   // certificate's grad_norm_last is its square root): ATen's float sums, or
   // for a repro model each gradient's kernels::SumSquares added in double in

@@ -53,6 +53,12 @@ struct CheatHooks {
   // output of every operator of each step's forward pass (op = 0, 1, ... in
   // the order they run) and may change it in place (one ulp, say).
   std::function<void(uint64_t, uint32_t, float*, int64_t)> repro_output;
+  // Lower precision: (step) -> true to round every float32 parameter and
+  // optimizer state tensor to bfloat16 (round to nearest even) and back
+  // after the step's update, as a solver training in bf16 would leave them.
+  std::function<bool(uint64_t)> round_to_bfloat16;
+
+  bool any() const { return learning_rate || batch_indices || corrupt_op_output || repro_output || round_to_bfloat16; }
 };
 
 // Where training and replay run: in a sandboxed worker process (`cairn
@@ -155,6 +161,8 @@ struct VerifyReport {
   bool accepted = false;
   std::string reason;  // First failure, or "".
   std::vector<uint32_t> sampled;
+  // One per replayed segment; a segment whose signed update norm is false
+  // is a failed check too (not replayed: the norm pass stops there).
   std::vector<SegmentCheck> checks;
   double seconds = 0;
   uint64_t steps_replayed = 0;

@@ -353,9 +353,16 @@ Result<VerifyReport> VerifyJobUnguarded(const job::JobSpec& spec, const data::Da
       if (!defect.empty()) return Reject(report, defect);
       CAIRN_ASSIGN_OR_RETURN(double norm, proof::UpdateNorm(previous.view, current.view));
       if (norm != seg.update_norm) {
-        return Reject(report, SegmentName(seg, i - 1) + ": the certificate's update_norm is " +
-                                  Number(seg.update_norm) + ", the committed checkpoints are " + Number(norm) +
-                                  " apart");
+        // Named as a failed check of the segment, so that a node can dispute
+        // it (the referee's segment ruling repeats this check).
+        SegmentCheck check;
+        check.segment = i - 1;
+        check.start_step = seg.start_step;
+        check.end_step = seg.end_step;
+        check.detail = "the certificate's update_norm is " + Number(seg.update_norm) +
+                       ", the committed checkpoints are " + Number(norm) + " apart";
+        report.checks.push_back(check);
+        return Reject(report, SegmentName(seg, i - 1) + ": " + check.detail);
       }
       if (i + 1 == cert.checkpoint_hashes.size()) {
         if (proof::ModelHash(current.view.model.encoded) != cert.final_model_hash) {

@@ -280,7 +280,8 @@ Result<std::unique_ptr<WorkerEngine>> SpawnWorker(const WorkerOptions& worker) {
 }  // namespace
 
 Result<std::unique_ptr<Engine>> StartWorkerEngine(const job::JobSpec& spec, const EngineOptions& options) {
-  if (options.cheat.learning_rate || options.cheat.batch_indices || options.cheat.corrupt_op_output) {
+  if (options.cheat.learning_rate || options.cheat.batch_indices || options.cheat.corrupt_op_output ||
+      options.cheat.round_to_bfloat16) {
     return InvalidArgument("cheat hooks run only in-process (worker.isolated = false)");
   }
   CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<WorkerEngine> engine, SpawnWorker(options.worker));

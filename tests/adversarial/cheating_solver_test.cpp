@@ -2,6 +2,8 @@
 // training run, then the cheat applied the way a lazy or dishonest solver
 // would), and verified with the real verifier.
 #include <algorithm>
+#include <cmath>
+#include <set>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -296,6 +298,21 @@ TEST_F(CheatingSolver, TrainingOnADifferentDataOrderIsCaught) {
   EXPECT_NE(report->reason.find("segment 0"), std::string::npos) << report->reason;
 }
 
+// A solver that trains in bfloat16 (weights and momentum rounded after every
+// update): every segment replays to another state.
+TEST_F(CheatingSolver, TrainingInLowerPrecisionIsCaughtInEverySegment) {
+  TrainOptions cheat;
+  cheat.cheat.round_to_bfloat16 = [](uint64_t) { return true; };
+  auto r = Train(dir_ / "bf16", spec_, cheat);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_NE(r->certificate.final_model_hash, honest_.final_model_hash);
+  auto report = Verify(spec_, r->certificate, dir_ / "bf16", /*all=*/true);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_FALSE(report->accepted);
+  for (const auto& check : report->checks) EXPECT_FALSE(check.passed) << "segment " << check.segment;
+  EXPECT_NE(report->reason.find("segment 0"), std::string::npos) << report->reason;
+}
+
 TEST_F(CheatingSolver, TrainingAtALowerLearningRateIsCaught) {
   TrainOptions cheat;
   cheat.cheat.learning_rate = [](uint64_t step, double lr) { return step >= 20 ? lr * 0.5 : lr; };
@@ -363,6 +380,53 @@ TEST_F(CheatingSolver, ToleranceModeAcceptsHonestAndRejectsALowerLearningRate) {
   ASSERT_TRUE(bad.ok());
   EXPECT_FALSE(bad->accepted);
   EXPECT_NE(bad->reason.find("too far"), std::string::npos) << bad->reason;
+}
+
+// The detection-rate arithmetic (detection_rate_test.cpp) with real
+// replays: a solver fakes 2 of 8 segments (half the learning rate there),
+// verifiers sample 2 uniformly (top_q = 0). Every real verdict is the one
+// its sample predicts (caught iff it reaches a faked segment), and over
+// many verifier keys the escape rate is C(6,2)/C(8,2) = 15/28 (the exact
+// count for 8 segments; (1-f)^s = 0.5625 is its large-n approximation).
+TEST_F(CheatingSolver, RealVerdictsFollowTheSampleAndEscapeAtTheUniformRate) {
+  job::JobSpec spec = spec_;
+  spec.verification.top_q = 0;
+  spec.verification.uniform = 2;
+  const std::set<uint32_t> faked = {2, 5};
+  TrainOptions cheat;
+  cheat.cheat.learning_rate = [&](uint64_t step, double lr) {
+    return faked.count(static_cast<uint32_t>(step / spec_.checkpoint_interval)) ? lr * 0.5 : lr;
+  };
+  auto trained = Train(dir_ / "faked", spec, cheat);
+  ASSERT_TRUE(trained.ok()) << trained.status().ToString();
+  const proof::Certificate& cert = trained->certificate;
+  ASSERT_EQ(cert.segments.size(), 8u);
+  const Hash256 cert_hash = proof::CertificateHash(cert);
+  constexpr int kKeys = 1000, kReplayed = 200;
+  int escaped = 0;
+  for (int n = 0; n < kKeys; ++n) {
+    std::array<uint8_t, 32> seed{};
+    seed[0] = static_cast<uint8_t>(n);
+    seed[1] = static_cast<uint8_t>(n >> 8);
+    seed[2] = 0xad;
+    const crypto::KeyPair key = crypto::KeyPair::FromSeed(seed);
+    const auto sample = proof::SampleSegments(cert, proof::SamplingSignature(key, cert_hash), 0, 2);
+    bool caught = false;
+    for (uint32_t s : sample) caught = caught || faked.count(s) > 0;
+    escaped += caught ? 0 : 1;
+    if (n >= kReplayed) continue;
+    VerifyOptions options;
+    options.worker.isolated = false;
+    options.checkpoint_dir = dir_ / "faked/checkpoints";
+    options.verifier_key = &key;
+    auto report = VerifyJob(spec, dataset_, cert, options);
+    ASSERT_TRUE(report.ok()) << report.status().ToString();
+    EXPECT_EQ(report->sampled, sample);
+    EXPECT_EQ(report->accepted, !caught) << "verifier " << n << ": " << report->reason;
+  }
+  const double exact = 15.0 / 28.0, measured = static_cast<double>(escaped) / kKeys;
+  EXPECT_NEAR(measured, exact, 5 * std::sqrt(exact * (1 - exact) / kKeys) + 4.0 / kKeys);
+  EXPECT_LT(exact, proof::EscapeProbability(0.25, 2));
 }
 
 TEST(Sampling, TopQTakesTheLargestUpdatesAndTheRestDependsOnTheVerifier) {

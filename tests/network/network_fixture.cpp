@@ -58,6 +58,7 @@ void NetworkFixture::SetUp() {
             "chain_id = \"cairn-e2e\"\nsequencer = \"" + host.ToHex() + "\"\nreferee = \"" + referee.ToHex() +
                 "\"\njackpot = 100000\n[params]\nunbonding_delay_blocks = 10\nchallenge_window_blocks = " +
                 std::to_string(challenge_window_blocks_) +
+                (dispute_round_blocks_ ? "\ndispute_round_blocks = " + std::to_string(dispute_round_blocks_) : "") +
                 "\nfaucet_amount_max = 1000000\nverifier_stake_min = 100\nforced_error_bps = " +
                 std::to_string(forced_error_bps_) + "\naudited_segments = " + std::to_string(audited_segments_) + "\n" +
                 genesis_params_extra_ +

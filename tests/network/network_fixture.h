@@ -63,6 +63,7 @@ class NetworkFixture : public ::testing::Test {
   // more config of the ledger host (tables allowed, e.g. "[referee]\n...").
   std::string genesis_params_extra_;
   std::string host_extra_;
+  uint64_t dispute_round_blocks_ = 0;      // Blocks per dispute round; 0 = the genesis default (60).
 };
 
 }  // namespace cairn::testing
