@@ -148,19 +148,18 @@ Status RuleOnForcedCheck(Overlay* s, const ExecContext& ctx, Job job, Dispute d,
       PutAmount(s, kJackpotKey, jackpot - prize);
       CAIRN_RETURN_IF_ERROR(Credit(s, winner, prize));
     }
-    std::vector<Vote> kept;
     uint32_t exposed = 0;
-    for (const Vote& v : job.votes) {
-      if (!AcceptedWithAudit(job, p, v)) {
-        kept.push_back(v);
-        continue;
-      }
+    for (Vote& v : job.votes) {
+      if (!AcceptedWithAudit(job, p, v)) continue;
       // It accepted a checkpoint that was wrong in a segment it answers for.
+      // The vote stays, as a slashed accept (no bond, no accept), so the
+      // account cannot accept this job again and earn a fee share after all.
       exposed++;
       CAIRN_RETURN_IF_ERROR(BurnBond(s, v.verifier, v.bond));
       CAIRN_RETURN_IF_ERROR(earned ? Credit(s, winner, v.bond) : AddToJackpot(s, v.bond));
+      v.accept = false;
+      v.bond = 0;
     }
-    job.votes = std::move(kept);
     job.forced = ForcedError::kConfirmed;
     job.status = JobStatus::kCommitted;
     if (caught) {

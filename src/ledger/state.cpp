@@ -135,7 +135,7 @@ Result<Job> DecodeJob(std::string_view bytes) {
   j.checkpoint_root = r.Hash();
   j.final_model_hash = r.Hash();
   j.challenge_end_height = r.U64();
-  uint32_t n = r.ListLength(kVerdictsPerJobMax + 1);  // Accepts, plus one pending reject.
+  uint32_t n = r.ListLength(2 * kVerdictsPerJobMax + 1);  // Accepts, slashed accepts, one pending reject.
   for (uint32_t i = 0; i < n && r.ok(); ++i) {
     Vote v;
     v.verifier = GetId(r);

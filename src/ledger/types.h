@@ -82,6 +82,8 @@ enum class ForcedError : uint8_t {
 };
 const char* ForcedErrorName(ForcedError f);  // "unrevealed", "none", "confirmed", "checking", "refuted".
 
+// An accept, the open dispute's reject (the last vote), or a slashed accept
+// (accept false, bond 0: an accept of a forced error the referee confirmed).
 struct Vote {
   AccountId verifier;
   bool accept = false;

@@ -85,7 +85,7 @@ Result<ledger::Job> FromProto(const ::cairn::v1::Job& in) {
     }
   }
   if (!known) return InvalidArgument("unknown job status '" + in.status() + "'");
-  if (in.votes_size() > static_cast<int>(ledger::kVerdictsPerJobMax) + 1) return InvalidArgument("too many votes");
+  if (in.votes_size() > 2 * static_cast<int>(ledger::kVerdictsPerJobMax) + 1) return InvalidArgument("too many votes");
   for (const auto& pv : in.votes()) {
     ledger::Vote v;
     CAIRN_ASSIGN_OR_RETURN(v.verifier, KeyField(pv.verifier(), "vote.verifier"));

@@ -60,7 +60,7 @@ TEST_F(ForcedErrorE2e, AWhistleblowerCatchesALazyAcceptOfAForcedErrorAndWinsItsB
   ledger::Job job = WaitFor(id, [](const ledger::Job& j) { return ledger::IsFinal(j.status); }, 300, "settlement");
   ASSERT_EQ(job.status, JobStatus::kSettled) << LogOf("whistleblower") << LogOf("lazy") << LogOf("host");
   EXPECT_EQ(job.forced, ledger::ForcedError::kConfirmed);
-  EXPECT_TRUE(job.votes.empty());  // The lazy accept is gone with its bond.
+  for (const ledger::Vote& v : job.votes) EXPECT_FALSE(v.accept);  // The lazy accept is slashed, and stays so.
   // The whistleblower: 10% of the jackpot and the lazy verifier's bond of 100.
   EXPECT_EQ(AccountOf("whistleblower").balance, whistleblower_before.balance + 10000 + 100);
   ledger::Account lazy = AccountOf("lazy");

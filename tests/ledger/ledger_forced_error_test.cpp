@@ -129,6 +129,10 @@ TEST_F(ForcedErrorTest, ASolverThatNeverRevealsForfeitsItsBondAndTheVerifiersAre
 }
 
 TEST_F(ForcedErrorTest, ACaughtForcedErrorPaysTheCatcherTheJackpotShareAndTheLazyAcceptorsBonds) {
+  ASSERT_TRUE(Submit(kOutsider, FaucetOp{1000}).ok());  // A third verifier, staked before the commitment.
+  Seal();
+  ASSERT_TRUE(Submit(kOutsider, StakeOp{500}).ok());
+  Seal();
   Hash256 id = CommittedJob(1);
   ASSERT_TRUE(Submit(kVerifier2, VerdictOp{id, true, Hash256{}}).ok());  // Lazy: it audits both segments.
   ASSERT_TRUE(Submit(kVerifier, OpenOn(id, 0, honest_end_)).ok());
@@ -150,15 +154,20 @@ TEST_F(ForcedErrorTest, ACaughtForcedErrorPaysTheCatcherTheJackpotShareAndTheLaz
   Job job = JobOf(id);
   EXPECT_EQ(job.status, JobStatus::kCommitted);
   EXPECT_EQ(job.forced, ForcedError::kConfirmed);
-  EXPECT_TRUE(job.votes.empty());  // The lazy accept is gone with its bond.
+  // The lazy accept stays as a slashed accept: no bond, no fee share, and
+  // no second accept of this job to earn one after all.
+  ASSERT_EQ(job.votes.size(), 1u);
+  EXPECT_FALSE(job.votes[0].accept);
+  EXPECT_EQ(job.votes[0].bond, 0u);
+  EXPECT_EQ(Submit(kVerifier2, VerdictOp{id, true, Hash256{}}).code(), StatusCode::kAlreadyExists);
   EXPECT_EQ(job.challenge_end_height, end_before + (ruled - opened));
   EXPECT_EQ(AccountOf(kVerifier).balance, 10000u + 1000 + 100);  // Jackpot share (10% of 10000) and the lazy bond.
   EXPECT_EQ(AccountOf(kVerifier).stake_free, 1000u);              // Its dispute bond back.
   EXPECT_EQ(AccountOf(kVerifier2).stake_free + AccountOf(kVerifier2).stake_bonded, 900u);
   EXPECT_EQ(ledger_->GetJackpot().value(), 9000u);
   // The forced segments are known now: no more disputes on them, no prize twice.
-  EXPECT_EQ(Submit(kVerifier2, OpenOn(id, 0, honest_end_)).code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(Submit(kVerifier2, OpenOn(id, 1, honest_end_)).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Submit(kOutsider, OpenOn(id, 0, honest_end_)).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Submit(kOutsider, OpenOn(id, 1, honest_end_)).code(), StatusCode::kFailedPrecondition);
   // The job settles after its window without another reveal; the solver is paid in full.
   SealUntil(job.challenge_end_height + 1);
   ASSERT_TRUE(Submit(kOutsider, SettleOp{id}).ok());
