@@ -39,7 +39,8 @@ Result<Submitted> SubmitJob(net::NodeQueries& node, const crypto::KeyPair& key, 
   CAIRN_RETURN_IF_ERROR(SendAndWait(node, key,
                                     ledger::PostJobOp{out.job_id, options.fee, options.solver_stake,
                                                       options.claim_window_blocks, options.commit_window_blocks,
-                                                      out.manifest_hash, options.replicas}));
+                                                      out.manifest_hash, options.replicas,
+                                                      job.spec.verification.mode == job::VerificationMode::kExact}));
   return out;
 }
 

@@ -5,6 +5,7 @@
 
 #include "crypto/merkle.h"
 #include "ledger/execute_internal.h"
+#include "ledger/forced_error.h"
 
 namespace cairn::ledger::internal {
 namespace {
@@ -124,11 +125,46 @@ Status Advance(const ExecContext& ctx, Dispute* d) {
 
 // Ends the dispute: the loser's bond goes (by challenger_reward_bps) to the
 // winner and the rest to the jackpot.
-Status Resolve(Overlay* s, const ExecContext& ctx, Job job, Dispute d, bool solver_at_fault, std::string why) {
+// An exact-mode job's accepts whose audited segments include the segment a
+// ruling found wrong approved a real error: their bonds go to the challenger
+// (and with any, a jackpot share). Returns how many. A timeout proves
+// nothing about the segment, so it never costs an acceptor.
+Result<uint32_t> SlashApprovers(Overlay* s, const ExecContext& ctx, Job* job, const Dispute& d) {
+  const Params& p = ParamsOf(ctx);
+  uint32_t exposed = 0;
+  for (Vote& v : job->votes) {
+    if (!v.accept) continue;
+    auto audited = AuditedSegments(job->selection_seed, job->job_id, v.verifier, job->checkpoint_count - 1,
+                                   p.audited_segments);
+    if (std::find(audited.begin(), audited.end(), d.segment) == audited.end()) continue;
+    CAIRN_RETURN_IF_ERROR(BurnBond(s, v.verifier, v.bond));
+    CAIRN_RETURN_IF_ERROR(Credit(s, d.challenger, v.bond));
+    v.accept = false;  // A slashed accept: no bond, no fee share.
+    v.bond = 0;
+    exposed++;
+  }
+  if (exposed > 0) {
+    CAIRN_ASSIGN_OR_RETURN(Amount jackpot, GetAmount(*s, kJackpotKey));
+    Amount prize = Share(jackpot, p.jackpot_payout_bps);
+    PutAmount(s, kJackpotKey, jackpot - prize);
+    CAIRN_RETURN_IF_ERROR(Credit(s, d.challenger, prize));
+  }
+  return exposed;
+}
+
+Status Resolve(Overlay* s, const ExecContext& ctx, Job job, Dispute d, bool solver_at_fault, std::string why,
+               bool by_ruling) {
   if (job.votes.empty() || job.votes.back().accept || job.votes.back().verifier != d.challenger) {
     return Internal(JobName(job.job_id) + ": the open dispute's reject is not the last vote");
   }
   if (solver_at_fault) {
+    if (by_ruling && job.exact_replay) {
+      CAIRN_ASSIGN_OR_RETURN(uint32_t exposed, SlashApprovers(s, ctx, &job, d));
+      if (exposed > 0) {
+        why += "; " + std::to_string(exposed) + " accepting verifier(s) that audited segment " +
+               std::to_string(d.segment) + " lost their bond to the challenger";
+      }
+    }
     CAIRN_RETURN_IF_ERROR(Slash(s, ctx, job.solver, job.solver_stake, d.challenger));
     CAIRN_RETURN_IF_ERROR(Credit(s, job.submitter, job.fee));
     for (const Vote& v : job.votes) CAIRN_RETURN_IF_ERROR(ReleaseBond(s, v.verifier, v.bond));
@@ -322,7 +358,8 @@ Status RuleOnDispute(Overlay* s, const ExecContext& ctx, const RulingOp& op) {
                                                     : "segment " + std::to_string(d.segment) + " and its claims";
   return Resolve(s, ctx, std::move(g.job), d, solver_wrong,
                  "ruling: the referee recomputed " + what + "; " +
-                     (solver_wrong ? "the solver's" : "the challenger's") + " claim was wrong");
+                     (solver_wrong ? "the solver's" : "the challenger's") + " claim was wrong",
+                 /*by_ruling=*/true);
 }
 
 Status TimeOutDispute(Overlay* s, const ExecContext& ctx, const Hash256& job_id) {
@@ -340,7 +377,8 @@ Status TimeOutDispute(Overlay* s, const ExecContext& ctx, const Hash256& job_id)
   std::string who = solver_at_fault ? "the solver" : "the challenger";
   return Resolve(s, ctx, std::move(g.job), d, solver_at_fault,
                  "timeout: " + who + " did not move in round " + Round(d) + " by height " +
-                     std::to_string(d.deadline_height));
+                     std::to_string(d.deadline_height),
+                 /*by_ruling=*/false);
 }
 
 }  // namespace cairn::ledger::internal

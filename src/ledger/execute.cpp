@@ -88,6 +88,7 @@ struct Executor {
     job.job_id = op.job_id;
     job.group = op.job_id;
     job.replicas = op.replicas;
+    job.exact_replay = op.exact_replay;
     job.submitter = sender;
     job.fee = op.fee;
     job.solver_stake = op.solver_stake;

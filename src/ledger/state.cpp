@@ -112,6 +112,7 @@ std::string EncodeJob(const Job& j) {
   w.Hash(j.group);
   w.U8(j.replica);
   w.U8(j.replicas);
+  w.Bool(j.exact_replay);
   return std::string(w.bytes().begin(), w.bytes().end());
 }
 
@@ -159,6 +160,7 @@ Result<Job> DecodeJob(std::string_view bytes) {
   j.group = r.Hash();
   j.replica = r.U8();
   j.replicas = r.U8();
+  j.exact_replay = r.Bool();
   if (r.ok() && (j.replicas == 0 || j.replica >= j.replicas)) r.Fail("replica " + std::to_string(j.replica) + " of " + std::to_string(j.replicas));
   CAIRN_RETURN_IF_ERROR(r.Finish().WithContext("job record"));
   return j;

@@ -43,6 +43,7 @@ struct OpEncoder {
     w.U64(op.commit_window_blocks);
     w.Hash(op.manifest_hash);
     w.U8(op.replicas);
+    w.Bool(op.exact_replay);
   }
   void operator()(const ClaimJobOp& op) { w.Hash(op.job_id); w.Hash(op.forced_error_commitment); }
   void operator()(const CommitCertificateOp& op) {
@@ -110,6 +111,7 @@ Operation DecodeOp(uint8_t tag, util::Reader& r) {
       op.commit_window_blocks = r.U64();
       op.manifest_hash = r.Hash();
       op.replicas = r.U8();
+      op.exact_replay = r.Bool();
       return op;
     }
     case 6: { ClaimJobOp op; op.job_id = r.Hash(); op.forced_error_commitment = r.Hash(); return op; }

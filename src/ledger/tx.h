@@ -51,6 +51,11 @@ struct PostJobOp {
   // own bond; `fee` is paid per replica (the escrow is fee * replicas).
   // Replica 0 is `job_id`; replica r > 0 is ReplicaJobId(job_id, r).
   uint8_t replicas = 1;
+  // The spec verifies in exact mode (bitwise replay under its execution
+  // profile): an accept of a segment a referee's ruling then proves wrong
+  // cannot be honest, so it costs the verifier its bond. Off for tolerance
+  // mode, where an honest accept of a slightly wrong segment is possible.
+  bool exact_replay = false;
   friend bool operator==(const PostJobOp&, const PostJobOp&) = default;
 };
 struct ClaimJobOp {

@@ -132,6 +132,7 @@ struct Job {
   Hash256 group;
   uint8_t replica = 0;
   uint8_t replicas = 1;
+  bool exact_replay = false;  // PostJobOp::exact_replay.
   friend bool operator==(const Job&, const Job&) = default;
 };
 

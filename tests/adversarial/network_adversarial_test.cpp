@@ -17,6 +17,7 @@
 
 #include "crypto/keys.h"
 #include "ledger/dispute.h"
+#include "ledger/forced_error.h"
 #include "ledger/tx.h"
 #include "network/network_fixture.h"
 #include "proof/certificate.h"
@@ -110,6 +111,7 @@ TEST_F(AdversarialNetwork, EveryCheatingSolverIsSlashedAndItsSubmitterRefunded) 
     jobs.push_back(Submit(WriteJob(scenarios[i].cheat + ".toml", kSteps, /*seed=*/10 + i), fee(i), bond(i)));
   }
   uint64_t rewards = 0;
+  uint64_t lazy_bonds_lost = 0;
   for (size_t i = 0; i < scenarios.size(); ++i) {
     const Scenario& s = scenarios[i];
     SCOPED_TRACE("solver.cheat = " + s.cheat);
@@ -128,8 +130,22 @@ TEST_F(AdversarialNetwork, EveryCheatingSolverIsSlashedAndItsSubmitterRefunded) 
     EXPECT_EQ(d.challenger, nodes_.at("verifier").id);
     EXPECT_TRUE(d.solver_at_fault) << d.resolution;
     rewards += bond(i) / 2;  // challenger_reward_bps = 5000.
-    bool lazy_accepted = false;
-    for (const ledger::Vote& v : job.votes) lazy_accepted = lazy_accepted || (v.accept && v.verifier == nodes_.at("lazy").id);
+    // The lazy verifier's accept: slashed exactly when a referee's ruling
+    // (not a timeout) found wrong a segment it answers for (exact mode).
+    bool lazy_accepted = false, lazy_slashed = false;
+    for (const ledger::Vote& v : job.votes) {
+      if (v.verifier != nodes_.at("lazy").id) continue;
+      lazy_accepted = true;
+      lazy_slashed = !v.accept && v.bond == 0;
+    }
+    if (lazy_accepted) {
+      auto audited = ledger::AuditedSegments(job.selection_seed, job.job_id, nodes_.at("lazy").id,
+                                             job.checkpoint_count - 1, /*audited_segments=*/2);
+      bool covered = std::find(audited.begin(), audited.end(), d.segment) != audited.end();
+      bool ruled = d.resolution.rfind("ruling:", 0) == 0;
+      EXPECT_EQ(lazy_slashed, covered && ruled) << s.cheat << ": " << d.resolution;
+      lazy_bonds_lost += lazy_slashed ? 100 : 0;
+    }
     std::printf("[ %s ] segment %llu, steps %llu..%llu, %s%s\n", s.cheat.c_str(), static_cast<unsigned long long>(d.segment),
                 static_cast<unsigned long long>(d.lo_step), static_cast<unsigned long long>(d.hi_step),
                 d.resolution.c_str(), lazy_accepted ? " (the lazy verifier had accepted it)" : "");
@@ -170,15 +186,20 @@ TEST_F(AdversarialNetwork, EveryCheatingSolverIsSlashedAndItsSubmitterRefunded) 
   // Every submitter's fee came back; the challenger earned half of every bond.
   EXPECT_EQ(SubmitterAccount().balance, submitter_before.balance);
   const ledger::Account verifier = AccountOf("verifier");
-  EXPECT_EQ(verifier.balance, before["verifier"].balance + rewards);
+  // Plus each slashed lazy bond and, with it, a share of the jackpot.
+  if (lazy_bonds_lost == 0) {
+    EXPECT_EQ(verifier.balance, before["verifier"].balance + rewards);
+  } else {
+    EXPECT_GT(verifier.balance, before["verifier"].balance + rewards + lazy_bonds_lost);
+  }
   EXPECT_EQ(StakeOf(verifier), StakeOf(before["verifier"]));
   EXPECT_EQ(verifier.stake_bonded, 0u);
-  // A lazy approval of a real error earns nothing on a failed job (its
-  // bond is released: in tolerance mode an honest accept of it is possible).
-  // Forced errors make laziness cost its bond: forced_error_test.cpp.
+  // A lazy approval of a real error earns nothing on a failed job, and costs
+  // its bond where it answered for the segment (forced errors:
+  // forced_error_test.cpp).
   const ledger::Account lazy = AccountOf("lazy");
   EXPECT_EQ(lazy.balance, before["lazy"].balance);
-  EXPECT_EQ(StakeOf(lazy), StakeOf(before["lazy"]));
+  EXPECT_EQ(StakeOf(lazy), StakeOf(before["lazy"]) - lazy_bonds_lost);
   EXPECT_EQ(lazy.stake_bonded, 0u);
   Stop("host");
   ProcessResult audit = RunProcess({kCairn, "ledger", "audit", "--data", dir_ / "host/data"});
@@ -227,7 +248,8 @@ TEST_F(AdversarialSettlement, AVerifierThatAccusesAnHonestSolverLosesItsBond) {
 // honest verifier is still checking (held with SIGSTOP so that the order is
 // certain). The ledger takes 16 accepts and refuses the 17th, and the honest
 // reject still opens its dispute: the cheater is slashed, the sybils earn
-// nothing.
+// nothing, and those whose audited segments include the one ruled wrong
+// lose their bonds to the challenger.
 TEST_F(AdversarialNetwork, SybilAcceptsCannotCrowdOutTheHonestReject) {
   StartNode("solver", "\"solver\"", "[solver]\ncheat = \"data-order\"\n");
   StartNode("verifier", "\"verifier\"");
@@ -270,11 +292,23 @@ TEST_F(AdversarialNetwork, SybilAcceptsCannotCrowdOutTheHonestReject) {
   EXPECT_EQ(job.votes.back().verifier, nodes_.at("verifier").id);
   EXPECT_EQ(SubmitterAccount().balance, submitter_before.balance);
   EXPECT_EQ(StakeOf(AccountOf("solver")), StakeOf(solver_before) - 2000);
-  EXPECT_EQ(AccountOf("verifier").balance, verifier_before.balance + 1000);
+  const ledger::Dispute d = LastDispute(job);
+  uint64_t slashed = 0;
   for (const auto& key : sybils) {
     ledger::Account a = host_->GetAccount(key.public_key()).value();
     EXPECT_EQ(a.balance, 500u);  // Paid nothing,
-    EXPECT_EQ(a.stake_free, 500u);  // and (today) not slashed for approving a cheat: their bonds are released.
+    auto audited = ledger::AuditedSegments(job.selection_seed, job.job_id, key.public_key(), job.checkpoint_count - 1, 2);
+    bool covered = std::find(audited.begin(), audited.end(), d.segment) != audited.end();
+    bool accepted = false;
+    for (const ledger::Vote& v : job.votes) accepted = accepted || v.verifier == key.public_key();
+    // and slashed if it answered for the segment the ruling found wrong.
+    EXPECT_EQ(a.stake_free, accepted && covered ? 400u : 500u);
+    slashed += accepted && covered ? 1 : 0;
+  }
+  if (slashed == 0) {
+    EXPECT_EQ(AccountOf("verifier").balance, verifier_before.balance + 1000);
+  } else {
+    EXPECT_GT(AccountOf("verifier").balance, verifier_before.balance + 1000 + 100 * slashed);  // + the jackpot share.
   }
 }
 

@@ -273,3 +273,82 @@ TEST_F(ForcedErrorTest, GenesisBoundsTheForcedErrorParameters) {
 
 }  // namespace
 }  // namespace cairn::ledger::testing
+
+namespace cairn::ledger::testing {
+namespace {
+
+// Accepts of a real error: on an exact-mode job, an accept whose audited
+// segments include the segment a referee's ruling found wrong costs its bond.
+class ApproverTest : public LedgerFixture {
+ protected:
+  void SetUp() override {
+    LedgerFixture::SetUp();
+    genesis_.params.audited_segments = 2;  // Both segments of the test jobs.
+    genesis_.params.jackpot_payout_bps = 1000;
+    genesis_.jackpot = 10000;
+    kv_.reset();
+    Reopen();
+  }
+  Hash256 PostAndApprove(uint8_t n, bool exact) {
+    Hash256 id = JobId(n);
+    EXPECT_TRUE(Submit(kSubmitter, PostJobOp{id, 1000, 2000, 10, 10, Hash256{}, 1, exact}).ok());
+    Seal();
+    EXPECT_TRUE(Submit(kSolver, ClaimOf(id)).ok());
+    Seal();
+    Hash256 cert = CheckpointHash(99);
+    EXPECT_TRUE(Submit(kSolver, CommitCertificateOp{id, cert, CheckpointTree().root(), cert, kCheckpoints}).ok());
+    Seal();
+    Seal();
+    EXPECT_TRUE(Submit(kVerifier2, VerdictOp{id, true, Hash256{}}).ok());  // Approves without replaying.
+    return id;
+  }
+  // The segment's signed claims are disputed (same end state): the referee rules at once.
+  void RuleSolverAtFault(const Hash256& id) {
+    ASSERT_TRUE(Submit(kVerifier, OpenOn(id, 0, CheckpointHash(1))).ok());
+    Seal();
+    ASSERT_TRUE(Submit(kReferee, RulingOp{id, true, static_cast<uint8_t>(RefereeTask::kSegment), {}, {}, {}}).ok());
+    Seal();
+  }
+};
+
+TEST_F(ApproverTest, ARulingOnAnExactJobCostsTheApproverItsBondToTheChallenger) {
+  Hash256 id = PostAndApprove(1, /*exact=*/true);
+  RuleSolverAtFault(id);
+  Job job = JobOf(id);
+  EXPECT_EQ(job.status, JobStatus::kFailed);
+  EXPECT_EQ(AccountOf(kVerifier2).stake_free + AccountOf(kVerifier2).stake_bonded, 900u);
+  // Half the solver's bond, the approver's bond and 10% of the jackpot.
+  EXPECT_EQ(AccountOf(kVerifier).balance, 10000u + 1000 + 100 + 1000);
+  ASSERT_EQ(job.votes.size(), 2u);
+  EXPECT_FALSE(job.votes[0].accept);  // The slashed accept.
+  EXPECT_EQ(job.votes[0].bond, 0u);
+  ExpectConserved();
+}
+
+TEST_F(ApproverTest, InToleranceModeOrOnATimeoutTheApproverKeepsItsBond) {
+  Hash256 tolerant = PostAndApprove(1, /*exact=*/false);
+  RuleSolverAtFault(tolerant);
+  EXPECT_EQ(JobOf(tolerant).status, JobStatus::kFailed);
+  EXPECT_EQ(AccountOf(kVerifier2).stake_free, 1000u);
+  // A solver that stops answering loses, but that proves nothing about the segment.
+  Hash256 timed_out = PostAndApprove(2, /*exact=*/true);
+  ASSERT_TRUE(Submit(kVerifier, OpenOn(timed_out, 0, Tagged("another end"))).ok());
+  Seal();
+  Dispute d = *OpenDisputeOf(timed_out);
+  PinpointMoveOp move;
+  move.job_id = timed_out;
+  move.phase = static_cast<uint8_t>(d.phase);
+  move.position = d.position;
+  move.hash = Tagged("the challenger's state");
+  ASSERT_TRUE(Submit(kVerifier, move).ok());
+  Seal();
+  SealUntil(OpenDisputeOf(timed_out)->deadline_height + 1);
+  ASSERT_TRUE(Submit(kOutsider, SettleOp{timed_out}).ok());
+  Seal();
+  EXPECT_EQ(JobOf(timed_out).status, JobStatus::kFailed);
+  EXPECT_EQ(AccountOf(kVerifier2).stake_free, 1000u);
+  ExpectConserved();
+}
+
+}  // namespace
+}  // namespace cairn::ledger::testing
