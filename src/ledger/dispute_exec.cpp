@@ -130,25 +130,12 @@ Status Advance(const ExecContext& ctx, Dispute* d) {
 // (and with any, a jackpot share). Returns how many. A timeout proves
 // nothing about the segment, so it never costs an acceptor.
 Result<uint32_t> SlashApprovers(Overlay* s, const ExecContext& ctx, Job* job, const Dispute& d) {
-  const Params& p = ParamsOf(ctx);
-  uint32_t exposed = 0;
-  for (Vote& v : job->votes) {
-    if (!v.accept) continue;
-    auto audited = AuditedSegments(job->selection_seed, job->job_id, v.verifier, job->checkpoint_count - 1,
-                                   p.audited_segments);
-    if (std::find(audited.begin(), audited.end(), d.segment) == audited.end()) continue;
-    CAIRN_RETURN_IF_ERROR(BurnBond(s, v.verifier, v.bond));
-    CAIRN_RETURN_IF_ERROR(Credit(s, d.challenger, v.bond));
-    v.accept = false;  // A slashed accept: no bond, no fee share.
-    v.bond = 0;
-    exposed++;
-  }
-  if (exposed > 0) {
-    CAIRN_ASSIGN_OR_RETURN(Amount jackpot, GetAmount(*s, kJackpotKey));
-    Amount prize = Share(jackpot, p.jackpot_payout_bps);
-    PutAmount(s, kJackpotKey, jackpot - prize);
-    CAIRN_RETURN_IF_ERROR(Credit(s, d.challenger, prize));
-  }
+  const uint32_t audited = ParamsOf(ctx).audited_segments;
+  const Job& j = *job;
+  CAIRN_ASSIGN_OR_RETURN(uint32_t exposed, SlashAccepts(s, job, [&](const Vote& v) {
+                           return AuditIncludes(j, v.verifier, audited, d.segment);
+                         }, &d.challenger));
+  if (exposed > 0) CAIRN_RETURN_IF_ERROR(PayJackpotShare(s, ctx, d.challenger).status());
   return exposed;
 }
 

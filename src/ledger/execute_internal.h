@@ -3,6 +3,7 @@
 // (dispute_exec.cpp). Each keeps the calling rule about the rule.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "ledger/dispute.h"
@@ -33,6 +34,15 @@ Status Slash(Overlay* s, const ExecContext& ctx, const AccountId& offender, Amou
 // Whether `proof` shows `leaf_value` as leaf `index` of a tree of `size` leaves with this root.
 bool ProofShows(const Hash256& leaf_value, uint64_t index, uint64_t size, const std::vector<Hash256>& proof,
                 const Hash256& root);
+
+// Pays `winner` params.jackpot_payout_bps of the jackpot; returns the prize.
+Result<Amount> PayJackpotShare(Overlay* s, const ExecContext& ctx, const AccountId& winner);
+// Slashes every accept of `job` that `approved_error` picks: its bond goes
+// to `beneficiary` (nullptr: the jackpot) and the vote stays as a slashed
+// accept (accept false, bond 0), so the account cannot accept the job again
+// and earn a fee share after all. Returns how many.
+Result<uint32_t> SlashAccepts(Overlay* s, Job* job, const std::function<bool(const Vote&)>& approved_error,
+                              const AccountId* beneficiary);
 
 Result<Job> LoadJob(const Overlay& s, const Hash256& job_id);
 Status WrongStatus(const Job& job, const char* wanted);

@@ -82,6 +82,28 @@ bool ProofShows(const Hash256& leaf_value, uint64_t index, uint64_t size, const 
          crypto::VerifyMerkleProof(crypto::MerkleLeafHash(ByteView(leaf_value.bytes)), index, size, proof, root);
 }
 
+Result<Amount> PayJackpotShare(Overlay* s, const ExecContext& ctx, const AccountId& winner) {
+  CAIRN_ASSIGN_OR_RETURN(Amount jackpot, GetAmount(*s, kJackpotKey));
+  Amount prize = Share(jackpot, ctx.genesis->params.jackpot_payout_bps);
+  PutAmount(s, kJackpotKey, jackpot - prize);
+  CAIRN_RETURN_IF_ERROR(Credit(s, winner, prize));
+  return prize;
+}
+
+Result<uint32_t> SlashAccepts(Overlay* s, Job* job, const std::function<bool(const Vote&)>& approved_error,
+                              const AccountId* beneficiary) {
+  uint32_t slashed = 0;
+  for (Vote& v : job->votes) {
+    if (!v.accept || !approved_error(v)) continue;
+    CAIRN_RETURN_IF_ERROR(BurnBond(s, v.verifier, v.bond));
+    CAIRN_RETURN_IF_ERROR(beneficiary ? Credit(s, *beneficiary, v.bond) : AddToJackpot(s, v.bond));
+    v.accept = false;
+    v.bond = 0;
+    slashed++;
+  }
+  return slashed;
+}
+
 Result<Job> LoadJob(const Overlay& s, const Hash256& job_id) {
   CAIRN_ASSIGN_OR_RETURN(auto job, GetJob(s, job_id));
   if (!job) return NotFound(JobName(job_id) + " was never posted");

@@ -65,12 +65,15 @@ std::vector<uint64_t> AuditedSegments(const Hash256& selection_seed, const Hash2
   return out;
 }
 
+bool AuditIncludes(const Job& job, const AccountId& verifier, uint32_t audited_segments, uint64_t segment) {
+  if (job.checkpoint_count < 2) return false;
+  auto audited = AuditedSegments(job.selection_seed, job.job_id, verifier, job.checkpoint_count - 1, audited_segments);
+  return std::find(audited.begin(), audited.end(), segment) != audited.end();
+}
+
 bool AuditCovers(const Job& job, const AccountId& verifier, uint32_t audited_segments, uint64_t leaf) {
-  if (leaf == 0 || job.checkpoint_count < 2) return false;
-  for (uint64_t s : AuditedSegments(job.selection_seed, job.job_id, verifier, job.checkpoint_count - 1, audited_segments)) {
-    if (s + 1 == leaf || s == leaf) return true;
-  }
-  return false;
+  if (leaf == 0) return false;
+  return AuditIncludes(job, verifier, audited_segments, leaf - 1) || AuditIncludes(job, verifier, audited_segments, leaf);
 }
 
 }  // namespace cairn::ledger

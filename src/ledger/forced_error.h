@@ -27,6 +27,9 @@ uint64_t ForcedErrorLeaf(const Hash256& secret, const Hash256& claim_seed, const
 std::vector<uint64_t> AuditedSegments(const Hash256& selection_seed, const Hash256& job_id,
                                       const AccountId& verifier, uint64_t segments, uint32_t count);
 
+// Whether `verifier`'s audited segments of `job` include `segment`.
+bool AuditIncludes(const Job& job, const AccountId& verifier, uint32_t audited_segments, uint64_t segment);
+
 // Whether an accept by `verifier` approved a wrong checkpoint `leaf`: its
 // audited segments include one that ends or starts at it.
 bool AuditCovers(const Job& job, const AccountId& verifier, uint32_t audited_segments, uint64_t leaf);

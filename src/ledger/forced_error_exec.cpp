@@ -143,23 +143,13 @@ Status RuleOnForcedCheck(Overlay* s, const ExecContext& ctx, Job job, Dispute d,
     if (caught) CAIRN_RETURN_IF_ERROR(ReleaseBond(s, d.challenger, d.bond));
     Amount prize = 0;
     if (earned) {
-      CAIRN_ASSIGN_OR_RETURN(Amount jackpot, GetAmount(*s, kJackpotKey));
-      prize = Share(jackpot, p.jackpot_payout_bps);
-      PutAmount(s, kJackpotKey, jackpot - prize);
-      CAIRN_RETURN_IF_ERROR(Credit(s, winner, prize));
+      CAIRN_ASSIGN_OR_RETURN(prize, PayJackpotShare(s, ctx, winner));
     }
-    uint32_t exposed = 0;
-    for (Vote& v : job.votes) {
-      if (!AcceptedWithAudit(job, p, v)) continue;
-      // It accepted a checkpoint that was wrong in a segment it answers for.
-      // The vote stays, as a slashed accept (no bond, no accept), so the
-      // account cannot accept this job again and earn a fee share after all.
-      exposed++;
-      CAIRN_RETURN_IF_ERROR(BurnBond(s, v.verifier, v.bond));
-      CAIRN_RETURN_IF_ERROR(earned ? Credit(s, winner, v.bond) : AddToJackpot(s, v.bond));
-      v.accept = false;
-      v.bond = 0;
-    }
+    // Accepts of a checkpoint that was wrong in a segment they answer for.
+    const Job& j = job;
+    CAIRN_ASSIGN_OR_RETURN(uint32_t exposed, SlashAccepts(s, &job, [&](const Vote& v) {
+                             return AcceptedWithAudit(j, p, v);
+                           }, earned ? &winner : nullptr));
     job.forced = ForcedError::kConfirmed;
     job.status = JobStatus::kCommitted;
     if (caught) {

@@ -139,9 +139,7 @@ TEST_F(AdversarialNetwork, EveryCheatingSolverIsSlashedAndItsSubmitterRefunded) 
       lazy_slashed = !v.accept && v.bond == 0;
     }
     if (lazy_accepted) {
-      auto audited = ledger::AuditedSegments(job.selection_seed, job.job_id, nodes_.at("lazy").id,
-                                             job.checkpoint_count - 1, /*audited_segments=*/2);
-      bool covered = std::find(audited.begin(), audited.end(), d.segment) != audited.end();
+      bool covered = ledger::AuditIncludes(job, nodes_.at("lazy").id, /*audited_segments=*/2, d.segment);
       bool ruled = d.resolution.rfind("ruling:", 0) == 0;
       EXPECT_EQ(lazy_slashed, covered && ruled) << s.cheat << ": " << d.resolution;
       lazy_bonds_lost += lazy_slashed ? 100 : 0;
@@ -297,8 +295,7 @@ TEST_F(AdversarialNetwork, SybilAcceptsCannotCrowdOutTheHonestReject) {
   for (const auto& key : sybils) {
     ledger::Account a = host_->GetAccount(key.public_key()).value();
     EXPECT_EQ(a.balance, 500u);  // Paid nothing,
-    auto audited = ledger::AuditedSegments(job.selection_seed, job.job_id, key.public_key(), job.checkpoint_count - 1, 2);
-    bool covered = std::find(audited.begin(), audited.end(), d.segment) != audited.end();
+    bool covered = ledger::AuditIncludes(job, key.public_key(), /*audited_segments=*/2, d.segment);
     bool accepted = false;
     for (const ledger::Vote& v : job.votes) accepted = accepted || v.verifier == key.public_key();
     // and slashed if it answered for the segment the ruling found wrong.
