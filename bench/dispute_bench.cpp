@@ -21,6 +21,7 @@
 #include "crypto/hash.h"
 #include "crypto/merkle.h"
 #include "ledger/dispute.h"
+#include "ledger/forced_error.h"
 #include "ledger/sequencer.h"
 #include "store/memory_store.h"
 
@@ -56,6 +57,7 @@ class Game {
     genesis_.referee = Key(2).public_key();
     genesis_.params.verifier_stake_min = 100;
     genesis_.params.dispute_round_blocks = 10;
+    genesis_.params.forced_error_bps = 0;  // The game on a cheated segment, not a forced one.
     for (uint8_t p : {3, 4, 5}) genesis_.allocations.push_back({Key(p).public_key(), 100000, 10000});
     kv_ = std::make_unique<store::MemoryStore>(LedgerColumnFamilies());
     ledger_ = std::move(Ledger::Open(kv_.get(), &genesis_, LedgerOptions{store::SyncPolicy::kNoSync, 1}).value());
@@ -112,7 +114,8 @@ class Game {
     const Hash256 job = H("job", k_, ops_);
     CAIRN_ASSERT(Send(3, PostJobOp{job, 1000, 1000, 10, 10, Hash256{}}).ok());
     Seal();
-    CAIRN_ASSERT(Send(4, ClaimJobOp{job, Hash256{}}).ok());
+    // A real forced-error commitment (this chain's genesis forces none).
+    CAIRN_ASSERT(Send(4, ClaimJobOp{job, ForcedErrorCommitment(H("secret", k_, ops_), job)}).ok());
     Seal();
     std::vector<Hash256> leaves;
     for (uint64_t i = 0; i < 2; ++i) {
