@@ -182,8 +182,9 @@ class AuditEvidence final : public node::RulingEvidence {
 Result<ledger::Dispute> DisputeRuledAt(const ledger::Ledger& ledger, const ledger::Job& job, uint64_t height) {
   for (uint32_t i = job.disputes; i-- > 0;) {
     CAIRN_ASSIGN_OR_RETURN(auto d, ledger.GetDispute(job.job_id, i));
+    // A forced check ends only by a ruling; other disputes also by a timeout.
     if (d && d->phase == ledger::DisputePhase::kResolved && d->resolved_height == height &&
-        d->resolution.rfind("ruling:", 0) == 0) {
+        (d->resolution.rfind("ruling:", 0) == 0 || d->task == ledger::RefereeTask::kForcedCheck)) {
       return *d;
     }
   }

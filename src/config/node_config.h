@@ -64,7 +64,7 @@ struct NodeConfig {
 // a chain without a faucet (CheckCheatsAllowed).
 inline constexpr const char* kSolverCheats[] = {"fake-segment", "skip-segments", "fake-step",     "corrupt-op",
                                                 "data-order",   "low-precision", "false-metadata", "false-update-norm",
-                                                "refuse-answer"};
+                                                "refuse-answer", "mask-forced"};
 inline constexpr const char* kVerifierCheats[] = {"lazy", "accuse"};
 
 // Cheat modes are for devnets and tests: refused (with the reason) unless the

@@ -28,6 +28,7 @@ const char* ForcedErrorName(ForcedError f) {
     case ForcedError::kConfirmed: return "confirmed";
     case ForcedError::kChecking: return "checking";
     case ForcedError::kRefuted: return "refuted";
+    case ForcedError::kMasked: return "masked";
   }
   return "unknown";
 }
@@ -42,6 +43,11 @@ uint64_t ForcedErrorLeaf(const Hash256& secret, const Hash256& claim_seed, const
   Hash256 draw = crypto::TaggedHash("cairn/forced-error/draw/v1", Concat({&secret.bytes, &claim_seed.bytes, &job_id.bytes}));
   if (LittleEndian64(draw, 0) % 10000 >= forced_error_bps) return 0;
   return 1 + LittleEndian64(draw, 8) % (checkpoint_count - 2);
+}
+
+uint64_t JobForcedLeaf(const Hash256& secret, const Job& job, uint64_t checkpoint_count, uint32_t forced_error_bps) {
+  if (!job.exact_replay) return 0;
+  return ForcedErrorLeaf(secret, job.claim_seed, job.job_id, checkpoint_count, forced_error_bps);
 }
 
 std::vector<uint64_t> AuditedSegments(const Hash256& selection_seed, const Hash256& job_id,

@@ -21,6 +21,13 @@ Hash256 ForcedErrorCommitment(const Hash256& secret, const Hash256& job_id);
 uint64_t ForcedErrorLeaf(const Hash256& secret, const Hash256& claim_seed, const Hash256& job_id,
                          uint64_t checkpoint_count, uint32_t forced_error_bps);
 
+// The forced checkpoint of `job` for the secret behind its claim: 0 unless
+// the job is exact-replay. A one-bit error is within any tolerance-mode
+// job's thresholds, so an honest verifier of such a job would accept it and
+// lose its bond: tolerance-mode jobs carry no forced errors.
+// REQUIRES: !job.claim_seed.IsZero() for a meaningful draw.
+uint64_t JobForcedLeaf(const Hash256& secret, const Job& job, uint64_t checkpoint_count, uint32_t forced_error_bps);
+
 // The segments (sorted, distinct, min(count, segments) of them) an accepting
 // verifier answers for: drawn from the job's selection seed, so neither the
 // verifier nor the solver chooses them.

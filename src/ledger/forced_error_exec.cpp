@@ -112,35 +112,37 @@ Status Reveal(Overlay* s, const ExecContext& ctx, const AccountId& sender, const
   if (ForcedErrorCommitment(op.secret, job.job_id) != job.forced_error_commitment) {
     return InvalidArgument("the secret does not open the forced-error commitment made at claim");
   }
-  uint64_t leaf = ForcedErrorLeaf(op.secret, job.claim_seed, job.job_id, job.checkpoint_count,
-                                  ctx.genesis->params.forced_error_bps);
+  uint64_t leaf = JobForcedLeaf(op.secret, job, job.checkpoint_count, ctx.genesis->params.forced_error_bps);
   if (job.status == JobStatus::kDisputed) return RevealInDispute(s, ctx, std::move(job), op, leaf);
   return RevealAfterWindow(s, ctx, std::move(job), op, leaf);
 }
 
 Status RuleOnForcedCheck(Overlay* s, const ExecContext& ctx, Job job, Dispute d, const RulingOp& op) {
   const Params& p = ctx.genesis->params;
-  // value: the referee's state hash after replaying the segment from its committed start.
-  bool error_real = op.value != d.solver_hi_hash;
-  if (op.solver_at_fault == error_real) {
-    return InvalidArgument(std::string("the ruling says the solver is ") + (op.solver_at_fault ? "" : "not ") +
-                           "at fault, but its recomputed end state " + (error_real ? "differs from" : "equals") +
-                           " the committed checkpoint (so the forced error is " + (error_real ? "real" : "not real") + ")");
+  // value: the referee's state hash after replaying the disputed segment
+  // from its committed start. solver_at_fault with a real error: the
+  // referee also replayed both segments beside the forced checkpoint from
+  // its honest twin (the planted bit flipped back) and one of them failed,
+  // so the reveal was hiding a faked segment.
+  const bool error_real = op.value != d.solver_hi_hash;
+  if (!error_real && !op.solver_at_fault) {
+    return InvalidArgument("the ruling says the solver is not at fault, but its recomputed end state equals the "
+                           "committed checkpoint (so the forced error is not real)");
   }
   const bool caught = !IsZeroKey(d.challenger);
-  if (caught) {
-    if (job.votes.empty() || job.votes.back().accept || job.votes.back().verifier != d.challenger) {
-      return Internal(JobName(job.job_id) + ": the open dispute's reject is not the last vote");
-    }
-    job.votes.pop_back();
+  if (caught && (job.votes.empty() || job.votes.back().accept || job.votes.back().verifier != d.challenger)) {
+    return Internal(JobName(job.job_id) + ": the open dispute's reject is not the last vote");
   }
   std::string why;
-  if (error_real) {
+  if (error_real && !op.solver_at_fault) {
     // The catcher earns the prize only with the state the referee found
     // (it replayed); a lucky guess of the segment gets its bond back.
     const bool earned = caught && op.value == d.challenger_hi_hash;
     const AccountId& winner = d.challenger;
-    if (caught) CAIRN_RETURN_IF_ERROR(ReleaseBond(s, d.challenger, d.bond));
+    if (caught) {
+      job.votes.pop_back();
+      CAIRN_RETURN_IF_ERROR(ReleaseBond(s, d.challenger, d.bond));
+    }
     Amount prize = 0;
     if (earned) {
       CAIRN_ASSIGN_OR_RETURN(prize, PayJackpotShare(s, ctx, winner));
@@ -158,31 +160,55 @@ Status RuleOnForcedCheck(Overlay* s, const ExecContext& ctx, Job job, Dispute d,
                              HeightAfter(job.challenge_end_height, ctx.height - d.opened_height, "challenge end"));
     }
     why = "forced error confirmed: the referee replayed segment " + std::to_string(d.segment) +
-          " and its end is not the committed checkpoint " + std::to_string(job.forced_leaf) + "; " +
+          " and its end is not the committed checkpoint " + std::to_string(job.forced_leaf) +
+          ", and both segments beside it replay through the honest twin; " +
           (earned ? "the challenger caught it (jackpot share " + Units(prize) + ")"
                   : caught ? "the challenger's end state was not the referee's: its bond is returned, no prize"
                            : "nobody caught it") +
           "; " + std::to_string(exposed) + " accepting verifier(s) that audited it lost their bond";
   } else {
-    // The solver revealed a forced error its checkpoint does not carry
-    // (the segment replays to it): it lied, and so did a challenger.
-    CAIRN_RETURN_IF_ERROR(BurnBond(s, job.solver, job.solver_stake));
-    CAIRN_RETURN_IF_ERROR(AddToJackpot(s, job.solver_stake));
-    if (caught) {
-      CAIRN_RETURN_IF_ERROR(BurnBond(s, d.challenger, d.bond));
-      CAIRN_RETURN_IF_ERROR(AddToJackpot(s, d.bond));
+    // Either the solver revealed a forced error its checkpoint does not
+    // carry (the segment replays to it: a lie, say to hand a friend the
+    // prize), or it hid a real error behind its forced one. The job fails.
+    const bool masked = error_real;
+    if (masked) {
+      // The challenger (if any) was right: the solver's bond pays it as a
+      // lost dispute does, and accepts that answered for the forced
+      // checkpoint approved a wrong segment.
+      const Job& j = job;
+      CAIRN_ASSIGN_OR_RETURN(uint32_t exposed, SlashAccepts(s, &job, [&](const Vote& v) {
+                               return AcceptedWithAudit(j, p, v);
+                             }, caught ? &d.challenger : nullptr));
+      if (caught && exposed > 0) CAIRN_RETURN_IF_ERROR(PayJackpotShare(s, ctx, d.challenger).status());
+      if (caught) {
+        CAIRN_RETURN_IF_ERROR(Slash(s, ctx, job.solver, job.solver_stake, d.challenger));
+      } else {
+        CAIRN_RETURN_IF_ERROR(BurnBond(s, job.solver, job.solver_stake));
+        CAIRN_RETURN_IF_ERROR(AddToJackpot(s, job.solver_stake));
+      }
+      why = "forced error masking a real one: checkpoint " + std::to_string(job.forced_leaf) +
+            " is wrong, but a segment beside it does not replay through its honest twin either; " +
+            std::to_string(exposed) + " accepting verifier(s) that audited it lost their bond";
+    } else {
+      if (caught) job.votes.pop_back();
+      CAIRN_RETURN_IF_ERROR(BurnBond(s, job.solver, job.solver_stake));
+      CAIRN_RETURN_IF_ERROR(AddToJackpot(s, job.solver_stake));
+      if (caught) {
+        CAIRN_RETURN_IF_ERROR(BurnBond(s, d.challenger, d.bond));
+        CAIRN_RETURN_IF_ERROR(AddToJackpot(s, d.bond));
+      }
+      why = "forced error refuted: the referee replayed segment " + std::to_string(d.segment) +
+            " to the committed checkpoint, so the solver revealed an error it never made" +
+            (caught ? " and the challenger disputed a right segment" : "");
     }
     CAIRN_RETURN_IF_ERROR(Credit(s, job.submitter, job.fee));
     for (const Vote& v : job.votes) CAIRN_RETURN_IF_ERROR(ReleaseBond(s, v.verifier, v.bond));
     job.fee = 0;
-    job.forced = ForcedError::kRefuted;
+    job.forced = masked ? ForcedError::kMasked : ForcedError::kRefuted;
     job.status = JobStatus::kFailed;
-    why = "forced error refuted: the referee replayed segment " + std::to_string(d.segment) +
-          " to the committed checkpoint, so the solver revealed an error it never made" +
-          (caught ? " and the challenger disputed a right segment" : "");
   }
   d.phase = DisputePhase::kResolved;
-  d.solver_at_fault = !error_real;
+  d.solver_at_fault = op.solver_at_fault;
   d.resolved_height = ctx.height;
   d.resolution = std::move(why);
   PutJob(s, job);

@@ -153,7 +153,7 @@ Result<Job> DecodeJob(std::string_view bytes) {
   j.disputes = r.U32();
   j.claim_seed = r.Hash();
   uint8_t forced = r.U8();
-  if (r.ok() && forced > static_cast<uint8_t>(ForcedError::kRefuted)) r.Fail("unknown forced-error state " + std::to_string(forced));
+  if (r.ok() && forced > static_cast<uint8_t>(ForcedError::kMasked)) r.Fail("unknown forced-error state " + std::to_string(forced));
   j.forced = static_cast<ForcedError>(forced);
   j.forced_error_secret = r.Hash();
   j.forced_leaf = r.U64();

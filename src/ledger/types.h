@@ -79,8 +79,9 @@ enum class ForcedError : uint8_t {
   kConfirmed = 2,  // Revealed and forced; the referee confirmed the checkpoint is wrong (or nobody answered for it).
   kChecking = 3,   // Revealed and forced; the referee checks the checkpoint (kForcedCheck).
   kRefuted = 4,    // Revealed and forced, but the checkpoint was right: the solver was slashed.
+  kMasked = 5,     // Revealed and forced, and a segment beside it was really wrong: the solver was slashed.
 };
-const char* ForcedErrorName(ForcedError f);  // "unrevealed", "none", "confirmed", "checking", "refuted".
+const char* ForcedErrorName(ForcedError f);  // "unrevealed", "none", "confirmed", "checking", "refuted", "masked".
 
 // An accept, the open dispute's reject (the last vote), or a slashed accept
 // (accept false, bond 0: an accept of a forced error the referee confirmed).

@@ -70,7 +70,7 @@ Result<ledger::Job> FromProto(const ::cairn::v1::Job& in) {
   CAIRN_ASSIGN_OR_RETURN(j.forced_error_secret, HashField(in.forced_error_secret(), "forced_error_secret"));
   j.forced_leaf = in.forced_leaf();
   bool forced_known = false;
-  for (uint8_t f = 0; f <= static_cast<uint8_t>(ledger::ForcedError::kRefuted); ++f) {
+  for (uint8_t f = 0; f <= static_cast<uint8_t>(ledger::ForcedError::kMasked); ++f) {
     if (in.forced() == ledger::ForcedErrorName(static_cast<ledger::ForcedError>(f))) {
       j.forced = static_cast<ledger::ForcedError>(f);
       forced_known = true;

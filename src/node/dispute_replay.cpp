@@ -6,6 +6,7 @@
 
 #include "crypto/merkle.h"
 #include "proof/checkpoint_store.h"
+#include "proof/forced_checkpoint.h"
 
 namespace cairn::node {
 namespace {
@@ -23,21 +24,46 @@ Status CheckStep(const proof::Certificate& cert, uint64_t segment, uint64_t step
 
 }  // namespace
 
-Result<std::unique_ptr<train::Engine>> DisputeReplay::EngineAt(uint64_t segment, uint64_t step) const {
-  CAIRN_RETURN_IF_ERROR(CheckStep(cert_, segment, step));
-  const proof::SegmentMetadata& seg = cert_.segments[segment];
+Result<Bytes> DisputeReplay::Committed(uint64_t index) const {
+  if (index >= cert_.checkpoint_hashes.size()) {
+    return InvalidArgument("checkpoint " + std::to_string(index) + " does not exist");
+  }
   CAIRN_ASSIGN_OR_RETURN(auto store, proof::CheckpointStore::Open(checkpoint_dir_));
-  const Hash256& start_hash = cert_.checkpoint_hashes[segment];
-  if (!store.Has(start_hash)) {
-    return NotFound("committed checkpoint " + std::to_string(segment) + " (" + Short(start_hash) + ") is not in " +
+  const Hash256& hash = cert_.checkpoint_hashes[index];
+  if (!store.Has(hash)) {
+    return NotFound("committed checkpoint " + std::to_string(index) + " (" + Short(hash) + ") is not in " +
                     checkpoint_dir_);
   }
-  CAIRN_ASSIGN_OR_RETURN(Bytes start, store.Get(start_hash));
+  return store.Get(hash);
+}
+
+Result<std::unique_ptr<train::Engine>> DisputeReplay::EngineFrom(const Bytes& start) const {
   CAIRN_ASSIGN_OR_RETURN(auto engine, train::StartEngine(inputs_.spec, inputs_.dataset,
                                                          inputs_.evaluation ? &*inputs_.evaluation : nullptr, options_));
   CAIRN_RETURN_IF_ERROR(engine->Restore(start).status());
+  return engine;
+}
+
+Result<std::unique_ptr<train::Engine>> DisputeReplay::EngineAt(uint64_t segment, uint64_t step) const {
+  CAIRN_RETURN_IF_ERROR(CheckStep(cert_, segment, step));
+  const proof::SegmentMetadata& seg = cert_.segments[segment];
+  CAIRN_ASSIGN_OR_RETURN(Bytes start, Committed(segment));
+  CAIRN_ASSIGN_OR_RETURN(auto engine, EngineFrom(start));
   if (step > seg.start_step) CAIRN_RETURN_IF_ERROR(engine->RunSegment(seg.start_step, step, nullptr).status());
   return engine;
+}
+
+Result<Hash256> DisputeReplay::EndFrom(uint64_t segment, const Bytes& start) const {
+  if (segment >= cert_.segments.size()) return InvalidArgument("segment " + std::to_string(segment) + " does not exist");
+  const proof::SegmentMetadata& seg = cert_.segments[segment];
+  CAIRN_ASSIGN_OR_RETURN(auto engine, EngineFrom(start));
+  CAIRN_ASSIGN_OR_RETURN(train::SegmentResult r, engine->RunSegment(seg.start_step, seg.end_step, nullptr));
+  return proof::CheckpointHash(r.checkpoint);
+}
+
+Result<Bytes> DisputeReplay::TwinOf(uint64_t leaf) const {
+  CAIRN_ASSIGN_OR_RETURN(Bytes forced, Committed(leaf));
+  return proof::FlipForcedBit(forced);
 }
 
 Result<Hash256> DisputeReplay::StateAfter(uint64_t segment, uint64_t step) const {

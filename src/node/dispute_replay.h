@@ -42,6 +42,12 @@ class DisputeReplay {
   Result<std::unique_ptr<train::Engine>> EngineAt(uint64_t segment, uint64_t step) const;
   // The hash of that state (the committed hash itself at the segment's start).
   Result<Hash256> StateAfter(uint64_t segment, uint64_t step) const;
+  // The hash of the state at the end of `segment` replayed from `start` (an
+  // encoded checkpoint) instead of its committed checkpoint.
+  Result<Hash256> EndFrom(uint64_t segment, const Bytes& start) const;
+  // The honest twin of committed checkpoint `leaf`, a revealed forced error:
+  // the committed bytes with the forced bit flipped back.
+  Result<Bytes> TwinOf(uint64_t leaf) const;
   // Step `step` (in `segment`) traced from the state before it.
   Result<proof::StepTrace> TraceOf(uint64_t segment, uint64_t step) const;
   // The same trace's records, encoded.
@@ -54,6 +60,9 @@ class DisputeReplay {
                                             const crypto::PublicKey& solver) const;
 
  private:
+  Result<Bytes> Committed(uint64_t index) const;
+  Result<std::unique_ptr<train::Engine>> EngineFrom(const Bytes& start) const;
+
   const JobInputs& inputs_;
   const proof::Certificate& cert_;
   std::string checkpoint_dir_;

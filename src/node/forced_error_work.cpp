@@ -7,6 +7,7 @@
 #include "crypto/merkle.h"
 #include "node/job_work.h"
 #include "proof/checkpoint_store.h"
+#include "proof/forced_checkpoint.h"
 #include "proof/model_state.h"
 #include "util/file.h"
 
@@ -14,23 +15,6 @@ namespace cairn::node {
 namespace {
 
 std::string Short(const Hash256& h) { return h.ToHex().substr(0, 16); }
-
-// A checkpoint like `honest` but wrong: the lowest bit of the first
-// floating-point parameter element flipped. It decodes and replays like any
-// checkpoint; only a replay of the segment before it (or from it) shows it.
-Result<Bytes> ForcedCheckpoint(const Bytes& honest) {
-  CAIRN_ASSIGN_OR_RETURN(proof::CheckpointView view, proof::DecodeCheckpoint(ByteView(honest)));
-  for (const proof::TensorView& t : view.model.tensors) {
-    bool floating = t.dtype == proof::DType::kFloat32 || t.dtype == proof::DType::kFloat64 ||
-                    t.dtype == proof::DType::kFloat16 || t.dtype == proof::DType::kBFloat16;
-    if (t.role != proof::TensorRole::kParameter || !floating || t.data.size == 0) continue;
-    size_t offset = static_cast<size_t>(t.data.data - honest.data());
-    Bytes forced = honest;
-    forced[offset] ^= 1;  // Little-endian: byte 0 holds the lowest mantissa bit.
-    return forced;
-  }
-  return FailedPrecondition("the checkpoint has no floating-point parameter to make wrong");
-}
 
 }  // namespace
 
@@ -58,7 +42,8 @@ ForcedErrorPlanted JobWork::PlantForcedError(const ledger::Job& job, uint64_t le
     }
     CAIRN_ASSIGN_OR_RETURN(Bytes honest, util::ReadFile(store.PathOf(cert.checkpoint_hashes[leaf]),
                                                         proof::kCheckpointBytesMax));
-    CAIRN_ASSIGN_OR_RETURN(Bytes forced, ForcedCheckpoint(honest));
+    CAIRN_ASSIGN_OR_RETURN(Bytes flipped, proof::FlipForcedBit(honest));
+    CAIRN_ASSIGN_OR_RETURN(Bytes forced, MaskForcedError(std::move(flipped)));  // Devnet and tests only.
     Hash256 forced_hash = proof::CheckpointHash(ByteView(forced));
     CAIRN_RETURN_IF_ERROR(store.Put(forced_hash, ByteView(forced)));
     // The marker first: a crash after it but before the certificate leaves

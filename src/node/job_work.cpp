@@ -243,6 +243,15 @@ VerificationFinished JobWork::Verify(const ledger::Job& job, const std::vector<u
     ctx_.metrics->CountVerification("error");
     return out;
   }
+  if (job.exact_replay != (inputs->spec.verification.mode == job::VerificationMode::kExact)) {
+    // The ledger's flag decides what an accept answers for (forced errors,
+    // real-error slashing): a record that contradicts its spec gets no verdict.
+    out.status = FailedPrecondition("job " + Short(job.job_id) + " is posted with exact_replay = " +
+                                    (job.exact_replay ? "true" : "false") + " but its spec's verification mode is " +
+                                    (job.exact_replay ? "tolerance" : "exact") + ": no verdict on a contradictory job");
+    ctx_.metrics->CountVerification("error");
+    return out;
+  }
   train::VerifyOptions options;
   options.checkpoint_dir = dir + "/checkpoints";
   options.verifier_key = ctx_.key;

@@ -104,6 +104,10 @@ class JobWork final : public ProofSource {
   VerificationFinished CheatingVerdict(const ledger::Job& job);
   // refuse-answer: a solver that never answers a dispute move.
   bool RefusesToAnswer(ledger::DisputeParty party) const;
+  // mask-forced: the forced checkpoint `forced` as a solver that also faked
+  // the segment before it commits it (a second bit wrong, so the honest
+  // twin is not the true state); `forced` itself for every other mode.
+  Result<Bytes> MaskForcedError(Bytes forced) const;
 
   // Who computes in a dispute, and so whose copy of the checkpoints it uses.
   enum class Holder { kSolver, kChallenger, kReferee };

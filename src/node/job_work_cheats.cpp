@@ -69,6 +69,24 @@ bool JobWork::RefusesToAnswer(ledger::DisputeParty party) const {
   return party == ledger::DisputeParty::kSolver && ctx_.config->solver_cheat == "refuse-answer";
 }
 
+Result<Bytes> JobWork::MaskForcedError(Bytes forced) const {
+  if (ctx_.config->solver_cheat != "mask-forced") return forced;
+  // The solver knows its forced checkpoint at claim: it skimps on the
+  // segment before it, whose end it then commits wrong anyway. Modelled as
+  // the lowest bit of the last parameter element wrong too, which the
+  // reveal does not explain: only the referee's replay through the honest
+  // twin (the forced bit flipped back) tells it from an honest forced error.
+  CAIRN_ASSIGN_OR_RETURN(proof::CheckpointView view, proof::DecodeCheckpoint(ByteView(forced)));
+  for (auto t = view.model.tensors.rbegin(); t != view.model.tensors.rend(); ++t) {
+    if (t->role != proof::TensorRole::kParameter || t->dtype != proof::DType::kFloat32 || t->data.size < 8) continue;
+    size_t last = static_cast<size_t>(t->data.data - forced.data()) + t->data.size - 4;
+    forced[last] ^= 1;
+    spdlog::warn("solver.cheat = mask-forced: the forced checkpoint also hides a faked segment");
+    return forced;
+  }
+  return FailedPrecondition("solver.cheat = mask-forced needs a float32 parameter of two or more elements");
+}
+
 Status JobWork::ForgeCommitment(train::TrainResult* trained) {
   const std::string& mode = ctx_.config->solver_cheat;
   if (mode != "skip-segments" && mode != "false-metadata" && mode != "false-update-norm") return Status::Ok();

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "crypto/hash.h"
+#include "proof/checkpoint_store.h"
 
 namespace cairn::node {
 namespace {
@@ -64,6 +65,26 @@ Result<Hash256> RecomputeOperator(const ledger::Dispute& d, RulingEvidence& evid
   return ledger::TraceRecordHash(ByteView(proof::EncodeOpRecord(truth.records[d.op_lo])));
 }
 
+// Whether the certificate is right once its forced checkpoint `leaf` is
+// replaced by its honest twin: segment leaf - 1 replays to the twin and
+// segment leaf replays from it to the committed leaf + 1. The solver knows
+// its forced checkpoint before it trains, so without this check it could
+// fake those two segments and excuse both with the reveal.
+// `into_leaf`: segment leaf - 1's replayed end when already known.
+Result<bool> TwinReplays(const DisputeReplay& replay, uint64_t leaf, std::optional<Hash256> into_leaf) {
+  const proof::Certificate& cert = replay.certificate();
+  if (leaf == 0 || leaf + 1 >= cert.checkpoint_hashes.size()) {
+    return InvalidArgument("forced checkpoint " + std::to_string(leaf) + " is not an intermediate one");
+  }
+  CAIRN_ASSIGN_OR_RETURN(Bytes twin, replay.TwinOf(leaf));
+  if (!into_leaf) {
+    CAIRN_ASSIGN_OR_RETURN(into_leaf, replay.StateAfter(leaf - 1, cert.segments[leaf - 1].end_step));
+  }
+  if (*into_leaf != proof::CheckpointHash(ByteView(twin))) return false;
+  CAIRN_ASSIGN_OR_RETURN(Hash256 from_twin, replay.EndFrom(leaf, twin));
+  return from_twin == cert.checkpoint_hashes[leaf + 1];
+}
+
 }  // namespace
 
 Hash256 SolverClaim(const ledger::Dispute& d) {
@@ -119,7 +140,14 @@ Result<ledger::RulingOp> RecomputeRuling(const ledger::Job& job, const ledger::D
       }
       CAIRN_ASSIGN_OR_RETURN(r.value, replay->StateAfter(d.segment, cert.segments[d.segment].end_step));
       r.inputs_hash = d.lo_hash;
-      r.solver_at_fault = r.value == d.solver_hi_hash;  // The end was right: the reveal claimed an error never made.
+      if (r.value == d.solver_hi_hash) {
+        r.solver_at_fault = true;  // The end was right: the reveal claimed an error never made.
+        return r;
+      }
+      std::optional<Hash256> into_leaf;
+      if (d.segment + 1 == job.forced_leaf) into_leaf = r.value;
+      CAIRN_ASSIGN_OR_RETURN(bool twin_replays, TwinReplays(*replay, job.forced_leaf, into_leaf));
+      r.solver_at_fault = !twin_replays;  // Else a faked segment hides behind the forced checkpoint.
       return r;
     }
     default: return FailedPrecondition("the dispute has nothing for the referee");

@@ -44,8 +44,10 @@ TEST_F(ForcedErrorE2e, ACaughtForcedErrorPaysTheCatcherAndTheHonestSolver) {
   Stop("solver");
   Stop("verifier");
   Stop("host");
-  ProcessResult audit = RunProcess({kCairn, "ledger", "audit", "--data", dir_ / "host/data"});
+  // Anyone re-executes the referee's check, twin replays included.
+  ProcessResult audit = RunProcess({kCairn, "ledger", "audit", "--data", dir_ / "host/data", "--recompute"});
   EXPECT_EQ(audit.exit_code, 0) << audit.out << audit.err;
+  EXPECT_NE(audit.out.find("1 re-executed: 1 confirmed"), std::string::npos) << audit.out;
 }
 
 // A lazy verifier (accepts without replaying) answers for every segment
@@ -85,6 +87,38 @@ TEST_F(ForcedErrorE2e, ALazyAcceptNobodyCaughtCostsItsBondAfterTheReveal) {
   EXPECT_EQ(lazy.stake_free + lazy.stake_bonded, lazy_before.stake_free + lazy_before.stake_bonded - 100);
   EXPECT_EQ(lazy.balance, lazy_before.balance);
   EXPECT_EQ(AccountOf("solver").balance, solver_before.balance + 9900);
+}
+
+// A solver knows its forced checkpoint at claim, so it could skimp on the
+// segments beside it and excuse them with the reveal. solver.cheat =
+// mask-forced commits checkpoint L wrong beyond the forced bit: the referee's
+// check replays through the honest twin (the forced bit flipped back), finds
+// it wrong, and rules the reveal a mask. The catcher is paid as for any
+// cheat, the submitter refunded, and the audit re-executes the ruling.
+TEST_F(ForcedErrorE2e, AFakeHiddenBehindTheForcedCheckpointFailsTheJob) {
+  StartNode("solver", "\"solver\"", "[solver]\ncheat = \"mask-forced\"\n");
+  StartNode("verifier", "\"verifier\"");
+  const ledger::Account solver_before = AccountOf("solver"), verifier_before = AccountOf("verifier");
+  const uint64_t submitter_before = host_->GetAccount(submitter_).value().balance;
+  Hash256 id = Submit(WriteJob("masked.toml", 1000), /*fee=*/10000, /*stake=*/2000);
+  ledger::Job job = WaitFor(id, [](const ledger::Job& j) { return ledger::IsFinal(j.status); }, 300, "the ruling");
+  ASSERT_EQ(job.status, JobStatus::kFailed) << LogOf("solver") << LogOf("verifier") << LogOf("host");
+  EXPECT_EQ(job.forced, ledger::ForcedError::kMasked);
+  ledger::Account solver = AccountOf("solver");
+  EXPECT_EQ(solver.stake_free + solver.stake_bonded, solver_before.stake_free + solver_before.stake_bonded - 2000);
+  EXPECT_EQ(solver.balance, solver_before.balance);
+  ledger::Account verifier = AccountOf("verifier");
+  EXPECT_EQ(verifier.balance, verifier_before.balance + 1000);  // Half the slashed bond.
+  EXPECT_EQ(verifier.stake_free + verifier.stake_bonded, verifier_before.stake_free + verifier_before.stake_bonded);
+  EXPECT_EQ(host_->GetAccount(submitter_).value().balance, submitter_before);  // Fee refunded.
+  ProcessResult shown = RunProcess({kCairn, "dispute", "show", id.ToHex(), "--node", host_endpoint_});
+  EXPECT_NE(shown.out.find("masking a real one"), std::string::npos) << shown.out;
+  Stop("solver");
+  Stop("verifier");
+  Stop("host");
+  ProcessResult audit = RunProcess({kCairn, "ledger", "audit", "--data", dir_ / "host/data", "--recompute"});
+  EXPECT_EQ(audit.exit_code, 0) << audit.out << audit.err;
+  EXPECT_NE(audit.out.find("1 re-executed: 1 confirmed"), std::string::npos) << audit.out;
 }
 
 }  // namespace

@@ -106,7 +106,7 @@ TEST_F(LedgerConservation, RandomTrafficNeverCreatesOrDestroysUnits) {
         case 3: op = UnstakeOp{amount()}; break;
         case 4:
           op = PostJobOp{job(), amount(), 1 + amount(), 1 + rng() % 6, 1 + rng() % 6, Hash256{},
-                         static_cast<uint8_t>(1 + rng() % 3)};
+                         static_cast<uint8_t>(1 + rng() % 3), /*exact_replay=*/rng() % 4 != 0};
           break;
         case 5: op = ClaimOf(job()); break;
         case 13: {  // The solver's reveal, in or after a dispute or window, with proofs.

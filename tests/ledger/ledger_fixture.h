@@ -126,7 +126,9 @@ class LedgerFixture : public ::testing::Test {
   // Posts, claims and commits a job; returns its id.
   Hash256 CommittedJob(uint8_t n, Amount fee = 1000, Amount solver_stake = 2000) {
     Hash256 id = JobId(n);
-    EXPECT_TRUE(Submit(kSubmitter, PostJobOp{id, fee, solver_stake, 10, 10, Hash256{}}).ok());
+    PostJobOp post{id, fee, solver_stake, 10, 10, Hash256{}};
+    post.exact_replay = exact_jobs_;
+    EXPECT_TRUE(Submit(kSubmitter, post).ok());
     Seal();
     EXPECT_TRUE(Submit(kSolver, ClaimOf(id)).ok());
     Seal();
@@ -176,6 +178,7 @@ class LedgerFixture : public ::testing::Test {
   std::optional<Dispute> OpenDisputeOf(const Hash256& id) { return ledger_->GetOpenDispute(id).value(); }
 
   Genesis genesis_;
+  bool exact_jobs_ = false;  // CommittedJob posts exact-replay jobs (forced errors apply only to those).
   std::map<uint8_t, crypto::KeyPair> keys_;
   std::unique_ptr<store::MemoryStore> kv_;
   std::unique_ptr<Ledger> ledger_;

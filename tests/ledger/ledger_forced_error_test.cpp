@@ -21,6 +21,7 @@ class ForcedErrorTest : public LedgerFixture {
     // Every job of three checkpoints is forced, at checkpoint 1; both
     // segments are audited by every accepting verifier.
     genesis_.params.forced_error_bps = 10000;
+    exact_jobs_ = true;
     genesis_.params.audited_segments = 2;
     genesis_.params.jackpot_payout_bps = 1000;
     genesis_.jackpot = 10000;
@@ -75,7 +76,9 @@ TEST_F(ForcedErrorTest, TheDrawAndTheAuditAreFunctionsOfLedgerData) {
 
 TEST_F(ForcedErrorTest, AClaimCommitsAndTheCommitmentWaitsForTheNextBlock) {
   Hash256 id = JobId(1);
-  ASSERT_TRUE(Submit(kSubmitter, PostJobOp{id, 1000, 2000, 10, 10, Hash256{}}).ok());
+  PostJobOp post{id, 1000, 2000, 10, 10, Hash256{}};
+  post.exact_replay = true;
+  ASSERT_TRUE(Submit(kSubmitter, post).ok());
   Seal();
   EXPECT_EQ(Submit(kSolver, ClaimJobOp{id, Hash256{}}).code(), StatusCode::kInvalidArgument);
   ASSERT_TRUE(Submit(kSolver, ClaimOf(id)).ok());
@@ -145,8 +148,7 @@ TEST_F(ForcedErrorTest, ACaughtForcedErrorPaysTheCatcherTheJackpotShareAndTheLaz
   ASSERT_EQ(d.phase, DisputePhase::kReferee);
   ASSERT_EQ(d.task, RefereeTask::kForcedCheck);
   EXPECT_EQ(JobOf(id).forced, ForcedError::kChecking);
-  // The ruling must agree with its own value.
-  EXPECT_EQ(Submit(kReferee, Check(id, honest_end_, true)).code(), StatusCode::kInvalidArgument);
+  // The ruling must agree with its own value: the committed end is no error.
   EXPECT_EQ(Submit(kReferee, Check(id, CheckpointHash(1), false)).code(), StatusCode::kInvalidArgument);
   ASSERT_TRUE(Submit(kReferee, Check(id, honest_end_, false)).ok());
   uint64_t ruled = Seal();
@@ -239,6 +241,76 @@ TEST_F(ForcedErrorTest, AnUncaughtForcedErrorIsCheckedAfterTheWindowAndCostsTheA
   EXPECT_EQ(JobOf(id).status, JobStatus::kSettled);
   EXPECT_EQ(AccountOf(kVerifier2).balance, 10000u);  // No share of the fee for an accept of an error.
   EXPECT_EQ(AccountOf(kSolver).balance, 10000u + 1000 - 10);
+  ExpectConserved();
+}
+
+TEST_F(ForcedErrorTest, AFakedSegmentBesideTheForcedCheckpointFailsTheJobAndPaysTheCatcher) {
+  // The solver knows its forced checkpoint before it trains: it fakes the
+  // segments beside it and reveals when caught. The referee's check of the
+  // honest twin fails (solver_at_fault with a real error: masked).
+  Hash256 id = CommittedJob(1);
+  ASSERT_TRUE(Submit(kVerifier2, VerdictOp{id, true, Hash256{}}).ok());  // Lazy: audits both segments.
+  ASSERT_TRUE(Submit(kVerifier, OpenOn(id, 0, honest_end_)).ok());
+  Seal();
+  ASSERT_TRUE(Submit(kSolver, RevealOp{id, SecretOf(id), {}, {}, {}, {}}).ok());
+  Seal();
+  ASSERT_TRUE(Submit(kReferee, Check(id, honest_end_, true)).ok());
+  Seal();
+  Job job = JobOf(id);
+  EXPECT_EQ(job.status, JobStatus::kFailed);
+  EXPECT_EQ(job.forced, ForcedError::kMasked);
+  ASSERT_FALSE(job.votes.empty());
+  EXPECT_EQ(job.votes.back().verifier, Id(kVerifier));  // The catcher's reject stands.
+  EXPECT_EQ(AccountOf(kSolver).stake_free + AccountOf(kSolver).stake_bonded, 3000u);  // Bond 2000 slashed.
+  // The catcher: its bond back, half the solver's bond, the lazy bond and the jackpot share.
+  EXPECT_EQ(AccountOf(kVerifier).stake_free, 1000u);
+  EXPECT_EQ(AccountOf(kVerifier).balance, 10000u + 1000 + 100 + 1000);
+  EXPECT_EQ(AccountOf(kVerifier2).stake_free + AccountOf(kVerifier2).stake_bonded, 900u);
+  EXPECT_EQ(AccountOf(kSubmitter).balance, 100000u);  // Refunded.
+  EXPECT_EQ(ledger_->GetJackpot().value(), 10000u - 1000 + 1000);
+  ExpectConserved();
+}
+
+TEST_F(ForcedErrorTest, AFakedSegmentFoundByThePostWindowCheckFailsTheJob) {
+  Hash256 id = CommittedJob(1);
+  ASSERT_TRUE(Submit(kVerifier2, VerdictOp{id, true, Hash256{}}).ok());
+  SealUntil(JobOf(id).challenge_end_height + 1);
+  ASSERT_TRUE(Submit(kSolver, RevealWithProofs(id, SecretOf(id))).ok());
+  Seal();
+  ASSERT_TRUE(Submit(kReferee, Check(id, honest_end_, true)).ok());
+  Seal();
+  Job job = JobOf(id);
+  EXPECT_EQ(job.status, JobStatus::kFailed);
+  EXPECT_EQ(job.forced, ForcedError::kMasked);
+  EXPECT_EQ(AccountOf(kSolver).stake_free + AccountOf(kSolver).stake_bonded, 3000u);
+  EXPECT_EQ(AccountOf(kVerifier2).stake_free + AccountOf(kVerifier2).stake_bonded, 900u);  // Approved it.
+  EXPECT_EQ(AccountOf(kVerifier2).balance, 10000u);
+  EXPECT_EQ(AccountOf(kSubmitter).balance, 100000u);
+  EXPECT_EQ(ledger_->GetJackpot().value(), 10000u + 2000 + 100);
+  ExpectConserved();
+}
+
+TEST_F(ForcedErrorTest, AToleranceModeJobIsNeverForced) {
+  // A one-bit error is within any tolerance: an honest verifier would accept
+  // it. The draw gives such a job no forced error, whatever the secret.
+  Hash256 id = JobId(1);
+  ASSERT_TRUE(Submit(kSubmitter, PostJobOp{id, 1000, 2000, 10, 10, Hash256{}}).ok());
+  Seal();
+  ASSERT_TRUE(Submit(kSolver, ClaimOf(id)).ok());
+  Seal();
+  Hash256 cert = Tagged("cert");
+  ASSERT_TRUE(Submit(kSolver, CommitCertificateOp{id, cert, CheckpointTree().root(), cert, kCheckpoints}).ok());
+  Seal();
+  ASSERT_TRUE(Submit(kVerifier2, VerdictOp{id, true, Hash256{}}).ok());
+  SealUntil(JobOf(id).challenge_end_height + 1);
+  EXPECT_EQ(JobForcedLeaf(SecretOf(id), JobOf(id), kCheckpoints, 10000), 0u);
+  ASSERT_TRUE(Submit(kSolver, RevealOp{id, SecretOf(id), {}, {}, {}, {}}).ok());
+  Seal();
+  EXPECT_EQ(JobOf(id).forced, ForcedError::kNone);
+  ASSERT_TRUE(Submit(kOutsider, SettleOp{id}).ok());
+  Seal();
+  EXPECT_EQ(JobOf(id).status, JobStatus::kSettled);
+  EXPECT_EQ(AccountOf(kVerifier2).stake_free, 1000u);  // Its accept was right.
   ExpectConserved();
 }
 

@@ -15,8 +15,10 @@
 #include "crypto/hash.h"
 #include "crypto/merkle.h"
 #include "ledger/audit.h"
+#include "ledger/forced_error.h"
 #include "ledger/sequencer.h"
 #include "node/roles/disputant_role.h"
+#include "node/roles/forced_errors.h"
 #include "node/roles/ledger_host_role.h"
 #include "node/roles/solver_role.h"
 #include "node/roles/verifier_role.h"
@@ -69,19 +71,17 @@ Hash256 Tagged(std::string_view domain, const Hash256& a, const std::array<uint8
   return crypto::TaggedHash(domain, data);
 }
 
-// What an honest trainer computes for a job: a function of the job alone.
-Hash256 HonestCertificate(const Hash256& job_id) { return Tagged("cairn/sim/honest-certificate/v1", job_id); }
-
 uint64_t TrainingTicks(const Hash256& job_id) { return 2 + job_id.bytes[0] % 5; }
 
 // The simulated computation behind a certificate, for the pinpoint game:
 // kSimCheckpoints checkpoints kSimSegmentSteps steps apart, the state hash
 // after every step and kSimRecords operator records per step. An honest
-// party computes the truth; a cheating solver diverges from step 3 on (so
-// its certificate fakes segment 0), a lying verifier from step 2, each in
-// its operator records too.
+// party computes the truth; a cheating solver diverges from step 3 on (it
+// fakes segment 0 and trains honestly from its wrong checkpoint 1, so its
+// later segments replay), a lying verifier from step 2, each in its
+// operator records too.
 constexpr uint64_t kSimSegmentSteps = 8;
-constexpr uint64_t kSimCheckpoints = 3;
+constexpr uint64_t kSimCheckpoints = 5;
 constexpr uint64_t kSimRecords = 20;
 
 enum class View { kTruth, kCheater, kLiar };
@@ -112,11 +112,27 @@ std::vector<Hash256> SimCheckpoints(const Hash256& job, View view) {
   return out;
 }
 
-crypto::MerkleTree SimCheckpointTree(const Hash256& job, View view) {
+crypto::MerkleTree CheckpointTree(const std::vector<Hash256>& checkpoints) {
   std::vector<Hash256> leaves;
-  for (const Hash256& h : SimCheckpoints(job, view)) leaves.push_back(crypto::MerkleLeafHash(ByteView(h.bytes)));
+  for (const Hash256& h : checkpoints) leaves.push_back(crypto::MerkleLeafHash(ByteView(h.bytes)));
   return crypto::MerkleTree(leaves);
 }
+
+// What an honest replay of `segment` from the state `start` reaches: the
+// next checkpoint of whichever trajectory `start` is on (the truth, or a
+// cheater's from its faked checkpoint 1 on), else a state of its own.
+Hash256 SimReplayEnd(const Hash256& job, uint64_t segment, const Hash256& start) {
+  for (View view : {View::kTruth, View::kCheater}) {
+    std::vector<Hash256> c = SimCheckpoints(job, view);
+    if (segment + 1 < c.size() && start == c[segment]) return c[segment + 1];
+  }
+  return Tagged("cairn/sim/replay-elsewhere/v1", start, &job.bytes);
+}
+
+// The forced checkpoint a solver plants over `honest` (the real node flips
+// one bit; flipping it back gives the honest twin, which the simulation
+// remembers instead).
+Hash256 SimFlipped(const Hash256& honest) { return Tagged("cairn/sim/forced-checkpoint/v1", honest); }
 
 // A party's answer to the dispute's current round, from its view.
 ledger::PinpointMoveOp SimMove(const ledger::Dispute& d, View view) {
@@ -320,6 +336,11 @@ class World {
   void Schedule(uint64_t tick, std::variant<Deliver, TxArrive, TxReply> message);
   void Feed(Party& p, const Event& event);
   void Carry(Party& p, const Action& action);
+  node::TrainingFinished Trained(const Party& p, const Hash256& job_id, const std::vector<Hash256>& checkpoints);
+  const std::vector<Hash256>* CommittedCheckpoints(const Job& job) const;
+  node::VerificationFinished Verified(const Party& p, const Job& job);
+  ledger::RulingOp Rule(const Job& job, const ledger::Dispute& d);
+  bool Forged(const Job& job);
   bool WorkFails(const Party& p, const Hash256& job_id);
   bool DropMessage(const Party& p, int attempt);
   uint64_t Latency(const Party& p);
@@ -355,6 +376,8 @@ class World {
   std::map<Hash256, uint64_t> committed_at_, final_at_;  // Heights of the first commit and of the end.
   Amount minted_ = 0;                                    // By faucet transactions in blocks.
   std::map<std::pair<size_t, Hash256>, uint32_t> work_failures_;
+  std::map<Hash256, std::vector<Hash256>> committed_;  // Every certificate's checkpoints, by checkpoint root.
+  std::map<Hash256, Hash256> twin_of_;                 // Planted forced checkpoint -> the honest one.
   std::priority_queue<Scheduled, std::vector<Scheduled>, Later> queue_;
   uint64_t next_sequence_ = 0;
 };
@@ -430,6 +453,7 @@ World::World(const Scenario& scenario, uint64_t seed)
     j.op.claim_window_blocks = scenario.claim_window_blocks;
     j.op.commit_window_blocks = scenario.commit_window_blocks;
     j.op.manifest_hash = Tagged("cairn/sim/manifest/v1", j.op.job_id);
+    j.op.exact_replay = true;  // The simulated replay is bitwise: accepts answer for forced and real errors.
     j.post_tick = rng_.Between(1, last_post);
     if (rng_.Chance(120)) j.cancel_tick = j.post_tick + rng_.Between(1, 4);
     plan_.push_back(j);
@@ -756,7 +780,7 @@ void World::ExamineBlock(const ledger::Block& block) {
       CAIRN_ASSERT(d.has_value());
       const Party* solver = Find(job.solver);
       const Party* challenger = Find(d->challenger);
-      bool forged = job.certificate_hash != HonestCertificate(r->job_id);
+      bool forged = Forged(job);
       // Who the ruling must favour when one side is honest (two liars may
       // fight either way: the ruling is then about their claims, not the job).
       bool honest_side = (solver && solver->honest) || (challenger && challenger->honest && !challenger->lazy);
@@ -875,47 +899,29 @@ void World::Carry(Party& p, const Action& action) {
     uint64_t total = TrainingTicks(id);
     uint64_t done = std::min(total, p.trained_ticks[id]);  // Resumes from its last checkpoint.
     p.training[id] = {now_, done};
-    node::TrainingFinished finished;
-    finished.job_id = id;
-    finished.certificate_hash =
-        p.honest ? HonestCertificate(id) : Tagged("cairn/sim/forged-certificate/v1", id, &p.key.public_key().bytes);
-    finished.checkpoint_root = SimCheckpointTree(id, ViewOf(p)).root();
-    finished.checkpoint_count = kSimCheckpoints;
-    finished.final_model_hash = Tagged("cairn/sim/final-model/v1", finished.certificate_hash);
-    Schedule(now_ + std::max<uint64_t>(1, total - done), Deliver{p.index, inc, finished});
-  } else if (auto* v = std::get_if<node::StartVerification>(&action)) {
-    const Job& job = v->job;
-    node::VerificationFinished finished;
-    finished.job_id = job.job_id;
-    if (p.lazy) {
-      finished.accept = true;
-    } else if (WorkFails(p, job.job_id)) {
-      finished.status = Unavailable("the solver's proof service did not answer (simulated)");
+    Schedule(now_ + std::max<uint64_t>(1, total - done),
+             Deliver{p.index, inc, Trained(p, id, SimCheckpoints(id, ViewOf(p)))});
+  } else if (auto* plant = std::get_if<node::PlantForcedError>(&action)) {
+    // The trained checkpoints with checkpoint `leaf` replaced by a wrong one.
+    const Hash256& id = plant->job.job_id;
+    std::vector<Hash256> checkpoints = SimCheckpoints(id, ViewOf(p));
+    node::ForcedErrorPlanted planted;
+    planted.job_id = id;
+    if (plant->leaf == 0 || plant->leaf + 1 >= checkpoints.size()) {
+      Violation(p.name + " was asked to plant checkpoint " + std::to_string(plant->leaf) + " of job " + Short(id));
+      planted.status = InvalidArgument("not an intermediate checkpoint");
     } else {
-      finished.accept = p.honest && job.certificate_hash == HonestCertificate(job.job_id);
-      finished.report_hash = Tagged(finished.accept ? "cairn/sim/report-accept/v1" : "cairn/sim/report-reject/v1",
-                                    job.job_id, &p.key.public_key().bytes);
-      if (!finished.accept) {
-        // Segment 0 is where both a cheater and a liar diverge.
-        const Party* solver = Find(job.solver);
-        View solver_view = solver ? ViewOf(*solver) : View::kTruth;
-        crypto::MerkleTree tree = SimCheckpointTree(job.job_id, solver_view);
-        std::vector<Hash256> committed = SimCheckpoints(job.job_id, solver_view);
-        ledger::DisputeOpenOp op;
-        op.job_id = job.job_id;
-        op.report_hash = finished.report_hash;
-        op.segment = 0;
-        op.begin_step = 0;
-        op.end_step = kSimSegmentSteps;
-        op.start_hash = committed[0];
-        op.start_proof = tree.Proof(0);
-        op.end_hash = committed[1];
-        op.end_proof = tree.Proof(1);
-        op.challenger_end_hash = SimState(job.job_id, kSimSegmentSteps, ViewOf(p));
-        finished.dispute = op;
-      }
+      const Hash256 forced = SimFlipped(checkpoints[plant->leaf]);
+      twin_of_[forced] = checkpoints[plant->leaf];
+      checkpoints[plant->leaf] = forced;
+      node::TrainingFinished made = Trained(p, id, checkpoints);
+      planted.certificate_hash = made.certificate_hash;
+      planted.checkpoint_root = made.checkpoint_root;
+      stats_.forced_planted++;
     }
-    Schedule(now_ + (p.lazy ? 1 : rng_.Between(1, 3)), Deliver{p.index, inc, finished});
+    Schedule(now_ + 1, Deliver{p.index, inc, planted});
+  } else if (auto* v = std::get_if<node::StartVerification>(&action)) {
+    Schedule(now_ + (p.lazy ? 1 : rng_.Between(1, 3)), Deliver{p.index, inc, Verified(p, v->job)});
   } else if (auto* r = std::get_if<node::StartRuling>(&action)) {
     const Job& job = r->job;
     node::RulingReady ready;
@@ -923,21 +929,7 @@ void World::Carry(Party& p, const Action& action) {
     if (WorkFails(p, job.job_id)) {
       ready.status = Unavailable("the disputed segments' inputs are unreachable (simulated)");
     } else {
-      // The referee recomputes the truth of what the game left.
-      const ledger::Dispute& d = r->dispute;
-      ledger::RulingOp& ruling = ready.ruling;
-      ruling.job_id = job.job_id;
-      ruling.task = static_cast<uint8_t>(d.task);
-      if (d.task == ledger::RefereeTask::kOperator) {
-        ruling.value = ledger::TraceRecordHash(SimRecord(job.job_id, d.lo_step, d.op_lo, View::kTruth));
-        ruling.solver_at_fault = ruling.value != ledger::TraceRecordHash(ByteView(d.solver.record));
-        ruling.op_name = "sim::op";
-      } else if (d.task == ledger::RefereeTask::kStep) {
-        ruling.value = SimState(job.job_id, d.hi_step, View::kTruth);
-        ruling.solver_at_fault = ruling.value != d.solver_hi_hash;
-      } else {
-        ruling.solver_at_fault = job.certificate_hash != HonestCertificate(job.job_id);
-      }
+      ready.ruling = Rule(job, r->dispute);
     }
     Schedule(now_ + rng_.Between(1, 3), Deliver{p.index, inc, ready});
   } else if (auto* m = std::get_if<node::ComputeMove>(&action)) {
@@ -949,17 +941,15 @@ void World::Carry(Party& p, const Action& action) {
     Schedule(now_ + rng_.Between(1, 3), Deliver{p.index, inc, computed});
   } else if (auto* reveal = std::get_if<node::SendReveal>(&action)) {
     ledger::RevealOp op{reveal->job.job_id, reveal->secret, {}, {}, {}, {}};
-    if (reveal->leaf != 0) {
-      crypto::MerkleTree tree = SimCheckpointTree(reveal->job.job_id, ViewOf(p));
-      std::vector<Hash256> committed = SimCheckpoints(reveal->job.job_id, ViewOf(p));
-      op.start_hash = committed[reveal->leaf - 1];
+    const std::vector<Hash256>* committed = CommittedCheckpoints(reveal->job);
+    if (reveal->leaf != 0 && committed != nullptr && reveal->leaf < committed->size()) {
+      crypto::MerkleTree tree = CheckpointTree(*committed);
+      op.start_hash = (*committed)[reveal->leaf - 1];
       op.start_proof = tree.Proof(reveal->leaf - 1);
-      op.end_hash = committed[reveal->leaf];
+      op.end_hash = (*committed)[reveal->leaf];
       op.end_proof = tree.Proof(reveal->leaf);
     }
     Enqueue(p, SendTx{op});
-  } else if (std::get_if<node::PlantForcedError>(&action)) {
-    Violation(p.name + " was asked to plant a forced error, which this simulation does not model");
   } else if (auto* prune = std::get_if<node::PruneJob>(&action)) {
     // The solver serves proofs until the job is final; pruning earlier would
     // leave verifiers and the referee without them.
@@ -969,6 +959,120 @@ void World::Carry(Party& p, const Action& action) {
                 (it == latest_.end() ? "unknown" : ledger::JobStatusName(it->second.status)));
     }
   }
+}
+
+// What a solver's training (or planting) makes of `checkpoints`: the
+// certificate committing them, remembered by its root for the verifiers and
+// the referee (who fetch the committed checkpoints in the real network).
+node::TrainingFinished World::Trained(const Party& p, const Hash256& job_id, const std::vector<Hash256>& checkpoints) {
+  crypto::MerkleTree tree = CheckpointTree(checkpoints);
+  committed_[tree.root()] = checkpoints;
+  node::TrainingFinished finished;
+  finished.job_id = job_id;
+  finished.certificate_hash = Tagged("cairn/sim/certificate/v1", tree.root(), &p.key.public_key().bytes);
+  finished.checkpoint_root = tree.root();
+  finished.checkpoint_count = checkpoints.size();
+  finished.final_model_hash = Tagged("cairn/sim/final-model/v1", checkpoints.back());
+  return finished;
+}
+
+const std::vector<Hash256>* World::CommittedCheckpoints(const Job& job) const {
+  auto it = committed_.find(job.checkpoint_root);
+  return it == committed_.end() ? nullptr : &it->second;
+}
+
+// A verifier's check: a lazy one accepts unchecked; an honest one replays
+// every segment (but those of a revealed forced error) and disputes the
+// first that disagrees; a liar disputes segment 0 of everything.
+node::VerificationFinished World::Verified(const Party& p, const Job& job) {
+  node::VerificationFinished finished;
+  finished.job_id = job.job_id;
+  if (p.lazy) {
+    finished.accept = true;
+    return finished;
+  }
+  if (WorkFails(p, job.job_id)) {
+    finished.status = Unavailable("the solver's proof service did not answer (simulated)");
+    return finished;
+  }
+  const std::vector<Hash256>* committed = CommittedCheckpoints(job);
+  if (committed == nullptr) {
+    Violation("job " + Short(job.job_id) + " commits checkpoint root " + Short(job.checkpoint_root) +
+              ", which no simulated solver made");
+    finished.status = NotFound("no such certificate (simulated)");
+    return finished;
+  }
+  const uint64_t revealed = job.forced == ledger::ForcedError::kChecking || job.forced == ledger::ForcedError::kConfirmed
+                                ? job.forced_leaf
+                                : 0;
+  std::optional<uint64_t> wrong;
+  Hash256 end;
+  for (uint64_t seg = 0; seg + 1 < committed->size() && !wrong; ++seg) {
+    if (!p.honest) {
+      wrong = 0;
+      end = SimState(job.job_id, kSimSegmentSteps, ViewOf(p));
+    } else if (!node::ConcedesAsForced(revealed, seg)) {
+      end = SimReplayEnd(job.job_id, seg, (*committed)[seg]);
+      if (end != (*committed)[seg + 1]) wrong = seg;
+    }
+  }
+  finished.accept = !wrong.has_value();
+  finished.report_hash = Tagged(finished.accept ? "cairn/sim/report-accept/v1" : "cairn/sim/report-reject/v1",
+                                job.job_id, &p.key.public_key().bytes);
+  if (wrong) {
+    crypto::MerkleTree tree = CheckpointTree(*committed);
+    ledger::DisputeOpenOp op;
+    op.job_id = job.job_id;
+    op.report_hash = finished.report_hash;
+    op.segment = *wrong;
+    op.begin_step = *wrong * kSimSegmentSteps;
+    op.end_step = op.begin_step + kSimSegmentSteps;
+    op.start_hash = (*committed)[*wrong];
+    op.start_proof = tree.Proof(*wrong);
+    op.end_hash = (*committed)[*wrong + 1];
+    op.end_proof = tree.Proof(*wrong + 1);
+    op.challenger_end_hash = end;
+    finished.dispute = op;
+  }
+  return finished;
+}
+
+// The referee recomputes the truth of what the game left.
+ledger::RulingOp World::Rule(const Job& job, const ledger::Dispute& d) {
+  ledger::RulingOp ruling;
+  ruling.job_id = job.job_id;
+  ruling.task = static_cast<uint8_t>(d.task);
+  const std::vector<Hash256>* committed = CommittedCheckpoints(job);
+  if (d.task == ledger::RefereeTask::kOperator) {
+    ruling.value = ledger::TraceRecordHash(SimRecord(job.job_id, d.lo_step, d.op_lo, View::kTruth));
+    ruling.solver_at_fault = ruling.value != ledger::TraceRecordHash(ByteView(d.solver.record));
+    ruling.op_name = "sim::op";
+  } else if (d.task == ledger::RefereeTask::kStep) {
+    ruling.value = SimState(job.job_id, d.hi_step, View::kTruth);
+    ruling.solver_at_fault = ruling.value != d.solver_hi_hash;
+  } else if (d.task == ledger::RefereeTask::kForcedCheck && committed != nullptr) {
+    // As node::RecomputeRuling: the disputed segment's end from its start;
+    // the committed end, and the reveal was a lie; else both segments
+    // beside the forced checkpoint must replay through its honest twin.
+    const uint64_t leaf = job.forced_leaf;
+    ruling.value = SimReplayEnd(job.job_id, d.segment, d.lo_hash);
+    bool twin_replays = false;
+    auto twin = leaf > 0 && leaf + 1 < committed->size() ? twin_of_.find((*committed)[leaf]) : twin_of_.end();
+    if (twin != twin_of_.end()) {
+      twin_replays = SimReplayEnd(job.job_id, leaf - 1, (*committed)[leaf - 1]) == twin->second &&
+                     SimReplayEnd(job.job_id, leaf, twin->second) == (*committed)[leaf + 1];
+    }
+    ruling.solver_at_fault = ruling.value == d.solver_hi_hash || !twin_replays;
+  } else {
+    ruling.solver_at_fault = Forged(job);
+  }
+  return ruling;
+}
+
+// Whether the job's certificate is a cheater's: only cheating solvers forge.
+bool World::Forged(const Job& job) {
+  const Party* solver = Find(job.solver);
+  return solver != nullptr && !solver->honest;
 }
 
 uint64_t World::Latency(const Party& p) {
@@ -1096,6 +1200,10 @@ void World::CheckOutcome() {
   if (!audit.ok()) Violation("ledger audit: " + audit.status().ToString());
 
   // What the rules pay each party, from the final jobs and the rulings.
+  // Jackpot prizes (a share of the jackpot as it stood at the ruling) are
+  // the one amount not recomputed here: the parties entitled to one are
+  // collected, and what they hold beyond the rest must add up to what the
+  // jackpot paid out.
   struct Expected {
     int64_t balance = 0, stake = 0;
   };
@@ -1103,22 +1211,109 @@ void World::CheckOutcome() {
   for (const auto& p : parties_) {
     expected[p->id()] = {static_cast<int64_t>(p->genesis_balance), static_cast<int64_t>(p->genesis_stake)};
   }
-  int64_t jackpot = 0;
+  int64_t jackpot = static_cast<int64_t>(genesis_.jackpot);
+  std::map<AccountId, uint32_t> prizes;  // Prizes each party is owed.
   auto credit = [&](const AccountId& id, Amount a) { expected[id].balance += static_cast<int64_t>(a); };
   auto slash = [&](const AccountId& id, Amount a) { expected[id].stake -= static_cast<int64_t>(a); };
+  // A lost bond: the challenger's share to `winner` (none: all of it) and the rest to the jackpot.
+  auto slash_to = [&](const AccountId& offender, Amount bond, const AccountId* winner) {
+    slash(offender, bond);
+    Amount reward = winner ? Share(bond, params.challenger_reward_bps) : 0;
+    if (winner) credit(*winner, reward);
+    jackpot += static_cast<int64_t>(bond - reward);
+  };
+  std::vector<FalseChallenge> false_challenges;
   for (const auto& [id, entry] : jobs) {
     const auto& [planned, job] = entry;
     const Amount fee = planned->op.fee, bond = planned->op.solver_stake;
+    std::vector<ledger::Dispute> disputes;
+    for (uint32_t i = 0; i < job.disputes; ++i) {
+      auto d = ledger_->GetDispute(id, i).value();
+      if (d) disputes.push_back(std::move(*d));
+    }
+    // How each resolved dispute came out.
+    enum class Outcome { kOpen, kForSolver, kAgainstSolver, kForcedConfirmed, kForcedMasked, kForcedRefuted };
+    auto outcome = [&](const ledger::Dispute& d) {
+      if (d.phase != ledger::DisputePhase::kResolved) return Outcome::kOpen;
+      if (d.task != ledger::RefereeTask::kForcedCheck) {
+        return d.solver_at_fault ? Outcome::kAgainstSolver : Outcome::kForSolver;
+      }
+      if (!d.solver_at_fault) return Outcome::kForcedConfirmed;
+      return SimReplayEnd(id, d.segment, d.lo_hash) == d.solver_hi_hash ? Outcome::kForcedRefuted
+                                                                        : Outcome::kForcedMasked;
+    };
+    auto caught = [](const ledger::Dispute& d) { return d.challenger != AccountId{}; };
+    // Slashed accepts: each goes to the first dispute whose ruling costs it its bond.
+    std::vector<uint32_t> exposed(disputes.size(), 0);
+    for (const ledger::Vote& v : job.votes) {
+      if (v.accept || v.bond != 0) continue;
+      std::optional<size_t> by;
+      for (size_t i = 0; i < disputes.size() && !by; ++i) {
+        const ledger::Dispute& d = disputes[i];
+        Outcome o = outcome(d);
+        bool forced = o == Outcome::kForcedConfirmed || o == Outcome::kForcedMasked;
+        bool real = o == Outcome::kAgainstSolver && job.exact_replay && d.resolution.rfind("ruling:", 0) == 0;
+        if ((forced && ledger::AuditCovers(job, v.verifier, params.audited_segments, job.forced_leaf)) ||
+            (real && ledger::AuditIncludes(job, v.verifier, params.audited_segments, d.segment))) {
+          by = i;
+        }
+      }
+      if (!by) {
+        Violation("job " + Short(id) + " holds a slashed accept that no ruling explains");
+        continue;
+      }
+      const ledger::Dispute& d = disputes[*by];
+      Outcome o = outcome(d);
+      const bool earned = caught(d) && (o != Outcome::kForcedConfirmed ||
+                                        SimReplayEnd(id, d.segment, d.lo_hash) == d.challenger_hi_hash);
+      slash(v.verifier, kVerifierBond);
+      if (earned) {
+        credit(d.challenger, kVerifierBond);
+      } else {
+        jackpot += static_cast<int64_t>(kVerifierBond);
+      }
+      exposed[*by]++;
+      stats_.accepts_slashed++;
+      const Party* acceptor = Find(v.verifier);
+      if (acceptor && acceptor->honest) Violation("honest " + acceptor->name + "'s accept of job " + Short(id) + " was slashed");
+    }
+    for (size_t i = 0; i < disputes.size(); ++i) {
+      const ledger::Dispute& d = disputes[i];
+      switch (outcome(d)) {
+        case Outcome::kForSolver:
+          false_challenges.push_back({id, d.challenger, job.solver});
+          break;
+        case Outcome::kAgainstSolver:
+        case Outcome::kForcedMasked:
+          if (caught(d) && exposed[i] > 0) prizes[d.challenger]++;
+          if (outcome(d) == Outcome::kForcedMasked) stats_.forced_masked++;
+          break;
+        case Outcome::kForcedConfirmed:
+          if (caught(d) && SimReplayEnd(id, d.segment, d.lo_hash) == d.challenger_hi_hash) {
+            prizes[d.challenger]++;
+            stats_.forced_caught++;
+          }
+          break;
+        case Outcome::kForcedRefuted:
+          Violation("job " + Short(id) + ": the solver revealed a forced error it never made");
+          if (caught(d)) slash_to(d.challenger, d.bond, nullptr);
+          break;
+        case Outcome::kOpen:
+          break;
+      }
+    }
+    const ledger::Dispute* last = disputes.empty() ? nullptr : &disputes.back();
     switch (job.status) {
       case JobStatus::kSettled: {
         stats_.settled++;
+        if (job.forced == ledger::ForcedError::kConfirmed) stats_.forced_confirmed++;
         expected[job.submitter].balance -= static_cast<int64_t>(fee);
         Amount tax = Share(fee, params.jackpot_tax_bps);
         std::vector<AccountId> acceptors;
         for (const ledger::Vote& v : job.votes) {
           if (v.accept) {
             acceptors.push_back(v.verifier);
-          } else {
+          } else if (v.bond != 0) {
             Violation("settled job " + Short(id) + " holds a rejecting verdict");
           }
         }
@@ -1130,14 +1325,28 @@ void World::CheckOutcome() {
       }
       case JobStatus::kFailed: {
         stats_.failed++;
-        Amount reward = Share(bond, params.challenger_reward_bps);
-        slash(job.solver, bond);
-        if (job.votes.empty()) {
-          Violation("failed job " + Short(id) + " has no challenger");
+        Outcome o = last ? outcome(*last) : Outcome::kOpen;
+        if (o == Outcome::kAgainstSolver || o == Outcome::kForcedMasked) {
+          // Lost a dispute: the challenger's share of the bond, the fee refunded.
+          slash_to(job.solver, bond, caught(*last) ? &last->challenger : nullptr);
+          if (caught(*last) && (job.votes.empty() || job.votes.back().verifier != last->challenger)) {
+            Violation("failed job " + Short(id) + ": its last vote is not the winning challenger's");
+          }
+        } else if (o == Outcome::kForcedRefuted) {
+          slash_to(job.solver, bond, nullptr);
+        } else if (job.forced == ledger::ForcedError::kUnrevealed) {
+          // Never revealed: the bond to the jackpot, the acceptors paid, the rest refunded.
+          slash_to(job.solver, bond, nullptr);
+          std::vector<AccountId> acceptors;
+          for (const ledger::Vote& v : job.votes) {
+            if (v.accept) acceptors.push_back(v.verifier);
+          }
+          Amount each = acceptors.empty() ? 0 : Share(fee, params.verifier_share_bps) / acceptors.size();
+          for (const AccountId& a : acceptors) credit(a, each);
+          expected[job.submitter].balance -= static_cast<int64_t>(each * acceptors.size());
         } else {
-          credit(job.votes.back().verifier, reward);
+          Violation("failed job " + Short(id) + " lost no dispute and revealed its secret");
         }
-        jackpot += static_cast<int64_t>(bond - reward);
         break;
       }
       case JobStatus::kExpired:
@@ -1154,46 +1363,42 @@ void World::CheckOutcome() {
         break;
     }
   }
-  // Disputes the challenger lost (by ruling or by timeout), from the ledger.
-  std::vector<FalseChallenge> false_challenges;
-  for (const auto& [id, entry] : jobs) {
-    const Job& job = entry.second;
-    for (uint32_t i = 0; i < job.disputes; ++i) {
-      auto d = ledger_->GetDispute(id, i).value();
-      if (d && d->phase == ledger::DisputePhase::kResolved && !d->solver_at_fault) {
-        false_challenges.push_back({id, d->challenger, job.solver});
-      }
-    }
-  }
   for (const FalseChallenge& c : false_challenges) {
-    Amount reward = Share(params.verifier_stake_min, params.challenger_reward_bps);
-    slash(c.challenger, params.verifier_stake_min);
-    credit(c.solver, reward);
-    jackpot += static_cast<int64_t>(params.verifier_stake_min - reward);
+    slash_to(c.challenger, params.verifier_stake_min, &c.solver);
     const Party* challenger = Find(c.challenger);
     if (challenger && challenger->honest) {
       Violation("honest " + challenger->name + " was slashed for challenging job " + Short(c.job_id));
     }
   }
+  // No prize can exceed the share of everything there is (the jackpot
+  // mid-block is not observable; what the prizes add up to is checked below).
+  const Amount prize_bound = Share(genesis_total_ + minted_, params.jackpot_payout_bps);
+  int64_t prizes_paid = 0;
   for (const auto& p : parties_) {
     if (p->kind != Kind::kSolver && p->kind != Kind::kVerifier && p->kind != Kind::kSubmitter) continue;
     Account a = ledger_->GetAccount(p->id()).value();
     const Expected& e = expected[p->id()];
     int64_t stake = static_cast<int64_t>(a.stake_free + a.stake_bonded + a.unbonding);
-    if (static_cast<int64_t>(a.balance) != e.balance || stake != e.stake || a.stake_bonded != 0) {
+    const int64_t beyond = static_cast<int64_t>(a.balance) - e.balance;
+    const uint32_t owed = prizes.count(p->id()) ? prizes[p->id()] : 0;
+    const int64_t prize_max = static_cast<int64_t>(owed) * static_cast<int64_t>(prize_bound);
+    if (beyond < 0 || beyond > prize_max || stake != e.stake || a.stake_bonded != 0) {
       std::ostringstream m;
       m << p->name << " holds balance " << a.balance << ", stake " << stake << " (" << a.stake_bonded
-        << " bonded); the rules pay it balance " << e.balance << ", stake " << e.stake << " (0 bonded)";
+        << " bonded); the rules pay it balance " << e.balance;
+      if (owed > 0) m << " plus " << owed << " jackpot prize(s)";
+      m << ", stake " << e.stake << " (0 bonded)";
       Violation(m.str());
     }
+    prizes_paid += beyond;
     if (p->kind == Kind::kVerifier && p->honest && stake != static_cast<int64_t>(p->genesis_stake)) {
       Violation("honest " + p->name + " lost stake: " + std::to_string(stake) + " of " +
                 std::to_string(p->genesis_stake));
     }
   }
-  if (static_cast<int64_t>(ledger_->GetJackpot().value()) != jackpot) {
+  if (static_cast<int64_t>(ledger_->GetJackpot().value()) != jackpot - prizes_paid) {
     Violation("jackpot holds " + std::to_string(ledger_->GetJackpot().value()) + ", the rules put " +
-              std::to_string(jackpot) + " in it");
+              std::to_string(jackpot) + " in it and " + std::to_string(prizes_paid) + " was paid out in prizes");
   }
 
   // Honest solvers are paid, forged certificates are caught.
@@ -1294,6 +1499,11 @@ void RunStats::Add(const RunStats& o) {
   expired += o.expired;
   cancelled += o.cancelled;
   cheats_caught += o.cheats_caught;
+  forced_planted += o.forced_planted;
+  forced_confirmed += o.forced_confirmed;
+  forced_caught += o.forced_caught;
+  forced_masked += o.forced_masked;
+  accepts_slashed += o.accepts_slashed;
   ticks += o.ticks;
 }
 
@@ -1304,7 +1514,9 @@ std::string RunStats::ToString() const {
     << host_crashes << " of the host, " << work_failures << " work failures, " << disputes << " disputes ("
     << rulings_against_solver << " against the solver, " << rulings_for_solver << " for), jobs: " << settled
     << " settled, " << failed << " failed, " << expired << " expired, " << cancelled << " cancelled; " << cheats_caught
-    << " forged certificates caught";
+    << " forged certificates caught; forced errors: " << forced_planted << " planted, " << forced_confirmed
+    << " confirmed (" << forced_caught << " caught for the prize), " << forced_masked << " masking a fake; "
+    << accepts_slashed << " accepts slashed";
   return s.str();
 }
 

@@ -77,7 +77,7 @@ struct Scenario {
   uint64_t claim_window_blocks = 20;
   uint64_t commit_window_blocks = 90;
   uint64_t challenge_window_blocks = 35;
-  uint32_t forced_error_bps = 0;  // Genesis: forced errors are not modelled by the simulated trainer yet.
+  uint32_t forced_error_bps = 1000;  // Genesis (the chain's default): every job is exact-replay, so forced errors apply.
   Faults faults;
   // Without faults: a job a solver can afford must not expire unclaimed while
   // that solver is idle for part of its claim window (see the report on
@@ -99,6 +99,11 @@ struct RunStats {
   uint64_t rulings_for_solver = 0;
   uint64_t settled = 0, failed = 0, expired = 0, cancelled = 0;
   uint64_t cheats_caught = 0;  // A forged certificate whose job ended failed.
+  uint64_t forced_planted = 0;    // Forced checkpoints planted (again after a crash counts again).
+  uint64_t forced_confirmed = 0;  // Jobs ending with a forced error the referee confirmed (or nobody answered for).
+  uint64_t forced_caught = 0;     // Forced checks in which a challenger earned the jackpot share.
+  uint64_t forced_masked = 0;     // Forced errors that hid a faked segment: the job failed.
+  uint64_t accepts_slashed = 0;   // Accepts that approved a forced or real error.
   uint64_t ticks = 0;
 
   void Add(const RunStats& o);

@@ -1,4 +1,4 @@
-// The deterministic simulation under ctest: six scenarios over 400 seeds in
+// The deterministic simulation under ctest: seven scenarios over 460 seeds in
 // all, split into shards (one ctest each) so that two cores share them. A
 // failure names its scenario and seed; to replay that one run, with a trace
 // of what every node did:
@@ -106,6 +106,17 @@ const std::vector<Case>& Cases() {
       c.push_back({s, 60});
     }
     {
+      // Every other job forced, a cheater and a lazy verifier among faults:
+      // honest verifiers catch forced errors for the prize, the lazy one's
+      // accepts of them (and of the cheater's faked segment, once a ruling
+      // proves it) cost it its bond, and a cheater whose faked segment lies
+      // beside its forced checkpoint cannot excuse it by the reveal.
+      Scenario s = Faulty("ForcedErrors");
+      s.forced_error_bps = 5000;
+      s.lazy_verifiers = 1;
+      c.push_back({s, 60});
+    }
+    {
       // Unbounded faults: anyone may miss a window, even verifier 0, so only
       // safety is asserted (conservation, true rulings, exact payments, no
       // honest party slashed or failed) and that every job ends final.
@@ -157,6 +168,16 @@ TEST_P(Simulation, EveryInvariantHoldsForEverySeed) {
   }
   if (s.faults.work_failure_per_mille > 0) {
     EXPECT_GT(total.work_failures, 0u);
+  }
+  if (s.forced_error_bps >= 5000) {
+    EXPECT_GT(total.forced_confirmed, 0u);
+    EXPECT_GT(total.forced_caught, 0u);
+    if (s.lazy_verifiers > 0) {
+      EXPECT_GT(total.accepts_slashed, 0u);
+    }
+    if (s.cheating_solvers > 0) {
+      EXPECT_GT(total.forced_masked, 0u);
+    }
   }
   if (s.lying_verifiers > 0) {
     EXPECT_GT(total.rulings_for_solver, 0u);

@@ -21,7 +21,7 @@ inline Hash256 JobSecret(const Hash256& node_secret, const Hash256& job_id) {
 // block after its claim is known. REQUIRES: !job.claim_seed.IsZero().
 inline uint64_t OwnForcedLeaf(const Hash256& node_secret, const ledger::Job& job, uint64_t checkpoint_count,
                               uint32_t forced_error_bps) {
-  return ledger::ForcedErrorLeaf(JobSecret(node_secret, job.job_id), job.claim_seed, job.job_id, checkpoint_count,
+  return ledger::JobForcedLeaf(JobSecret(node_secret, job.job_id), job, checkpoint_count,
                                  forced_error_bps);
 }
 
