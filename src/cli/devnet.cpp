@@ -231,7 +231,7 @@ Result<ledger::JobStatus> Devnet::Follow(const Hash256& job_id) {
   net::GrpcPeerClient peers;
   ledger::JobStatus last = ledger::JobStatus::kOpen;
   ledger::ForcedError last_forced = ledger::ForcedError::kUnrevealed;
-  size_t votes_seen = 0;
+  std::vector<ledger::Vote> votes_seen;  // As last shown: new ones and newly slashed accepts are logged.
   bool tty = isatty(1);
   uint64_t last_step_logged = 0;
   auto last_progress = Clock::now();
@@ -284,11 +284,19 @@ Result<ledger::JobStatus> Devnet::Follow(const Hash256& job_id) {
       }
       last_forced = job->forced;
     }
-    for (; votes_seen < job->votes.size(); ++votes_seen) {
-      const ledger::Vote& v = job->votes[votes_seen];
-      Log(std::string("verdict ") + (v.accept ? "ACCEPT" : "REJECT") + " from " + Name(nodes_, v.verifier) + " (report " +
+    for (size_t i = 0; i < std::min(votes_seen.size(), job->votes.size()); ++i) {
+      const ledger::Vote& v = job->votes[i];
+      if (v.slashed() && !votes_seen[i].slashed() && v.verifier == votes_seen[i].verifier) {
+        Log("the accept from " + Name(nodes_, v.verifier) + " approved a wrong checkpoint: its bond of " +
+            std::to_string(votes_seen[i].bond) + " is slashed");
+      }
+    }
+    for (size_t i = votes_seen.size(); i < job->votes.size(); ++i) {
+      const ledger::Vote& v = job->votes[i];
+      Log(std::string("verdict ") + ledger::VoteName(v) + " from " + Name(nodes_, v.verifier) + " (report " +
           ShortHex(v.report_hash) + ", bond " + std::to_string(v.bond) + ")");
     }
+    votes_seen = job->votes;
     if (job->status == ledger::JobStatus::kClaimed) {
       std::string endpoint;
       (void)q_->GetAccount(job->solver, &endpoint);

@@ -52,6 +52,11 @@ Result<ledger::JobStatus> PrintJob(net::NodeQueries& q, const Hash256& id, bool 
   std::printf("state      %s (height %llu)\n", ledger::JobStatusName(job.status), static_cast<unsigned long long>(head.height));
   std::printf("submitter  %s   fee %llu   solver bond %llu\n", Who(q, job.submitter).c_str(),
               static_cast<unsigned long long>(job.fee), static_cast<unsigned long long>(job.solver_stake));
+  std::printf("replay     %s\n", job.exact_replay ? "exact (accepts answer for forced and real errors)"
+                                                     : "tolerance (no forced errors; accepts within the thresholds)");
+  if (job.replicas > 1) {
+    std::printf("replica    %u of %u (group %s)\n", job.replica, job.replicas, ShortHex(job.group).c_str());
+  }
   if (job.status == ledger::JobStatus::kOpen) {
     std::printf("claims     until height %llu\n", static_cast<unsigned long long>(job.claim_deadline_height));
   }
@@ -89,8 +94,12 @@ Result<ledger::JobStatus> PrintJob(net::NodeQueries& q, const Hash256& id, bool 
       }
     }
   }
+  if (job.forced != ledger::ForcedError::kUnrevealed) {
+    std::printf("forced     %s%s\n", ledger::ForcedErrorName(job.forced),
+                job.forced_leaf != 0 ? (" (checkpoint " + std::to_string(job.forced_leaf) + ")").c_str() : "");
+  }
   for (const ledger::Vote& v : job.votes) {
-    std::printf("verdict    %s by %s (bond %llu, report %s)\n", v.accept ? "ACCEPT" : "REJECT", Who(q, v.verifier).c_str(),
+    std::printf("verdict    %s by %s (bond %llu, report %s)\n", ledger::VoteName(v), Who(q, v.verifier).c_str(),
                 static_cast<unsigned long long>(v.bond), ShortHex(v.report_hash).c_str());
   }
   return job.status;

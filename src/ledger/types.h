@@ -84,14 +84,17 @@ enum class ForcedError : uint8_t {
 const char* ForcedErrorName(ForcedError f);  // "unrevealed", "none", "confirmed", "checking", "refuted", "masked".
 
 // An accept, the open dispute's reject (the last vote), or a slashed accept
-// (accept false, bond 0: an accept of a forced error the referee confirmed).
+// (accept false, bond 0: an accept of a forced or real error a ruling proved).
 struct Vote {
   AccountId verifier;
   bool accept = false;
   Amount bond = 0;
   Hash256 report_hash;  // Hash of the verifier's report (sampled segments, distances).
+  bool slashed() const { return !accept && bond == 0; }
   friend bool operator==(const Vote&, const Vote&) = default;
 };
+// "ACCEPT", "REJECT" or "SLASHED ACCEPT", as the CLI shows a vote.
+inline const char* VoteName(const Vote& v) { return v.accept ? "ACCEPT" : v.slashed() ? "SLASHED ACCEPT" : "REJECT"; }
 
 struct Job {
   Hash256 job_id;  // Hash of the canonical job spec (off-ledger).

@@ -28,6 +28,10 @@ void ToProto(const ledger::Job& job, ::cairn::v1::Job* out) {
   out->set_forced(ledger::ForcedErrorName(job.forced));
   out->set_forced_leaf(job.forced_leaf);
   out->set_forced_error_secret(ToField(job.forced_error_secret));
+  out->set_exact_replay(job.exact_replay);
+  out->set_group(ToField(job.group));
+  out->set_replica(job.replica);
+  out->set_replicas(job.replicas);
   for (const ledger::Vote& v : job.votes) {
     auto* pv = out->add_votes();
     pv->set_verifier(ToField(v.verifier));
@@ -69,6 +73,15 @@ Result<ledger::Job> FromProto(const ::cairn::v1::Job& in) {
   CAIRN_ASSIGN_OR_RETURN(j.claim_seed, HashField(in.claim_seed(), "claim_seed"));
   CAIRN_ASSIGN_OR_RETURN(j.forced_error_secret, HashField(in.forced_error_secret(), "forced_error_secret"));
   j.forced_leaf = in.forced_leaf();
+  j.exact_replay = in.exact_replay();
+  CAIRN_ASSIGN_OR_RETURN(j.group, HashField(in.group(), "group"));
+  const uint32_t replicas = in.replicas() == 0 ? 1 : in.replicas();  // Absent (an older host): a plain job.
+  if (replicas > ledger::kReplicasMax || in.replica() >= replicas) {
+    return InvalidArgument("replica " + std::to_string(in.replica()) + " of " + std::to_string(replicas) +
+                           " is not a replica of 1.." + std::to_string(ledger::kReplicasMax));
+  }
+  j.replica = static_cast<uint8_t>(in.replica());
+  j.replicas = static_cast<uint8_t>(replicas);
   bool forced_known = false;
   for (uint8_t f = 0; f <= static_cast<uint8_t>(ledger::ForcedError::kMasked); ++f) {
     if (in.forced() == ledger::ForcedErrorName(static_cast<ledger::ForcedError>(f))) {

@@ -45,6 +45,7 @@ TEST_F(NetworkE2e, AnHonestJobSettlesAndPaysSolverAndVerifier) {
   EXPECT_EQ(status.exit_code, 0) << status.err;
   EXPECT_NE(status.out.find("settled"), std::string::npos) << status.out;
   EXPECT_NE(status.out.find("ACCEPT"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("replay     exact"), std::string::npos) << status.out;  // The spec's mode, on the ledger.
   Stop("solver");
   Stop("verifier");
   Stop("host");
