@@ -76,6 +76,13 @@ Result<Hash256> DisputeReplay::StateAfter(uint64_t segment, uint64_t step) const
   return proof::CheckpointHash(r.checkpoint);
 }
 
+Result<std::vector<Hash256>> DisputeReplay::SegmentStepHashes(uint64_t segment) const {
+  if (segment >= cert_.segments.size()) return InvalidArgument("segment " + std::to_string(segment) + " does not exist");
+  const proof::SegmentMetadata& seg = cert_.segments[segment];
+  CAIRN_ASSIGN_OR_RETURN(auto engine, EngineAt(segment, seg.start_step));
+  return engine->StepHashes(seg.start_step, seg.end_step);
+}
+
 Result<proof::StepTrace> DisputeReplay::TraceOf(uint64_t segment, uint64_t step) const {
   if (segment < cert_.segments.size() && step >= cert_.segments[segment].end_step) {
     return InvalidArgument("step " + std::to_string(step) + " is not a step of segment " + std::to_string(segment));
@@ -144,21 +151,52 @@ Result<std::optional<ledger::DisputeOpenOp>> PrepareDisputeOpen(const Hash256& j
   return std::optional<ledger::DisputeOpenOp>(std::move(op));
 }
 
+namespace {
+
+// The state after `step` of `segment`, from the memo's step hashes (made
+// once) when there is a memo.
+Result<Hash256> MemoStateAfter(const DisputeReplay& replay, uint64_t segment, uint64_t step, DisputeMemo* memo) {
+  const proof::Certificate& cert = replay.certificate();
+  if (memo == nullptr || segment >= cert.segments.size()) return replay.StateAfter(segment, step);
+  const proof::SegmentMetadata& seg = cert.segments[segment];
+  if (step <= seg.start_step || step > seg.end_step) return replay.StateAfter(segment, step);
+  if (!memo->step_hashes) {
+    CAIRN_ASSIGN_OR_RETURN(memo->step_hashes, replay.SegmentStepHashes(segment));
+  }
+  if (memo->step_hashes->size() != seg.end_step - seg.start_step) {
+    return Internal("the replay answered " + std::to_string(memo->step_hashes->size()) + " step hashes for a segment of " +
+                    std::to_string(seg.end_step - seg.start_step) + " steps");
+  }
+  return (*memo->step_hashes)[step - seg.start_step - 1];
+}
+
+Result<std::vector<Bytes>> MemoTraceRecords(const DisputeReplay& replay, uint64_t segment, uint64_t step,
+                                            DisputeMemo* memo) {
+  if (memo == nullptr) return replay.TraceRecords(segment, step);
+  if (memo->traced_step != step) {
+    CAIRN_ASSIGN_OR_RETURN(memo->records, replay.TraceRecords(segment, step));
+    memo->traced_step = step;
+  }
+  return memo->records;
+}
+
+}  // namespace
+
 Result<ledger::PinpointMoveOp> ComputePinpointMove(const ledger::Dispute& d, const DisputeReplay& replay,
-                                                   const UploadForReferee& upload) {
+                                                   const UploadForReferee& upload, DisputeMemo* memo) {
   ledger::PinpointMoveOp m;
   m.job_id = d.job_id;
   m.phase = static_cast<uint8_t>(d.phase);
   m.position = d.position;
   switch (d.phase) {
     case ledger::DisputePhase::kSteps: {
-      CAIRN_ASSIGN_OR_RETURN(m.hash, replay.StateAfter(d.segment, d.position));
+      CAIRN_ASSIGN_OR_RETURN(m.hash, MemoStateAfter(replay, d.segment, d.position, memo));
       return m;
     }
     case ledger::DisputePhase::kTraceRoots:
     case ledger::DisputePhase::kOps:
     case ledger::DisputePhase::kRecords: {
-      CAIRN_ASSIGN_OR_RETURN(std::vector<Bytes> records, replay.TraceRecords(d.segment, d.lo_step));
+      CAIRN_ASSIGN_OR_RETURN(std::vector<Bytes> records, MemoTraceRecords(replay, d.segment, d.lo_step, memo));
       if (records.empty()) return Internal("the trace of step " + std::to_string(d.lo_step) + " is empty");
       std::vector<Hash256> hashes;
       for (const Bytes& r : records) hashes.push_back(ledger::TraceRecordHash(ByteView(r)));

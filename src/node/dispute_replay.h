@@ -48,6 +48,9 @@ class DisputeReplay {
   // The honest twin of committed checkpoint `leaf`, a revealed forced error:
   // the committed bytes with the forced bit flipped back.
   Result<Bytes> TwinOf(uint64_t leaf) const;
+  // The state hash after every step of `segment`, from one replay: element
+  // i is the state after start_step + i + 1 (the last is the segment's end).
+  Result<std::vector<Hash256>> SegmentStepHashes(uint64_t segment) const;
   // Step `step` (in `segment`) traced from the state before it.
   Result<proof::StepTrace> TraceOf(uint64_t segment, uint64_t step) const;
   // The same trace's records, encoded.
@@ -83,10 +86,21 @@ Result<std::optional<ledger::DisputeOpenOp>> PrepareDisputeOpen(const Hash256& j
 // host) and returns its hash.
 using UploadForReferee = std::function<Result<Hash256>(const Bytes& blob)>;
 
+// What one party computed in earlier rounds of one dispute, so that a later
+// round is a lookup instead of a replay: the state after every step of the
+// disputed segment (one replay answers every step round) and the trace of
+// the pinned step (one trace answers every operator round).
+struct DisputeMemo {
+  std::optional<std::vector<Hash256>> step_hashes;
+  std::optional<uint64_t> traced_step;
+  std::vector<Bytes> records;  // Of traced_step, encoded.
+};
+
 // A party's move in the current round of `d`, computed from its replay.
-// `upload` is called in the records round only, before the move names the blob.
+// `upload` is called in the records round only, before the move names the
+// blob. `memo` (optional) keeps what this party computed for `d` before.
 Result<ledger::PinpointMoveOp> ComputePinpointMove(const ledger::Dispute& d, const DisputeReplay& replay,
-                                                   const UploadForReferee& upload);
+                                                   const UploadForReferee& upload, DisputeMemo* memo = nullptr);
 
 // The certificate `endpoint` serves for `job`, refused unless it is the one
 // committed on the ledger.

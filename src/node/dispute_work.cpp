@@ -67,6 +67,25 @@ Result<Hash256> JobWork::UploadForReferee(const Bytes& blob) {
   return hash;
 }
 
+std::shared_ptr<JobWork::MoveMemo> JobWork::MemoFor(const ledger::Job& job, const ledger::Dispute& d,
+                                                   ledger::DisputeParty party) {
+  // Keyed by what makes the computation: the committed certificate, the
+  // dispute (its segment) and the side (whose checkpoints and hooks).
+  const std::string key = job.job_id.ToHex() + "/" + job.certificate_hash.ToHex() + "/" + std::to_string(d.index) + "/" +
+                          std::to_string(static_cast<int>(party));
+  std::lock_guard<std::mutex> lock(mu_);
+  auto& memo = move_memos_[key];
+  if (!memo) {
+    memo = std::make_shared<MoveMemo>();
+    move_memo_order_.push_back(key);
+    if (move_memo_order_.size() > kMoveMemosMax) {
+      move_memos_.erase(move_memo_order_.front());
+      move_memo_order_.pop_front();
+    }
+  }
+  return memo;
+}
+
 MoveComputed JobWork::ComputeMove(const ledger::Job& job, const ledger::Dispute& d, ledger::DisputeParty party) {
   MoveComputed out;
   out.job_id = job.job_id;
@@ -77,22 +96,28 @@ MoveComputed JobWork::ComputeMove(const ledger::Job& job, const ledger::Dispute&
   out.status = [&]() -> Status {
     // Adversarial hook (issue 8): solver.cheat = refuse-answer never moves.
     if (RefusesToAnswer(party)) return Unavailable("this solver refuses to answer (solver.cheat = refuse-answer)");
-    CAIRN_ASSIGN_OR_RETURN(JobInputs in, LoadInputs(job));
     const Holder who = HolderOf(party);
-    proof::Certificate cert;
-    if (who == Holder::kSolver) {
+    std::shared_ptr<MoveMemo> memo = MemoFor(job, d, party);
+    std::lock_guard<std::mutex> lock(memo->mu);
+    if (!memo->inputs) {
+      CAIRN_ASSIGN_OR_RETURN(JobInputs in, LoadInputs(job));
+      memo->inputs = std::make_shared<const JobInputs>(std::move(in));
+    }
+    if (!memo->cert && who == Holder::kSolver) {
       CAIRN_ASSIGN_OR_RETURN(Bytes cert_bytes, Certificate(job.job_id));
-      CAIRN_ASSIGN_OR_RETURN(cert, proof::DecodeCertificate(cert_bytes));
+      CAIRN_ASSIGN_OR_RETURN(proof::Certificate cert, proof::DecodeCertificate(cert_bytes));
       if (proof::CertificateHash(cert) != job.certificate_hash) {
         return FailedPrecondition("the certificate at hand is not the one committed for job " + Short(job.job_id));
       }
-    } else {
-      CAIRN_ASSIGN_OR_RETURN(cert, FetchProofs(job, DisputeDir(job.job_id, who)));
+      memo->cert = std::move(cert);
+    } else if (!memo->cert) {
+      CAIRN_ASSIGN_OR_RETURN(memo->cert, FetchProofs(job, DisputeDir(job.job_id, who)));
     }
-    DisputeReplay replay(in, cert, DisputeDir(job.job_id, who), EngineOptionsFor(in, who));
+    const JobInputs& in = *memo->inputs;
+    DisputeReplay replay(in, *memo->cert, DisputeDir(job.job_id, who), EngineOptionsFor(in, who));
     CAIRN_ASSIGN_OR_RETURN(out.move, ComputePinpointMove(d, replay, [this](const Bytes& blob) {
                              return UploadForReferee(blob);
-                           }));
+                           }, &memo->dispute));
     return Status::Ok();
   }();
   if (out.status.ok()) {

@@ -339,6 +339,18 @@ VerificationFinished JobWork::Verify(const ledger::Job& job, const std::vector<u
 }
 
 void JobWork::Prune(const Hash256& job_id) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const std::string prefix = job_id.ToHex() + "/";
+    for (auto it = move_memo_order_.begin(); it != move_memo_order_.end();) {
+      if (it->rfind(prefix, 0) == 0) {
+        move_memos_.erase(*it);
+        it = move_memo_order_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
   std::error_code ec;
   // The solver's checkpoints of this job (named by its certificate), then its job folder.
   auto cert = Certificate(job_id);

@@ -10,7 +10,9 @@
 //   referee/<job id>/checkpoints/, certificate.bin  what the referee fetched to rule
 #pragma once
 
+#include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -21,6 +23,7 @@
 #include "data/dataset.h"
 #include "job/spec.h"
 #include "ledger/ledger.h"
+#include "node/dispute_replay.h"
 #include "node/job_inputs.h"
 #include "node/metrics.h"
 #include "node/ports.h"
@@ -120,9 +123,23 @@ class JobWork final : public ProofSource {
   // honest ruling into one for the solver that the ledger still accepts.
   static void LieForTheSolver(const ledger::Dispute& d, ledger::RulingOp* ruling);
 
+  // What one party of one dispute loaded and computed, kept between its
+  // rounds: without it every round reloads the inputs, restarts a worker
+  // and replays the segment up to the round's step (seconds per round).
+  struct MoveMemo {
+    std::mutex mu;  // One round of a dispute at a time.
+    std::shared_ptr<const JobInputs> inputs;
+    std::optional<proof::Certificate> cert;
+    DisputeMemo dispute;
+  };
+  std::shared_ptr<MoveMemo> MemoFor(const ledger::Job& job, const ledger::Dispute& d, ledger::DisputeParty party);
+  static constexpr size_t kMoveMemosMax = 4;  // Each holds a job's inputs; the oldest is dropped.
+
   Context ctx_;
   std::mutex mu_;
   std::map<Hash256, TrainingProgress> progress_;  // GUARDED_BY(mu_)
+  std::map<std::string, std::shared_ptr<MoveMemo>> move_memos_;  // GUARDED_BY(mu_)
+  std::deque<std::string> move_memo_order_;                      // GUARDED_BY(mu_), oldest first.
 };
 
 }  // namespace cairn::node
