@@ -172,15 +172,18 @@ Status RuleOnForcedCheck(Overlay* s, const ExecContext& ctx, Job job, Dispute d,
     // prize), or it hid a real error behind its forced one. The job fails.
     const bool masked = error_real;
     if (masked) {
-      // The challenger (if any) was right: the solver's bond pays it as a
-      // lost dispute does, and accepts that answered for the forced
-      // checkpoint approved a wrong segment.
+      // The challenger (if any) was right: its bond stays with its reject,
+      // and if its end state is the referee's (it replayed; a guess of the
+      // segment earns nothing) the solver's bond pays it as a lost dispute
+      // does. Accepts that answered for the forced checkpoint approved a
+      // wrong segment.
+      const bool earned = caught && op.value == d.challenger_hi_hash;
       const Job& j = job;
       CAIRN_ASSIGN_OR_RETURN(uint32_t exposed, SlashAccepts(s, &job, [&](const Vote& v) {
                                return AcceptedWithAudit(j, p, v);
-                             }, caught ? &d.challenger : nullptr));
-      if (caught && exposed > 0) CAIRN_RETURN_IF_ERROR(PayJackpotShare(s, ctx, d.challenger).status());
-      if (caught) {
+                             }, earned ? &d.challenger : nullptr));
+      if (earned && exposed > 0) CAIRN_RETURN_IF_ERROR(PayJackpotShare(s, ctx, d.challenger).status());
+      if (earned) {
         CAIRN_RETURN_IF_ERROR(Slash(s, ctx, job.solver, job.solver_stake, d.challenger));
       } else {
         CAIRN_RETURN_IF_ERROR(BurnBond(s, job.solver, job.solver_stake));

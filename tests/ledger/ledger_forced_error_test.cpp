@@ -271,6 +271,21 @@ TEST_F(ForcedErrorTest, AFakedSegmentBesideTheForcedCheckpointFailsTheJobAndPays
   ExpectConserved();
 }
 
+TEST_F(ForcedErrorTest, AGuessThatFindsAMaskedFakeEarnsNothingButKeepsItsBond) {
+  Hash256 id = CommittedJob(1);
+  ASSERT_TRUE(Submit(kVerifier, OpenOn(id, 1, Tagged("made up"))).ok());  // Did not replay.
+  Seal();
+  ASSERT_TRUE(Submit(kSolver, RevealOp{id, SecretOf(id), {}, {}, {}, {}}).ok());
+  Seal();
+  ASSERT_TRUE(Submit(kReferee, Check(id, Tagged("the referee's end of segment 1"), true)).ok());
+  Seal();
+  EXPECT_EQ(JobOf(id).forced, ForcedError::kMasked);
+  EXPECT_EQ(AccountOf(kVerifier).balance, 10000u);     // No share of the solver's bond,
+  EXPECT_EQ(AccountOf(kVerifier).stake_free, 1000u);   // but its bond back: the segment was wrong.
+  EXPECT_EQ(ledger_->GetJackpot().value(), 10000u + 2000);
+  ExpectConserved();
+}
+
 TEST_F(ForcedErrorTest, AFakedSegmentFoundByThePostWindowCheckFailsTheJob) {
   Hash256 id = CommittedJob(1);
   ASSERT_TRUE(Submit(kVerifier2, VerdictOp{id, true, Hash256{}}).ok());

@@ -1264,8 +1264,8 @@ void World::CheckOutcome() {
       }
       const ledger::Dispute& d = disputes[*by];
       Outcome o = outcome(d);
-      const bool earned = caught(d) && (o != Outcome::kForcedConfirmed ||
-                                        SimReplayEnd(id, d.segment, d.lo_hash) == d.challenger_hi_hash);
+      const bool forced = o == Outcome::kForcedConfirmed || o == Outcome::kForcedMasked;
+      const bool earned = caught(d) && (!forced || SimReplayEnd(id, d.segment, d.lo_hash) == d.challenger_hi_hash);
       slash(v.verifier, kVerifierBond);
       if (earned) {
         credit(d.challenger, kVerifierBond);
@@ -1284,9 +1284,13 @@ void World::CheckOutcome() {
           false_challenges.push_back({id, d.challenger, job.solver});
           break;
         case Outcome::kAgainstSolver:
-        case Outcome::kForcedMasked:
           if (caught(d) && exposed[i] > 0) prizes[d.challenger]++;
-          if (outcome(d) == Outcome::kForcedMasked) stats_.forced_masked++;
+          break;
+        case Outcome::kForcedMasked:
+          if (caught(d) && exposed[i] > 0 && SimReplayEnd(id, d.segment, d.lo_hash) == d.challenger_hi_hash) {
+            prizes[d.challenger]++;
+          }
+          stats_.forced_masked++;
           break;
         case Outcome::kForcedConfirmed:
           if (caught(d) && SimReplayEnd(id, d.segment, d.lo_hash) == d.challenger_hi_hash) {
@@ -1327,8 +1331,11 @@ void World::CheckOutcome() {
         stats_.failed++;
         Outcome o = last ? outcome(*last) : Outcome::kOpen;
         if (o == Outcome::kAgainstSolver || o == Outcome::kForcedMasked) {
-          // Lost a dispute: the challenger's share of the bond, the fee refunded.
-          slash_to(job.solver, bond, caught(*last) ? &last->challenger : nullptr);
+          // Lost a dispute: the challenger's share of the bond (of a mask:
+          // only to a challenger that replayed), the fee refunded.
+          const bool earned = caught(*last) && (o == Outcome::kAgainstSolver ||
+                                                SimReplayEnd(id, last->segment, last->lo_hash) == last->challenger_hi_hash);
+          slash_to(job.solver, bond, earned ? &last->challenger : nullptr);
           if (caught(*last) && (job.votes.empty() || job.votes.back().verifier != last->challenger)) {
             Violation("failed job " + Short(id) + ": its last vote is not the winning challenger's");
           }
