@@ -91,6 +91,22 @@ TEST_P(BackendOps, GemmAllTransposes) {
   }
 }
 
+// Narrow outputs (n = 1..17, and m = 1..17 for the flipped orientation),
+// where the dispatcher may compute C^T or read A in place: every transpose,
+// a row count with a partial micro-tile, and k across a k-block.
+TEST_P(BackendOps, GemmNarrow) {
+  for (int64_t narrow = 1; narrow <= 17; ++narrow) {
+    for (int64_t k : {9, 300}) {
+      for (bool ta : {false, true}) {
+        for (bool tb : {false, true}) {
+          CheckGemm(exec_, rng_, {130, narrow, k}, ta, tb, /*accumulate=*/narrow % 2 == 0, /*batch=*/1);
+          CheckGemm(exec_, rng_, {narrow, 70, k}, ta, tb, /*accumulate=*/false, /*batch=*/1);
+        }
+      }
+    }
+  }
+}
+
 TEST_P(BackendOps, GemmAccumulateAndBatched) {
   CheckGemm(exec_, rng_, {7, 257, 31}, false, true, /*accumulate=*/true, 1);
   CheckGemm(exec_, rng_, {28, 28, 16}, false, true, false, /*batch=*/4);  // attention q k^T
