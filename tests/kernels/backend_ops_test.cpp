@@ -405,6 +405,18 @@ TEST_P(BackendOps, MaxPool) {
     MaxPool2x2Forward(exec_, x.data(), yg.data(), ag.data(), planes, h, w);
     EXPECT_TRUE(SameBits(ye, yg));
     EXPECT_EQ(ae, ag);
+    // NaNs (the last one in a window wins), signed-zero ties, infinities.
+    auto special = x;
+    for (size_t i = 0; i < special.size(); ++i) {
+      if (i % 11 == 3 || i % 17 == 8) special[i] = __builtin_nanf("");
+      if (i % 7 == 1) special[i] = -0.0f;
+      if (i % 7 == 2) special[i] = 0.0f;
+      if (i % 13 == 4) special[i] = i % 2 == 0 ? __builtin_inff() : -__builtin_inff();
+    }
+    reference::MaxPool2x2Forward(special.data(), ye.data(), ae.data(), planes, h, w);
+    MaxPool2x2Forward(exec_, special.data(), yg.data(), ag.data(), planes, h, w);
+    EXPECT_TRUE(SameBits(ye, yg));
+    EXPECT_EQ(ae, ag);
     const auto dy = RandomFloats(rng_, ys);
     std::vector<float> dxe(x.size()), dxg(x.size());
     reference::MaxPool2x2Backward(dy.data(), ae.data(), dxe.data(), planes, h, w);
