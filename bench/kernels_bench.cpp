@@ -55,17 +55,22 @@ std::string Dims(int64_t m, int64_t k, int64_t n) {
 }
 
 // The GEMMs kernels/conv.cpp runs for one layer: per group of
-// ConvImagesPerGroup images, the forward pass is a batched GEMM over the
-// group's images (B = their columns side by side, C = their NCHW planes),
-// dweight and dcol are single GEMMs whose k or n spans the group. Also the
-// per-image GEMMs of the earlier code, labelled, as a comparison.
+// ConvImagesPerGroup images, the forward pass is one GEMM over the group's
+// columns side by side (small planes) or a batched GEMM over its images
+// (B = their columns, C = their NCHW planes); dweight and dcol are single
+// GEMMs whose k or n spans the group. Also the per-image GEMMs of the
+// earlier code, labelled, as a comparison.
 void AddConvShapes(std::vector<Shape>& s, const std::string& layer, const cairn::kernels::Conv2dShape& conv,
                    bool with_dcol) {
   const int64_t g = cairn::kernels::ConvImagesPerGroup(conv);
   const int64_t out = conv.out_channels, rows = conv.ColRows(), cols = conv.ColCols(), width = g * cols;
   const std::string group = std::to_string(g) + " images";
-  s.push_back({layer + " fwd, " + group + " (" + std::to_string(g) + " x " + Dims(out, rows, cols) + ")", out, cols,
-               rows, false, false, g, width, cols});
+  if (cairn::kernels::ConvForwardIsOneGemmPerGroup(conv)) {
+    s.push_back({layer + " fwd, " + group + " (" + Dims(out, rows, width) + ")", out, width, rows, false, false});
+  } else {
+    s.push_back({layer + " fwd, " + group + " (" + std::to_string(g) + " x " + Dims(out, rows, cols) + ")", out, cols,
+                 rows, false, false, g, width, cols});
+  }
   s.push_back({layer + " dW, " + group + " (" + Dims(out, width, rows) + "^T)", out, rows, width, false, true});
   if (with_dcol) s.push_back({layer + " dcol, " + group + " (" + Dims(rows, out, width) + ")", rows, width, out, true, false});
   s.push_back({layer + " fwd, per image (" + Dims(out, rows, cols) + ")", out, cols, rows, false, false});

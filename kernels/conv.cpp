@@ -93,7 +93,7 @@ void GatherOutputs(const Exec& exec, const Conv2dShape& s, const float* dy, int6
 // weight [out, rows] * columns [rows, count*cols], each image's product
 // written straight into its NCHW planes: a batched GEMM over the images of
 // the group (one call, one parallel region), chains over k = rows.
-void ForwardGemm(const Exec& exec, const Conv2dShape& s, const float* weight, const float* col, int64_t count,
+void ForwardBatchedGemm(const Exec& exec, const Conv2dShape& s, const float* weight, const float* col, int64_t count,
                  bool accumulate, float* y) {
   const int64_t rows = s.ColRows(), cols = s.ColCols();
   GemmArgs g = MatMul(s.out_channels, cols, rows, weight, false, col, false, y, accumulate);
@@ -104,7 +104,37 @@ void ForwardGemm(const Exec& exec, const Conv2dShape& s, const float* weight, co
   Gemm(exec, g);
 }
 
+// The group's product as ONE GEMM, weight [out, rows] * columns
+// [rows, count*cols] into scratch [out, count*cols] (chains from the bias
+// there), then copied into the images' NCHW planes.
+void ForwardGemmThenScatter(const Exec& exec, const Conv2dShape& s, const float* weight, const float* bias,
+                            const float* col, int64_t n0, int64_t count, float* scratch, float* y) {
+  const int64_t out = s.out_channels, cols = s.ColCols(), width = count * cols;
+  if (bias != nullptr) {
+    cpu::ParallelRanges(out, exec.threads, GrainFor(width), [&](int64_t lo, int64_t hi) {
+      for (int64_t o = lo; o < hi; ++o) std::fill_n(scratch + o * width, width, bias[o]);
+    });
+  }
+  Gemm(exec, MatMul(out, width, s.ColRows(), weight, false, col, false, scratch, /*accumulate=*/bias != nullptr));
+  cpu::ParallelRanges(count * out, exec.threads, GrainFor(cols), [&](int64_t lo, int64_t hi) {
+    for (int64_t u = lo; u < hi; ++u) {
+      const int64_t i = u / out, o = u % out;
+      std::copy_n(scratch + o * width + i * cols, cols, y + ((n0 + i) * out + o) * cols);
+    }
+  });
+}
+
+// Planes smaller than this are convolved as one GEMM per group plus a copy
+// (ForwardGemmThenScatter) rather than a batched GEMM: a small plane's
+// per-image product has few column panels, so padding its last panel and
+// the per-item tiles cost more than copying the output once. Measured on
+// the CNN example: conv2 (196 positions) 12% faster that way, conv1 (784)
+// 7% slower.
+constexpr int64_t kScatterPlaneMax = 512;
+
 }  // namespace
+
+bool ConvForwardIsOneGemmPerGroup(const Conv2dShape& s) { return s.ColCols() < kScatterPlaneMax; }
 
 int64_t ConvImagesPerGroup(const Conv2dShape& s) {
   const int64_t per_image = (s.ColRows() + s.out_channels) * s.ColCols();
@@ -135,12 +165,18 @@ void Conv2dForwardGrouped(const Exec& exec, const Conv2dShape& s, const float* x
   CheckShape(s);
   CAIRN_ASSERT(images_per_group >= 1);
   const int64_t group = std::min(images_per_group, s.batch), cols = s.ColCols();
+  const bool one_gemm = ConvForwardIsOneGemmPerGroup(s);
   auto col = Floats(s.ColRows() * group * cols);
+  auto scratch = one_gemm ? Floats(s.out_channels * group * cols) : nullptr;
   for (int64_t n0 = 0; n0 < s.batch; n0 += group) {
     const int64_t count = std::min(group, s.batch - n0);
     Im2ColImages(exec, s, x, n0, count, col.get());
+    if (one_gemm) {
+      ForwardGemmThenScatter(exec, s, weight, bias, col.get(), n0, count, scratch.get(), y);
+      continue;
+    }
     if (bias != nullptr) FillBias(exec, s, bias, n0, count, y);
-    ForwardGemm(exec, s, weight, col.get(), count, /*accumulate=*/bias != nullptr, y + n0 * s.out_channels * cols);
+    ForwardBatchedGemm(exec, s, weight, col.get(), count, /*accumulate=*/bias != nullptr, y + n0 * s.out_channels * cols);
   }
 }
 

@@ -34,6 +34,10 @@ void Conv2dBackward(const Exec& exec, const Conv2dShape& shape, const float* x, 
 // The images per group the two functions above use: the whole batch unless
 // its buffers (columns and gathered dy) would exceed 2 MiB.
 int64_t ConvImagesPerGroup(const Conv2dShape& shape);
+// Whether Conv2dForward computes a group as ONE GEMM into scratch, copied
+// into NCHW afterwards (small planes), or as a batched GEMM over the
+// group's images writing their planes directly. Either way the same chains.
+bool ConvForwardIsOneGemmPerGroup(const Conv2dShape& shape);
 // The same with an explicit group size (>= 1). Every group size gives the
 // same bits; exposed so that the tests can show it.
 void Conv2dForwardGrouped(const Exec& exec, const Conv2dShape& shape, const float* x, const float* weight,
