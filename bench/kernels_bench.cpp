@@ -72,7 +72,9 @@ void AddConvShapes(std::vector<Shape>& s, const std::string& layer, const cairn:
                  rows, false, false, g, width, cols});
   }
   s.push_back({layer + " dW, " + group + " (" + Dims(out, width, rows) + "^T)", out, rows, width, false, true});
-  if (with_dcol) s.push_back({layer + " dcol, " + group + " (" + Dims(rows, out, width) + ")", rows, width, out, true, false});
+  if (with_dcol) {
+    s.push_back({layer + " dcol, " + group + " (" + Dims(rows, out, width) + ")", rows, width, out, true, false});
+  }
   s.push_back({layer + " fwd, per image (" + Dims(out, rows, cols) + ")", out, cols, rows, false, false});
   s.push_back({layer + " dW, per image (" + Dims(out, cols, rows) + "^T)", out, rows, cols, false, true});
 }
@@ -91,10 +93,22 @@ std::vector<Shape> Shapes(bool quick) {
       {"mlp head dW  (10x128 * 128x128)", 10, 128, 128, true, false},
       {"mlp head dx  (128x10 * 10x128)", 128, 128, 10, false, false},
   };
-  const cairn::kernels::Conv2dShape conv1{.batch = 64, .in_channels = 1, .height = 28, .width = 28,
-                                          .out_channels = 32, .kernel_h = 3, .kernel_w = 3, .pad = 1};
-  const cairn::kernels::Conv2dShape conv2{.batch = 64, .in_channels = 32, .height = 14, .width = 14,
-                                          .out_channels = 64, .kernel_h = 3, .kernel_w = 3, .pad = 1};
+  const cairn::kernels::Conv2dShape conv1{.batch = 64,
+                                          .in_channels = 1,
+                                          .height = 28,
+                                          .width = 28,
+                                          .out_channels = 32,
+                                          .kernel_h = 3,
+                                          .kernel_w = 3,
+                                          .pad = 1};
+  const cairn::kernels::Conv2dShape conv2{.batch = 64,
+                                          .in_channels = 32,
+                                          .height = 14,
+                                          .width = 14,
+                                          .out_channels = 64,
+                                          .kernel_h = 3,
+                                          .kernel_w = 3,
+                                          .pad = 1};
   AddConvShapes(s, "cnn conv1", conv1, /*with_dcol=*/false);  // the first layer needs no dx
   AddConvShapes(s, "cnn conv2", conv2, /*with_dcol=*/true);
   const std::vector<Shape> rest = {
@@ -216,8 +230,8 @@ int main(int argc, char** argv) {
         for (int64_t t = 0; t < s.batch; ++t) {
           cblas_sgemm(kRowMajor, s.transpose_a ? kTrans : kNoTrans, s.transpose_b ? kTrans : kNoTrans,
                       static_cast<int>(s.m), static_cast<int>(s.n), static_cast<int>(s.k), 1.0f,
-                      a.data() + t * s.m * s.k, lda, b.data() + t * g.b_batch_stride, ldb, 0.0f, c.data() + t * s.m * s.n,
-                      static_cast<int>(s.n));
+                      a.data() + t * s.m * s.k, lda, b.data() + t * g.b_batch_stride, ldb, 0.0f,
+                      c.data() + t * s.m * s.n, static_cast<int>(s.n));
         }
       };
       const auto [repro, blas] = BestOfAlternating(repro_call, blas_call);

@@ -13,8 +13,8 @@ namespace {
 
 constexpr int64_t kGrainElements = 16384;
 
-// The buffers of one group of images (its columns, and in the backward pass
-// its gathered dy) hold at most this many floats (2 MiB, about one core's
+// The buffers of one group of images (its columns, and its gathered dy or
+// forward scratch) hold at most this many floats (2 MiB, about one core's
 // L2): a batch that needs more is processed in groups of whole images, in
 // order, which keeps every chain. Measured (CNN example, batch 64): groups
 // of 4 to 16 images run alike, and the whole batch at once (18 MiB for the
@@ -31,7 +31,9 @@ void CheckShape(const Conv2dShape& s) {
   CAIRN_ASSERT(s.kernel_h >= 1 && s.kernel_w >= 1 && s.OutHeight() >= 1 && s.OutWidth() >= 1);
 }
 
-std::unique_ptr<float[]> Floats(int64_t count) { return std::unique_ptr<float[]>(new float[static_cast<size_t>(count)]); }
+std::unique_ptr<float[]> Floats(int64_t count) {
+  return std::unique_ptr<float[]>(new float[static_cast<size_t>(count)]);
+}
 
 int64_t ImageSize(const Conv2dShape& s) { return s.in_channels * s.height * s.width; }
 
@@ -94,7 +96,7 @@ void GatherOutputs(const Exec& exec, const Conv2dShape& s, const float* dy, int6
 // written straight into its NCHW planes: a batched GEMM over the images of
 // the group (one call, one parallel region), chains over k = rows.
 void ForwardBatchedGemm(const Exec& exec, const Conv2dShape& s, const float* weight, const float* col, int64_t count,
-                 bool accumulate, float* y) {
+                        bool accumulate, float* y) {
   const int64_t rows = s.ColRows(), cols = s.ColCols();
   GemmArgs g = MatMul(s.out_channels, cols, rows, weight, false, col, false, y, accumulate);
   g.b_row_stride = count * cols;
@@ -128,8 +130,8 @@ void ForwardGemmThenScatter(const Exec& exec, const Conv2dShape& s, const float*
 // (ForwardGemmThenScatter) rather than a batched GEMM: a small plane's
 // per-image product has few column panels, so padding its last panel and
 // the per-item tiles cost more than copying the output once. Measured on
-// the CNN example: conv2 (196 positions) 12% faster that way, conv1 (784)
-// 7% slower.
+// the CNN example: conv2 (196 positions) 12% (AVX-512) and 5% (AVX2) faster
+// that way, conv1 (784) 8-12% slower.
 constexpr int64_t kScatterPlaneMax = 512;
 
 }  // namespace
@@ -176,7 +178,8 @@ void Conv2dForwardGrouped(const Exec& exec, const Conv2dShape& s, const float* x
       continue;
     }
     if (bias != nullptr) FillBias(exec, s, bias, n0, count, y);
-    ForwardBatchedGemm(exec, s, weight, col.get(), count, /*accumulate=*/bias != nullptr, y + n0 * s.out_channels * cols);
+    ForwardBatchedGemm(exec, s, weight, col.get(), count, /*accumulate=*/bias != nullptr,
+                       y + n0 * s.out_channels * cols);
   }
 }
 
@@ -185,8 +188,8 @@ void Conv2dBackward(const Exec& exec, const Conv2dShape& s, const float* x, cons
   Conv2dBackwardGrouped(exec, s, x, weight, dy, dx, dweight, dbias, ConvImagesPerGroup(s));
 }
 
-void Conv2dBackwardGrouped(const Exec& exec, const Conv2dShape& s, const float* x, const float* weight,
-                           const float* dy, float* dx, float* dweight, float* dbias, int64_t images_per_group) {
+void Conv2dBackwardGrouped(const Exec& exec, const Conv2dShape& s, const float* x, const float* weight, const float* dy,
+                           float* dx, float* dweight, float* dbias, int64_t images_per_group) {
   CheckShape(s);
   CAIRN_ASSERT(images_per_group >= 1);
   const int64_t group = std::min(images_per_group, s.batch);
