@@ -1,7 +1,8 @@
 // Repro GEMM (kernels/) against OpenBLAS sgemm at the same thread count, on
 // the shapes of the example jobs (configs/jobs/*.toml) and on squares.
 //
-// Usage: kernels_bench [--threads N]... [--json FILE] [--quick]
+// Usage: kernels_bench [--threads N]... [--json FILE] [--quick] [--filter TEXT]
+// (--filter: only the shapes whose name contains TEXT)
 // Prints one table per thread count (GFLOP/s of both and repro/OpenBLAS) and
 // writes JSON (default bench-results/kernels.json). Ratios from one run on
 // one machine are the figure to quote; absolute GFLOP/s depend on the host.
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "kernels/backend.h"
+#include "kernels/conv.h"
 #include "kernels/gemm.h"
 
 extern "C" {
@@ -43,31 +45,83 @@ struct Shape {
   int64_t m, n, k;
   bool transpose_a, transpose_b;
   int64_t batch = 1;
+  // A B that is a view (the convolution's columns of several images side
+  // by side): row stride and per-item offset; 0 means contiguous items.
+  int64_t ldb = 0, b_batch_stride = 0;
 };
 
-// Where each shape comes from (batch sizes and widths of configs/jobs/).
+std::string Dims(int64_t m, int64_t k, int64_t n) {
+  return std::to_string(m) + "x" + std::to_string(k) + " * " + std::to_string(k) + "x" + std::to_string(n);
+}
+
+// The GEMMs kernels/conv.cpp runs for one layer: per group of
+// ConvImagesPerGroup images, the forward pass is one GEMM over the group's
+// columns side by side (small planes) or a batched GEMM over its images
+// (B = their columns, C = their NCHW planes); dweight and dcol are single
+// GEMMs whose k or n spans the group. Also the per-image GEMMs of the
+// earlier code, labelled, as a comparison.
+void AddConvShapes(std::vector<Shape>& s, const std::string& layer, const cairn::kernels::Conv2dShape& conv,
+                   bool with_dcol) {
+  const int64_t g = cairn::kernels::ConvImagesPerGroup(conv);
+  const int64_t out = conv.out_channels, rows = conv.ColRows(), cols = conv.ColCols(), width = g * cols;
+  const std::string group = std::to_string(g) + " images";
+  if (cairn::kernels::ConvForwardIsOneGemmPerGroup(conv)) {
+    s.push_back({layer + " fwd, " + group + " (" + Dims(out, rows, width) + ")", out, width, rows, false, false});
+  } else {
+    s.push_back({layer + " fwd, " + group + " (" + std::to_string(g) + " x " + Dims(out, rows, cols) + ")", out, cols,
+                 rows, false, false, g, width, cols});
+  }
+  s.push_back({layer + " dW, " + group + " (" + Dims(out, width, rows) + "^T)", out, rows, width, false, true});
+  if (with_dcol) {
+    s.push_back({layer + " dcol, " + group + " (" + Dims(rows, out, width) + ")", rows, width, out, true, false});
+  }
+  s.push_back({layer + " fwd, per image (" + Dims(out, rows, cols) + ")", out, cols, rows, false, false});
+  s.push_back({layer + " dW, per image (" + Dims(out, cols, rows) + "^T)", out, rows, cols, false, true});
+}
+
+// Where each shape comes from (batch sizes and widths of configs/jobs/):
+// mlp.toml (batch 128, 784-256-128-10), cnn.toml (batch 64, 3x3 convs
+// 1->32 on 28x28 and 32->64 on 14x14, pad 1, each pooled, head 3136->10),
+// transformer.toml (batch 32, 28 tokens, d_model 32, ff 64, 2 heads).
 std::vector<Shape> Shapes(bool quick) {
   std::vector<Shape> s = {
-      {"mlp fc0 fwd  (64x784 * 784x128^T)", 64, 128, 784, false, true},
-      {"mlp fc0 dW   (128x64 * 64x784)", 128, 784, 64, true, false},
-      {"mlp fc0 dx   (64x128 * 128x784)", 64, 784, 128, false, false},
-      {"mlp head fwd (64x128 * 128x10^T)", 64, 10, 128, false, true},
-      {"cnn conv1 fwd (8x9 * 9x784)", 8, 784, 9, false, false},
-      {"cnn conv2 fwd (16x72 * 72x196)", 16, 196, 72, false, false},
-      {"cnn conv2 dW  (16x196 * 196x72)", 16, 72, 196, false, true},
-      {"cnn conv2 dcol (72x16 * 16x196)", 72, 196, 16, true, false},
-      {"cnn head fwd (32x784 * 784x10^T)", 32, 10, 784, false, true},
-      // The same convolutions with im2col over the whole batch of 32 (one
-      // GEMM per layer instead of one per image; same chains, same bits).
-      {"cnn conv1 fwd batched (8x9 * 9x25088)", 8, 25088, 9, false, false},
-      {"cnn conv2 fwd batched (16x72 * 72x6272)", 16, 6272, 72, false, false},
-      {"cnn conv2 dW batched (16x6272 * 6272x72)", 16, 72, 6272, false, true},
+      {"mlp fc0 fwd  (128x784 * 784x256^T)", 128, 256, 784, false, true},
+      {"mlp fc0 dW   (256x128 * 128x784)", 256, 784, 128, true, false},
+      {"mlp fc1 fwd  (128x256 * 256x128^T)", 128, 128, 256, false, true},
+      {"mlp fc1 dx   (128x128 * 128x256)", 128, 256, 128, false, false},
+      {"mlp head fwd (128x128 * 128x10^T)", 128, 10, 128, false, true},
+      {"mlp head dW  (10x128 * 128x128)", 10, 128, 128, true, false},
+      {"mlp head dx  (128x10 * 10x128)", 128, 128, 10, false, false},
+  };
+  const cairn::kernels::Conv2dShape conv1{.batch = 64,
+                                          .in_channels = 1,
+                                          .height = 28,
+                                          .width = 28,
+                                          .out_channels = 32,
+                                          .kernel_h = 3,
+                                          .kernel_w = 3,
+                                          .pad = 1};
+  const cairn::kernels::Conv2dShape conv2{.batch = 64,
+                                          .in_channels = 32,
+                                          .height = 14,
+                                          .width = 14,
+                                          .out_channels = 64,
+                                          .kernel_h = 3,
+                                          .kernel_w = 3,
+                                          .pad = 1};
+  AddConvShapes(s, "cnn conv1", conv1, /*with_dcol=*/false);  // the first layer needs no dx
+  AddConvShapes(s, "cnn conv2", conv2, /*with_dcol=*/true);
+  const std::vector<Shape> rest = {
+      {"cnn head fwd (64x3136 * 3136x10^T)", 64, 10, 3136, false, true},
+      {"cnn head dW  (10x64 * 64x3136)", 10, 3136, 64, true, false},
+      {"cnn head dx  (64x10 * 10x3136)", 64, 3136, 10, false, false},
       {"tfm qkv fwd  (896x32 * 32x96^T)", 896, 96, 32, false, true},
       {"tfm ff1 fwd  (896x32 * 32x64^T)", 896, 64, 32, false, true},
       {"tfm ff2 dW   (32x896 * 896x64)", 32, 64, 896, true, false},
       {"tfm q k^T    (64 x 28x16 * 16x28)", 28, 28, 16, false, true, 64},
       {"tfm p v      (64 x 28x28 * 28x16)", 28, 16, 28, false, false, 64},
   };
+  s.insert(s.end(), rest.begin(), rest.end());
   for (int64_t n : {256, 512, 1024, 2048}) {
     if (quick && n > 512) continue;
     s.push_back({"square " + std::to_string(n), n, n, n, false, false});
@@ -116,6 +170,7 @@ int main(int argc, char** argv) {
   std::vector<int> thread_counts;
   std::string json_path = "bench-results/kernels.json";
   bool quick = false;
+  std::string filter;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--threads" && i + 1 < argc) {
@@ -124,8 +179,10 @@ int main(int argc, char** argv) {
       json_path = argv[++i];
     } else if (a == "--quick") {
       quick = true;
+    } else if (a == "--filter" && i + 1 < argc) {
+      filter = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: kernels_bench [--threads N]... [--json FILE] [--quick]\n");
+      std::fprintf(stderr, "usage: kernels_bench [--threads N]... [--json FILE] [--quick] [--filter TEXT]\n");
       return 2;
     }
   }
@@ -152,9 +209,10 @@ int main(int argc, char** argv) {
   for (int threads : thread_counts) {
     exec->threads = threads;
     openblas_set_num_threads(threads);
-    std::printf("\n== %d thread%s\n%-42s %10s %10s %8s\n", threads, threads == 1 ? "" : "s", "shape (m x k * k x n)",
+    std::printf("\n== %d thread%s\n%-58s %10s %10s %8s\n", threads, threads == 1 ? "" : "s", "shape (m x k * k x n)",
                 "repro", "openblas", "ratio");
     for (const Shape& s : Shapes(quick)) {
+      if (s.name.find(filter) == std::string::npos) continue;
       std::vector<float> a(static_cast<size_t>(s.batch * s.m * s.k)), b(static_cast<size_t>(s.batch * s.k * s.n));
       std::vector<float> c(static_cast<size_t>(s.batch * s.m * s.n));
       for (auto& x : a) x = dist(rng);
@@ -162,22 +220,24 @@ int main(int argc, char** argv) {
       GemmArgs g = MatMul(s.m, s.n, s.k, a.data(), s.transpose_a, b.data(), s.transpose_b, c.data());
       g.batch = s.batch;
       g.a_batch_stride = s.m * s.k;
-      g.b_batch_stride = s.k * s.n;
+      g.b_batch_stride = s.b_batch_stride > 0 ? s.b_batch_stride : s.k * s.n;
       g.c_batch_stride = s.m * s.n;
-      const int lda = static_cast<int>(s.transpose_a ? s.m : s.k), ldb = static_cast<int>(s.transpose_b ? s.k : s.n);
+      if (s.ldb > 0) g.b_row_stride = s.ldb;  // B not transposed: its rows are ldb apart
+      const int lda = static_cast<int>(s.transpose_a ? s.m : s.k);
+      const int ldb = static_cast<int>(s.ldb > 0 ? s.ldb : (s.transpose_b ? s.k : s.n));
       auto repro_call = [&] { Gemm(*exec, g); };
       auto blas_call = [&] {
         for (int64_t t = 0; t < s.batch; ++t) {
           cblas_sgemm(kRowMajor, s.transpose_a ? kTrans : kNoTrans, s.transpose_b ? kTrans : kNoTrans,
                       static_cast<int>(s.m), static_cast<int>(s.n), static_cast<int>(s.k), 1.0f,
-                      a.data() + t * s.m * s.k, lda, b.data() + t * s.k * s.n, ldb, 0.0f, c.data() + t * s.m * s.n,
-                      static_cast<int>(s.n));
+                      a.data() + t * s.m * s.k, lda, b.data() + t * g.b_batch_stride, ldb, 0.0f,
+                      c.data() + t * s.m * s.n, static_cast<int>(s.n));
         }
       };
       const auto [repro, blas] = BestOfAlternating(repro_call, blas_call);
       const double flops = 2.0 * static_cast<double>(s.batch * s.m * s.n * s.k);
       Row row{s, threads, flops / repro * 1e-9, flops / blas * 1e-9};
-      std::printf("%-42s %10.1f %10.1f %7.2fx\n", s.name.c_str(), row.repro_gflops, row.openblas_gflops,
+      std::printf("%-58s %10.1f %10.1f %7.2fx\n", s.name.c_str(), row.repro_gflops, row.openblas_gflops,
                   row.repro_gflops / row.openblas_gflops);
       std::fflush(stdout);
       rows.push_back(row);

@@ -56,9 +56,10 @@ struct KernelTable {
   void (*sum_squares_blocks)(const float* x, int64_t n, float* partials, int64_t begin, int64_t end);
 
   // im2col rows [begin, end) of one image; col2im channels [begin, end);
-  // max-pool planes [begin, end).
-  void (*im2col)(const Conv2dShape& s, const float* image, float* col, int64_t begin, int64_t end);
-  void (*col2im)(const Conv2dShape& s, const float* col, float* image, int64_t begin, int64_t end);
+  // max-pool planes [begin, end). `ld` is the row stride of col (ColCols()
+  // for one image, a multiple of it when col holds several images side by side).
+  void (*im2col)(const Conv2dShape& s, const float* image, float* col, int64_t ld, int64_t begin, int64_t end);
+  void (*col2im)(const Conv2dShape& s, const float* col, int64_t ld, float* image, int64_t begin, int64_t end);
   void (*maxpool_forward)(const float* x, float* y, uint8_t* argmax, int64_t h, int64_t w, int64_t begin, int64_t end);
   void (*maxpool_backward)(const float* dy, const uint8_t* argmax, float* dx, int64_t h, int64_t w, int64_t begin,
                            int64_t end);

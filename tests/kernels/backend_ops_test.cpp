@@ -91,6 +91,22 @@ TEST_P(BackendOps, GemmAllTransposes) {
   }
 }
 
+// Narrow outputs (n = 1..17, and m = 1..17 for the flipped orientation),
+// where the dispatcher may compute C^T or read A in place: every transpose,
+// a row count with a partial micro-tile, and k across a k-block.
+TEST_P(BackendOps, GemmNarrow) {
+  for (int64_t narrow = 1; narrow <= 17; ++narrow) {
+    for (int64_t k : {9, 300}) {
+      for (bool ta : {false, true}) {
+        for (bool tb : {false, true}) {
+          CheckGemm(exec_, rng_, {130, narrow, k}, ta, tb, /*accumulate=*/narrow % 2 == 0, /*batch=*/1);
+          CheckGemm(exec_, rng_, {narrow, 70, k}, ta, tb, /*accumulate=*/false, /*batch=*/1);
+        }
+      }
+    }
+  }
+}
+
 TEST_P(BackendOps, GemmAccumulateAndBatched) {
   CheckGemm(exec_, rng_, {7, 257, 31}, false, true, /*accumulate=*/true, 1);
   CheckGemm(exec_, rng_, {28, 28, 16}, false, true, false, /*batch=*/4);  // attention q k^T
@@ -327,6 +343,55 @@ TEST_P(BackendOps, Conv2d) {
   }
 }
 
+// The convolution runs one im2col over a group of images side by side and
+// one GEMM per product; the reference runs one GEMM per image. Same chains,
+// so the same bits, for batches of 1 and 7 and every group size (7 = 3+3+1).
+TEST_P(BackendOps, Conv2dBatchedIsPerImage) {
+  const Conv2dShape layers[] = {
+      // The CNN example's layers (configs/jobs/cnn.toml, 32 and 64 channels).
+      {.in_channels = 1, .height = 28, .width = 28, .out_channels = 32, .kernel_h = 3, .kernel_w = 3, .pad = 1},
+      {.in_channels = 32, .height = 14, .width = 14, .out_channels = 64, .kernel_h = 3, .kernel_w = 3, .pad = 1},
+      // Odd sizes, stride 2, no padding.
+      {.in_channels = 3, .height = 9, .width = 11, .out_channels = 5, .kernel_h = 3, .kernel_w = 2, .stride = 2},
+      // Images big enough that the default groups are 2 images (7 = 2+2+2+1).
+      {.in_channels = 1, .height = 300, .width = 300, .out_channels = 1, .kernel_h = 1, .kernel_w = 1},
+  };
+  for (Conv2dShape s : layers) {
+    for (int64_t batch : {1, 7}) {
+      s.batch = batch;
+      const int64_t xs = s.batch * s.in_channels * s.height * s.width;
+      const int64_t ys = s.batch * s.out_channels * s.ColCols();
+      const auto x = RandomFloats(rng_, xs), w = RandomFloats(rng_, s.out_channels * s.ColRows());
+      const auto bias = RandomFloats(rng_, s.out_channels), dy = RandomFloats(rng_, ys);
+      std::vector<float> ye(ys), ye_nobias(ys), dxe(xs), dwe(w.size()), dbe(s.out_channels);
+      reference::Conv2dForward(s, x.data(), w.data(), bias.data(), ye.data());
+      reference::Conv2dForward(s, x.data(), w.data(), nullptr, ye_nobias.data());
+      reference::Conv2dBackward(s, x.data(), w.data(), dy.data(), dxe.data(), dwe.data(), dbe.data());
+      const int64_t default_group = ConvImagesPerGroup(s);
+      EXPECT_TRUE(default_group >= 1 && default_group <= batch);
+      if (batch == 7 && s.height == 300) {
+        EXPECT_EQ(default_group, 2);
+      }
+      for (int64_t group : {int64_t{1}, int64_t{3}, batch, default_group}) {
+        SCOPED_TRACE(::testing::Message() << "conv " << s.in_channels << "->" << s.out_channels << " " << s.height
+                                          << "x" << s.width << " batch " << batch << " group " << group);
+        std::vector<float> y(ys), dx(xs), dw(w.size()), db(s.out_channels);
+        Conv2dForwardGrouped(exec_, s, x.data(), w.data(), bias.data(), y.data(), group);
+        EXPECT_TRUE(SameBits(ye, y));
+        Conv2dForwardGrouped(exec_, s, x.data(), w.data(), nullptr, y.data(), group);
+        EXPECT_TRUE(SameBits(ye_nobias, y));
+        Conv2dBackwardGrouped(exec_, s, x.data(), w.data(), dy.data(), dx.data(), dw.data(), db.data(), group);
+        EXPECT_TRUE(SameBits(dxe, dx));
+        EXPECT_TRUE(SameBits(dwe, dw));
+        EXPECT_TRUE(SameBits(dbe, db));
+        std::vector<float> dw_only(w.size());
+        Conv2dBackwardGrouped(exec_, s, x.data(), w.data(), dy.data(), nullptr, dw_only.data(), nullptr, group);
+        EXPECT_TRUE(SameBits(dwe, dw_only));
+      }
+    }
+  }
+}
+
 TEST_P(BackendOps, MaxPool) {
   for (auto [planes, h, w] :
        {std::tuple<int64_t, int64_t, int64_t>{1, 2, 2}, {3, 7, 7}, {64, 28, 28}, {5, 1, 9}, {256, 14, 14}}) {
@@ -338,6 +403,18 @@ TEST_P(BackendOps, MaxPool) {
     std::vector<uint8_t> ae(ys), ag(ys);
     reference::MaxPool2x2Forward(x.data(), ye.data(), ae.data(), planes, h, w);
     MaxPool2x2Forward(exec_, x.data(), yg.data(), ag.data(), planes, h, w);
+    EXPECT_TRUE(SameBits(ye, yg));
+    EXPECT_EQ(ae, ag);
+    // NaNs (the last one in a window wins), signed-zero ties, infinities.
+    auto special = x;
+    for (size_t i = 0; i < special.size(); ++i) {
+      if (i % 11 == 3 || i % 17 == 8) special[i] = __builtin_nanf("");
+      if (i % 7 == 1) special[i] = -0.0f;
+      if (i % 7 == 2) special[i] = 0.0f;
+      if (i % 13 == 4) special[i] = i % 2 == 0 ? __builtin_inff() : -__builtin_inff();
+    }
+    reference::MaxPool2x2Forward(special.data(), ye.data(), ae.data(), planes, h, w);
+    MaxPool2x2Forward(exec_, special.data(), yg.data(), ag.data(), planes, h, w);
     EXPECT_TRUE(SameBits(ye, yg));
     EXPECT_EQ(ae, ag);
     const auto dy = RandomFloats(rng_, ys);
