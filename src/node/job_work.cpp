@@ -231,12 +231,6 @@ VerificationFinished JobWork::Verify(const ledger::Job& job, const std::vector<u
   VerificationFinished out;
   out.job_id = job.job_id;
   const std::string dir = ctx_.config->data_dir + "/verifier/" + job.job_id.ToHex();
-  auto cert = FetchProofs(job, dir + "/checkpoints");
-  if (!cert.ok()) {
-    out.status = cert.status();
-    ctx_.metrics->CountVerification("error");
-    return out;
-  }
   auto inputs = LoadInputs(job);
   if (!inputs.ok()) {
     out.status = inputs.status();
@@ -249,6 +243,13 @@ VerificationFinished JobWork::Verify(const ledger::Job& job, const std::vector<u
     out.status = FailedPrecondition("job " + Short(job.job_id) + " is posted with exact_replay = " +
                                     (job.exact_replay ? "true" : "false") + " but its spec's verification mode is " +
                                     (job.exact_replay ? "tolerance" : "exact") + ": no verdict on a contradictory job");
+    ctx_.metrics->CountVerification("error");
+    return out;
+  }
+  // The checkpoints last: a job this verifier will not judge costs no transfer.
+  auto cert = FetchProofs(job, dir + "/checkpoints");
+  if (!cert.ok()) {
+    out.status = cert.status();
     ctx_.metrics->CountVerification("error");
     return out;
   }
