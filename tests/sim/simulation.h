@@ -127,11 +127,14 @@ struct RunReport {
 //   - every posted job is settled, failed, expired or cancelled, and the audit
 //     of the stored ledger passes;
 //   - every account of a solver, verifier and the submitter holds exactly
-//     what the rules pay it (fee shares, refunds, rewards and slashes
-//     recomputed from the final jobs and the rulings), nothing stays bonded;
-//   - honest solvers: no job of theirs failed, and with bounded faults every
-//     job they claimed settled and paid them; honest verifiers: never
-//     slashed; forged certificates: with bounded faults or an anchor
+//     what the rules pay it (fee shares, refunds, rewards, slashes and
+//     slashed accepts recomputed from the final jobs and the rulings), plus
+//     only for those owed one a jackpot prize, the prizes adding up to what
+//     the jackpot paid out; nothing stays bonded;
+//   - honest solvers: no job of theirs failed (a forced error included), and
+//     with bounded faults every job they claimed settled and paid them;
+//     honest verifiers: never slashed, no accept of theirs slashed;
+//     forged certificates: with bounded faults or an anchor
 //     verifier never settled, and with both every one ends failed, its
 //     solver slashed and the submitter refunded;
 //   - a solver prunes a job only once it is final, and forgets every job;
