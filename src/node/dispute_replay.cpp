@@ -76,11 +76,11 @@ Result<Hash256> DisputeReplay::StateAfter(uint64_t segment, uint64_t step) const
   return proof::CheckpointHash(r.checkpoint);
 }
 
-Result<std::vector<Hash256>> DisputeReplay::SegmentStepHashes(uint64_t segment) const {
-  if (segment >= cert_.segments.size()) return InvalidArgument("segment " + std::to_string(segment) + " does not exist");
+Result<std::vector<Hash256>> DisputeReplay::StepHashesTo(uint64_t segment, uint64_t step) const {
+  CAIRN_RETURN_IF_ERROR(CheckStep(cert_, segment, step));
   const proof::SegmentMetadata& seg = cert_.segments[segment];
   CAIRN_ASSIGN_OR_RETURN(auto engine, EngineAt(segment, seg.start_step));
-  return engine->StepHashes(seg.start_step, seg.end_step);
+  return engine->StepHashes(seg.start_step, step);
 }
 
 Result<proof::StepTrace> DisputeReplay::TraceOf(uint64_t segment, uint64_t step) const {
@@ -160,12 +160,17 @@ Result<Hash256> MemoStateAfter(const DisputeReplay& replay, uint64_t segment, ui
   if (memo == nullptr || segment >= cert.segments.size()) return replay.StateAfter(segment, step);
   const proof::SegmentMetadata& seg = cert.segments[segment];
   if (step <= seg.start_step || step > seg.end_step) return replay.StateAfter(segment, step);
-  if (!memo->step_hashes) {
-    CAIRN_ASSIGN_OR_RETURN(memo->step_hashes, replay.SegmentStepHashes(segment));
-  }
-  if (memo->step_hashes->size() != seg.end_step - seg.start_step) {
-    return Internal("the replay answered " + std::to_string(memo->step_hashes->size()) + " step hashes for a segment of " +
-                    std::to_string(seg.end_step - seg.start_step) + " steps");
+  // The hashes of a prefix of the segment: a step past it replays from the
+  // segment's start to that step (no more than a round without the memo
+  // costs; the first round, at the midpoint, must fit its deadline), and
+  // every step before it is then a lookup.
+  const uint64_t known = memo->step_hashes ? memo->step_hashes->size() : 0;
+  if (step - seg.start_step > known) {
+    CAIRN_ASSIGN_OR_RETURN(memo->step_hashes, replay.StepHashesTo(segment, step));
+    if (memo->step_hashes->size() != step - seg.start_step) {
+      return Internal("the replay answered " + std::to_string(memo->step_hashes->size()) + " step hashes for " +
+                      std::to_string(step - seg.start_step) + " steps");
+    }
   }
   return (*memo->step_hashes)[step - seg.start_step - 1];
 }

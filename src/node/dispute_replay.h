@@ -48,9 +48,9 @@ class DisputeReplay {
   // The honest twin of committed checkpoint `leaf`, a revealed forced error:
   // the committed bytes with the forced bit flipped back.
   Result<Bytes> TwinOf(uint64_t leaf) const;
-  // The state hash after every step of `segment`, from one replay: element
-  // i is the state after start_step + i + 1 (the last is the segment's end).
-  Result<std::vector<Hash256>> SegmentStepHashes(uint64_t segment) const;
+  // The state hash after every step of `segment` up to `step`, from one
+  // replay: element i is the state after start_step + i + 1.
+  Result<std::vector<Hash256>> StepHashesTo(uint64_t segment, uint64_t step) const;
   // Step `step` (in `segment`) traced from the state before it.
   Result<proof::StepTrace> TraceOf(uint64_t segment, uint64_t step) const;
   // The same trace's records, encoded.
@@ -88,8 +88,9 @@ using UploadForReferee = std::function<Result<Hash256>(const Bytes& blob)>;
 
 // What one party computed in earlier rounds of one dispute, so that a later
 // round is a lookup instead of a replay: the state after every step of the
-// disputed segment (one replay answers every step round) and the trace of
-// the pinned step (one trace answers every operator round).
+// disputed segment up to the furthest step asked (a round whose step lies
+// before it needs no replay) and the trace of the pinned step (one trace
+// answers every operator round).
 struct DisputeMemo {
   std::optional<std::vector<Hash256>> step_hashes;
   std::optional<uint64_t> traced_step;
