@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -148,6 +149,10 @@ Status Devnet::Prepare() {
   // The challenge window must outlast the verifiers' fetch and replay (about
   // 10 s for the devnet job on 2 idle cores); settlement waits for it.
   g.params.challenge_window_blocks = static_cast<uint64_t>(args_.challenge_window_seconds * 1000) / args_.block_interval_ms;
+  // A dispute round's answer replays at most one segment, less than a
+  // verdict's sample: a round as long as the window fits any job the window
+  // fits (a 100k-step job's first round took 40 s; 60 blocks is 15 s).
+  g.params.dispute_round_blocks = std::max(g.params.dispute_round_blocks, g.params.challenge_window_blocks);
   std::string toml = config::GenesisToToml(g);
   return util::WriteFileAtomic(root_ + "/genesis.toml", ByteView(std::string_view(toml)));
 }
