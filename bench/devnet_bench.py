@@ -24,7 +24,6 @@ Run from the repository root (the devnet job names its datasets by
 absolute path). Needs nothing but the cairn binary and Fashion-MNIST.
 """
 import argparse
-import json
 import os
 import re
 import statistics
@@ -32,6 +31,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+from bench_results import write_json
 
 AIM = 1.2
 
@@ -126,12 +127,7 @@ def main():
         "aim": AIM,
         "repetitions": rows,
     }
-    if os.path.dirname(args.json):
-        os.makedirs(os.path.dirname(args.json), exist_ok=True)
-    with open(args.json, "w") as f:
-        json.dump(out, f, indent=2)
-        f.write("\n")
-    print(f"wrote {args.json}")
+    write_json(args.json, out)
 
 
 if __name__ == "__main__":

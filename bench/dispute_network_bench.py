@@ -20,7 +20,6 @@ Run from the repository root (the job names its datasets by absolute path).
 """
 import argparse
 import datetime
-import json
 import math
 import os
 import re
@@ -28,6 +27,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+
+from bench_results import write_json
 
 AIM_SECONDS_10K = 5.0
 
@@ -126,12 +127,7 @@ def main():
                   f"{r['dispute_wall_s']:.1f} s, referee {r['referee_s'] if r['referee_s'] is None else round(r['referee_s'], 2)} s",
                   flush=True)
     out = {"aim_seconds_10k_steps": AIM_SECONDS_10K, "runs": rows}
-    if os.path.dirname(args.json):
-        os.makedirs(os.path.dirname(args.json), exist_ok=True)
-    with open(args.json, "w") as f:
-        json.dump(out, f, indent=2)
-        f.write("\n")
-    print(f"wrote {args.json}")
+    write_json(args.json, out)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,17 @@ class ForcedErrorE2e : public NetworkFixture {
     forced_error_bps_ = 10000;
     audited_segments_ = 64;  // The verifier answers for every segment: it must find the forced one.
   }
+
+  // Stops the solver, the verifier and the host, and re-executes the job's
+  // one ruling from the host's data directory: anyone can check the referee.
+  void StopAndExpectTheAuditConfirmsTheRuling() {
+    Stop("solver");
+    Stop("verifier");
+    Stop("host");
+    ProcessResult audit = RunProcess({kCairn, "ledger", "audit", "--data", dir_ / "host/data", "--recompute"});
+    EXPECT_EQ(audit.exit_code, 0) << audit.out << audit.err;
+    EXPECT_NE(audit.out.find("1 re-executed: 1 confirmed"), std::string::npos) << audit.out;
+  }
 };
 
 TEST_F(ForcedErrorE2e, ACaughtForcedErrorPaysTheCatcherAndTheHonestSolver) {
@@ -41,13 +52,7 @@ TEST_F(ForcedErrorE2e, ACaughtForcedErrorPaysTheCatcherAndTheHonestSolver) {
   ASSERT_EQ(shown.exit_code, 0) << shown.out << shown.err;
   EXPECT_NE(shown.out.find("forced error confirmed"), std::string::npos) << shown.out;
   EXPECT_NE(shown.out.find("the challenger caught it"), std::string::npos) << shown.out;
-  Stop("solver");
-  Stop("verifier");
-  Stop("host");
-  // Anyone re-executes the referee's check, twin replays included.
-  ProcessResult audit = RunProcess({kCairn, "ledger", "audit", "--data", dir_ / "host/data", "--recompute"});
-  EXPECT_EQ(audit.exit_code, 0) << audit.out << audit.err;
-  EXPECT_NE(audit.out.find("1 re-executed: 1 confirmed"), std::string::npos) << audit.out;
+  StopAndExpectTheAuditConfirmsTheRuling();  // The referee's check, twin replays included.
 }
 
 // A lazy verifier (accepts without replaying) answers for every segment
@@ -113,12 +118,7 @@ TEST_F(ForcedErrorE2e, AFakeHiddenBehindTheForcedCheckpointFailsTheJob) {
   EXPECT_EQ(host_->GetAccount(submitter_).value().balance, submitter_before);  // Fee refunded.
   ProcessResult shown = RunProcess({kCairn, "dispute", "show", id.ToHex(), "--node", host_endpoint_});
   EXPECT_NE(shown.out.find("masking a real one"), std::string::npos) << shown.out;
-  Stop("solver");
-  Stop("verifier");
-  Stop("host");
-  ProcessResult audit = RunProcess({kCairn, "ledger", "audit", "--data", dir_ / "host/data", "--recompute"});
-  EXPECT_EQ(audit.exit_code, 0) << audit.out << audit.err;
-  EXPECT_NE(audit.out.find("1 re-executed: 1 confirmed"), std::string::npos) << audit.out;
+  StopAndExpectTheAuditConfirmsTheRuling();
 }
 
 }  // namespace

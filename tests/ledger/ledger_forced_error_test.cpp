@@ -43,6 +43,18 @@ class ForcedErrorTest : public LedgerFixture {
     return r;
   }
 
+  // A dispute by kVerifier on `segment` claiming `claimed_end`, the solver's
+  // reveal in answer, and the referee's forced check with `value`.
+  void DisputeRevealAndCheck(const Hash256& id, uint64_t segment, const Hash256& claimed_end, const Hash256& value,
+                             bool solver_at_fault) {
+    ASSERT_TRUE(Submit(kVerifier, OpenOn(id, segment, claimed_end)).ok());
+    Seal();
+    ASSERT_TRUE(Submit(kSolver, RevealOp{id, SecretOf(id), {}, {}, {}, {}}).ok());
+    Seal();
+    ASSERT_TRUE(Submit(kReferee, Check(id, value, solver_at_fault)).ok());
+    Seal();
+  }
+
   // The honest end of segment 0: what a verifier's replay and the referee find.
   const Hash256 honest_end_ = Tagged("honest checkpoint 1");
 };
@@ -183,12 +195,7 @@ TEST_F(ForcedErrorTest, ACaughtForcedErrorPaysTheCatcherTheJackpotShareAndTheLaz
 TEST_F(ForcedErrorTest, AGuessedSegmentGetsItsBondBackButNoPrize) {
   Hash256 id = CommittedJob(1);
   ASSERT_TRUE(Submit(kVerifier2, VerdictOp{id, true, Hash256{}}).ok());
-  ASSERT_TRUE(Submit(kVerifier, OpenOn(id, 1, Tagged("made up"))).ok());  // Did not replay.
-  Seal();
-  ASSERT_TRUE(Submit(kSolver, RevealOp{id, SecretOf(id), {}, {}, {}, {}}).ok());
-  Seal();
-  ASSERT_TRUE(Submit(kReferee, Check(id, Tagged("the referee's end of segment 1"), false)).ok());
-  Seal();
+  DisputeRevealAndCheck(id, 1, Tagged("made up"), Tagged("the referee's end of segment 1"), false);  // Did not replay.
   EXPECT_EQ(AccountOf(kVerifier).balance, 10000u);
   EXPECT_EQ(AccountOf(kVerifier).stake_free, 1000u);
   EXPECT_EQ(ledger_->GetJackpot().value(), 10000u + 100);  // The lazy bond goes to the jackpot.
@@ -201,12 +208,7 @@ TEST_F(ForcedErrorTest, ASolverThatRevealsAnErrorItNeverMadeIsSlashed) {
   // acceptor's bond. The referee replays it to the committed checkpoint.
   Hash256 id = CommittedJob(1);
   ASSERT_TRUE(Submit(kVerifier2, VerdictOp{id, true, Hash256{}}).ok());
-  ASSERT_TRUE(Submit(kVerifier, OpenOn(id, 0, honest_end_)).ok());
-  Seal();
-  ASSERT_TRUE(Submit(kSolver, RevealOp{id, SecretOf(id), {}, {}, {}, {}}).ok());
-  Seal();
-  ASSERT_TRUE(Submit(kReferee, Check(id, CheckpointHash(1), true)).ok());
-  Seal();
+  DisputeRevealAndCheck(id, 0, honest_end_, CheckpointHash(1), true);
   Job job = JobOf(id);
   EXPECT_EQ(job.status, JobStatus::kFailed);
   EXPECT_EQ(job.forced, ForcedError::kRefuted);
@@ -250,12 +252,7 @@ TEST_F(ForcedErrorTest, AFakedSegmentBesideTheForcedCheckpointFailsTheJobAndPays
   // honest twin fails (solver_at_fault with a real error: masked).
   Hash256 id = CommittedJob(1);
   ASSERT_TRUE(Submit(kVerifier2, VerdictOp{id, true, Hash256{}}).ok());  // Lazy: audits both segments.
-  ASSERT_TRUE(Submit(kVerifier, OpenOn(id, 0, honest_end_)).ok());
-  Seal();
-  ASSERT_TRUE(Submit(kSolver, RevealOp{id, SecretOf(id), {}, {}, {}, {}}).ok());
-  Seal();
-  ASSERT_TRUE(Submit(kReferee, Check(id, honest_end_, true)).ok());
-  Seal();
+  DisputeRevealAndCheck(id, 0, honest_end_, honest_end_, true);
   Job job = JobOf(id);
   EXPECT_EQ(job.status, JobStatus::kFailed);
   EXPECT_EQ(job.forced, ForcedError::kMasked);
@@ -273,12 +270,7 @@ TEST_F(ForcedErrorTest, AFakedSegmentBesideTheForcedCheckpointFailsTheJobAndPays
 
 TEST_F(ForcedErrorTest, AGuessThatFindsAMaskedFakeEarnsNothingButKeepsItsBond) {
   Hash256 id = CommittedJob(1);
-  ASSERT_TRUE(Submit(kVerifier, OpenOn(id, 1, Tagged("made up"))).ok());  // Did not replay.
-  Seal();
-  ASSERT_TRUE(Submit(kSolver, RevealOp{id, SecretOf(id), {}, {}, {}, {}}).ok());
-  Seal();
-  ASSERT_TRUE(Submit(kReferee, Check(id, Tagged("the referee's end of segment 1"), true)).ok());
-  Seal();
+  DisputeRevealAndCheck(id, 1, Tagged("made up"), Tagged("the referee's end of segment 1"), true);  // Did not replay.
   EXPECT_EQ(JobOf(id).forced, ForcedError::kMasked);
   EXPECT_EQ(AccountOf(kVerifier).balance, 10000u);     // No share of the solver's bond,
   EXPECT_EQ(AccountOf(kVerifier).stake_free, 1000u);   // but its bond back: the segment was wrong.

@@ -1007,14 +1007,14 @@ node::VerificationFinished World::Verified(const Party& p, const Job& job) {
                                 : 0;
   std::optional<uint64_t> wrong;
   Hash256 end;
+  if (!p.honest) {  // A liar: segment 0, with its own end state.
+    wrong = 0;
+    end = SimState(job.job_id, kSimSegmentSteps, ViewOf(p));
+  }
   for (uint64_t seg = 0; seg + 1 < committed->size() && !wrong; ++seg) {
-    if (!p.honest) {
-      wrong = 0;
-      end = SimState(job.job_id, kSimSegmentSteps, ViewOf(p));
-    } else if (!node::ConcedesAsForced(revealed, seg)) {
-      end = SimReplayEnd(job.job_id, seg, (*committed)[seg]);
-      if (end != (*committed)[seg + 1]) wrong = seg;
-    }
+    if (node::ConcedesAsForced(revealed, seg)) continue;
+    end = SimReplayEnd(job.job_id, seg, (*committed)[seg]);
+    if (end != (*committed)[seg + 1]) wrong = seg;
   }
   finished.accept = !wrong.has_value();
   finished.report_hash = Tagged(finished.accept ? "cairn/sim/report-accept/v1" : "cairn/sim/report-reject/v1",
@@ -1222,6 +1222,16 @@ void World::CheckOutcome() {
     if (winner) credit(*winner, reward);
     jackpot += static_cast<int64_t>(bond - reward);
   };
+  // PayOut's verifier share: split among the accepts; returns what they got.
+  auto pay_acceptors = [&](const Job& job, Amount fee) {
+    std::vector<AccountId> acceptors;
+    for (const ledger::Vote& v : job.votes) {
+      if (v.accept) acceptors.push_back(v.verifier);
+    }
+    Amount each = acceptors.empty() ? 0 : Share(fee, params.verifier_share_bps) / acceptors.size();
+    for (const AccountId& a : acceptors) credit(a, each);
+    return each * acceptors.size();
+  };
   std::vector<FalseChallenge> false_challenges;
   for (const auto& [id, entry] : jobs) {
     const auto& [planned, job] = entry;
@@ -1313,17 +1323,10 @@ void World::CheckOutcome() {
         if (job.forced == ledger::ForcedError::kConfirmed) stats_.forced_confirmed++;
         expected[job.submitter].balance -= static_cast<int64_t>(fee);
         Amount tax = Share(fee, params.jackpot_tax_bps);
-        std::vector<AccountId> acceptors;
         for (const ledger::Vote& v : job.votes) {
-          if (v.accept) {
-            acceptors.push_back(v.verifier);
-          } else if (v.bond != 0) {
-            Violation("settled job " + Short(id) + " holds a rejecting verdict");
-          }
+          if (!v.accept && v.bond != 0) Violation("settled job " + Short(id) + " holds a rejecting verdict");
         }
-        Amount each = acceptors.empty() ? 0 : Share(fee, params.verifier_share_bps) / acceptors.size();
-        for (const AccountId& a : acceptors) credit(a, each);
-        credit(job.solver, fee - tax - each * acceptors.size());
+        credit(job.solver, fee - tax - pay_acceptors(job, fee));
         jackpot += static_cast<int64_t>(tax);
         break;
       }
@@ -1344,13 +1347,7 @@ void World::CheckOutcome() {
         } else if (job.forced == ledger::ForcedError::kUnrevealed) {
           // Never revealed: the bond to the jackpot, the acceptors paid, the rest refunded.
           slash_to(job.solver, bond, nullptr);
-          std::vector<AccountId> acceptors;
-          for (const ledger::Vote& v : job.votes) {
-            if (v.accept) acceptors.push_back(v.verifier);
-          }
-          Amount each = acceptors.empty() ? 0 : Share(fee, params.verifier_share_bps) / acceptors.size();
-          for (const AccountId& a : acceptors) credit(a, each);
-          expected[job.submitter].balance -= static_cast<int64_t>(each * acceptors.size());
+          expected[job.submitter].balance -= static_cast<int64_t>(pay_acceptors(job, fee));
         } else {
           Violation("failed job " + Short(id) + " lost no dispute and revealed its secret");
         }
